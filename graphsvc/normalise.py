@@ -1,0 +1,200 @@
+"""Canonical forms of identifiers and timestamps, computed once per distinct value.
+
+Each function takes a pandas Series of raw strings and returns a Series of the same
+index holding the canonical value, or missing where the raw value is missing or
+invalid (callers tell the two apart by the input). Work is done on distinct values
+only: a million applicants carry millions of phone strings but far fewer distinct
+ones.
+
+Phones
+    E.164 via ``phonenumbers`` (the authority). Chinese mobile numbers, the bulk of
+    the input, take a fast path: their validity depends only on the leading
+    digits, so ``phonenumbers`` is asked once per seven-digit prefix instead of
+    once per number. ``tests/test_normalise.py`` checks with hypothesis that both
+    paths agree.
+IPs
+    ``ipaddress``; IPv4-mapped IPv6 is folded to IPv4; IPv6 is compressed.
+Identity numbers
+    Never kept in clear: HMAC-SHA256 under the deployment's key, hex encoded,
+    after trimming and upper-casing.
+Timestamps
+    ISO 8601; values without an offset are read in the configured time zone.
+    Stored as integer seconds since the epoch (UTC).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import re
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+
+_SEPARATORS = r"[\s\-().\u3000]"
+_CN_EXPLICIT = r"^(?:\+86|0086)(1[3-9][0-9]{9})$"
+_CN_BARE = r"^(1[3-9][0-9]{9})$"
+_PRINTABLE_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,256}$")
+
+
+def _per_distinct(values: pd.Series, convert) -> pd.Series:
+    """Apply ``convert`` (distinct values -> canonical array) and broadcast back."""
+    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    canonical = np.asarray(convert(pd.Series(uniques, dtype="string")), dtype=object)
+    out = np.empty(len(values), dtype=object)
+    present = codes >= 0
+    out[present] = canonical[codes[present]]
+    out[~present] = None
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def _phone_slow(raw: str, region: str) -> str | None:
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _cn_mobile_prefix_valid(prefixes: pd.Series) -> dict[str, bool]:
+    return {p: _phone_slow(f"+86{p}0000", "CN") is not None for p in prefixes.unique()}
+
+
+def phone_one(raw: str, region: str) -> str | None:
+    """Canonical E.164 form of one phone number, or ``None`` if invalid."""
+    return _phone_slow(raw, region)
+
+
+def phones(values: pd.Series, region: str = "CN") -> pd.Series:
+    """E.164 phone numbers; invalid or unparseable values become missing.
+
+    Examples
+    --------
+    >>> phones(pd.Series(["138 0013 8000", "+86-138-0013-8000", "12"])).tolist()
+    ['+8613800138000', '+8613800138000', None]
+    """
+
+    def convert(uniques: pd.Series) -> np.ndarray:
+        cleaned = uniques.str.replace(_SEPARATORS, "", regex=True)
+        national = cleaned.str.extract(_CN_EXPLICIT, expand=False)
+        if region == "CN":
+            national = national.fillna(cleaned.str.extract(_CN_BARE, expand=False))
+        fast = national.notna().to_numpy()
+        result = np.empty(len(uniques), dtype=object)
+        if fast.any():
+            fast_national = national[fast]
+            prefix = fast_national.str[:7]
+            valid = prefix.map(_cn_mobile_prefix_valid(prefix)).to_numpy(dtype=bool)
+            result[fast] = np.where(valid, ("+86" + fast_national).to_numpy(object), None)
+        slow_positions = np.flatnonzero(~fast)
+        slow_values = uniques.to_numpy(object)[slow_positions]
+        result[slow_positions] = [_phone_slow(v, region) for v in slow_values]
+        return result
+
+    return _per_distinct(values, convert)
+
+
+def _ip_one(raw: str) -> str | None:
+    try:
+        address = ipaddress.ip_address(raw.strip())
+    except ValueError:
+        return None
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.compressed
+
+
+def ips(values: pd.Series) -> pd.Series:
+    """Canonical IP addresses; invalid values become missing.
+
+    Examples
+    --------
+    >>> ips(pd.Series(["::ffff:10.0.0.1", " 10.0.0.1 ", "2001:DB8::0:1", "300.1.1.1"])).tolist()
+    ['10.0.0.1', '10.0.0.1', '2001:db8::1', None]
+    """
+    return _per_distinct(values, lambda u: [_ip_one(v) for v in u.to_numpy(object)])
+
+
+def plain_ids(values: pd.Series) -> pd.Series:
+    """Trimmed opaque identifiers (devices, cards, declared kinds).
+
+    Empty after trimming, longer than 256 characters or holding control
+    characters: missing.
+    """
+
+    def convert(uniques: pd.Series) -> np.ndarray:
+        trimmed = uniques.str.strip()
+        ok = trimmed.str.match(_PRINTABLE_ID).fillna(False).to_numpy(dtype=bool)
+        return np.where(ok, trimmed.to_numpy(object), None)
+
+    return _per_distinct(values, convert)
+
+
+def identity_tokens(values: pd.Series, key: bytes) -> pd.Series:
+    """Keyed HMAC-SHA256 tokens of identity numbers (never stored in clear)."""
+
+    def token(raw: str) -> str | None:
+        canonical = re.sub(r"\s+", "", raw).upper()
+        if not _PRINTABLE_ID.match(canonical):
+            return None
+        return hmac.new(key, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    return _per_distinct(values, lambda u: [token(v) for v in u.to_numpy(object)])
+
+
+_HAS_OFFSET = r"(?:[zZ]|[+-]\d{2}:?\d{2})$"
+
+
+def timestamps(values: pd.Series, timezone: str = "UTC") -> pd.Series:
+    """ISO 8601 timestamps as integer epoch seconds (UTC); invalid become missing.
+
+    Examples
+    --------
+    >>> timestamps(pd.Series(["2024-01-02", "2024-01-02T08:00:00+08:00", "2024-13-01"])).tolist()
+    [1704153600, 1704153600, None]
+    """
+
+    def convert(uniques: pd.Series) -> np.ndarray:
+        text = uniques.str.strip()
+        aware = text.str.contains(_HAS_OFFSET, regex=True).fillna(False).to_numpy(dtype=bool)
+        seconds = np.full(len(text), np.nan)
+        if aware.any():
+            parsed = pd.to_datetime(text[aware], format="ISO8601", utc=True, errors="coerce")
+            seconds[aware] = _epoch_seconds(parsed)
+        if (~aware).any():
+            parsed = pd.to_datetime(text[~aware], format="ISO8601", errors="coerce")
+            parsed = parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+            seconds[~aware] = _epoch_seconds(parsed)
+        return np.array([None if np.isnan(s) else int(s) for s in seconds], dtype=object)
+
+    return _per_distinct(values, convert)
+
+
+def _epoch_seconds(parsed: pd.Series) -> np.ndarray:
+    as_utc = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    nanos = as_utc.astype("datetime64[ns]").to_numpy().astype("int64")
+    seconds = (nanos // 1_000_000_000).astype(float)
+    seconds[parsed.isna().to_numpy()] = np.nan
+    return seconds
+
+
+def choices(values: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
+    """Lower-cased, trimmed enumerated values; anything not allowed becomes missing."""
+    lowered = values.astype("string").str.strip().str.lower()
+    return lowered.where(lowered.isin(allowed)).astype(object).where(lambda s: s.notna(), None)
+
+
+def numbers(values: pd.Series) -> pd.Series:
+    """Decimal numbers; unparseable values become missing."""
+    return pd.to_numeric(values.astype("string").str.strip(), errors="coerce")
+
+
+def format_timestamp(seconds: int | None) -> str | None:
+    """Epoch seconds as ISO 8601 UTC text (``2024-01-02T00:00:00Z``)."""
+    if seconds is None:
+        return None
+    return pd.Timestamp(int(seconds), unit="s").strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,100 @@
+"""Runtime configuration, read from ``GRAPHSVC_*`` environment variables.
+
+Use :func:`get_settings` everywhere; tests replace it with :func:`override_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from graphsvc.errors import ConfigurationError
+
+MIN_KEY_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """All settings; every field can be set as ``GRAPHSVC_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="GRAPHSVC_", extra="ignore")
+
+    hmac_key: SecretStr | None = Field(
+        default=None,
+        description="Secret key for identity-number tokens (HMAC-SHA256), at least 32 characters.",
+    )
+    hmac_key_file: Path | None = Field(
+        default=None, description="File holding the HMAC key, used when hmac_key is unset."
+    )
+    default_region: str = Field(
+        default="CN", description="Region assumed for phone numbers written without a country code."
+    )
+    timezone: str = Field(
+        default="UTC", description="Time zone assumed for timestamps written without an offset."
+    )
+    batch_rows: int = Field(default=200_000, ge=1, description="Rows per atomic load batch.")
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        import phonenumbers
+
+        value = value.upper()
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown phone region {value!r}")
+        return value
+
+    def identity_key(self) -> bytes:
+        """Return the HMAC key, refusing to run without a real one.
+
+        Raises
+        ------
+        ConfigurationError
+            When neither ``GRAPHSVC_HMAC_KEY`` nor a readable key file is set, or the
+            key is shorter than 32 characters.
+        """
+        if self.hmac_key is not None:
+            key = self.hmac_key.get_secret_value()
+        elif self.hmac_key_file is not None and self.hmac_key_file.exists():
+            key = self.hmac_key_file.read_text(encoding="utf-8").strip()
+        else:
+            raise ConfigurationError(
+                "no HMAC key for identity numbers: set GRAPHSVC_HMAC_KEY (32+ characters) "
+                "or GRAPHSVC_HMAC_KEY_FILE; only `graphsvc demo` creates a local key by itself"
+            )
+        if len(key) < MIN_KEY_LENGTH:
+            raise ConfigurationError(
+                f"the HMAC key must be at least {MIN_KEY_LENGTH} characters, got {len(key)}"
+            )
+        return key.encode("utf-8")
+
+
+_current: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The settings in force: read once from the environment unless replaced."""
+    global _current
+    if _current is None:
+        _current = Settings()
+    return _current
+
+
+def use_settings(settings: Settings | None) -> Settings:
+    """Replace the settings in force (tests, the demo); ``None`` re-reads the environment."""
+    global _current
+    _current = settings
+    return get_settings()
+
+
+def ensure_demo_key(path: Path) -> Path:
+    """Create a local demo key file once (mode 0600) and return its path."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path

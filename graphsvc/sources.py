@@ -1,0 +1,233 @@
+"""Reading input files as contract tables, in fixed row-range batches.
+
+A :class:`TableSource` says how one file becomes one contract table: which source
+column feeds which contract column, constant values, a row filter, values that
+mean "missing", and which other columns are kept as properties. Canonical files
+(the data contract itself) are sources whose mapping is the identity; the files
+in ``loaders/*.toml`` declare mappings for other sources (:func:`read_mapping`).
+
+Batches are fixed row ranges of the file, so a re-run meets the same boundaries
+and the manifest can tell which are done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from graphsvc.contract import KIND_NAME, TABLES
+from graphsvc.errors import ContractError, MappingError
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """One file read as one contract table."""
+
+    table: str
+    path: Path
+    source: str = "canonical"
+    columns: dict[str, str] = field(default_factory=dict)  # contract column -> file column
+    constants: dict[str, str] = field(default_factory=dict)
+    where: dict[str, str] = field(default_factory=dict)  # file column -> required value
+    null_values: dict[str, list[str]] = field(default_factory=dict)
+    properties: tuple[str, ...] | None = None  # None: every unmapped column (tables that keep them)
+    kinds: dict[str, str] = field(default_factory=dict)  # applications: file column -> extra kind
+
+    def __post_init__(self) -> None:
+        if self.table not in TABLES:
+            raise MappingError(f"unknown table {self.table!r}; tables: {', '.join(TABLES)}")
+        for kind in self.kinds.values():
+            if not KIND_NAME.match(kind):
+                raise MappingError(f"identifier kind {kind!r} must match {KIND_NAME.pattern}")
+
+    def checksum(self) -> str:
+        """Digest of the file's bytes and of this mapping (a re-mapped file is new)."""
+        digest = hashlib.sha256()
+        with open(self.path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        spec = {k: v for k, v in asdict(self).items() if k != "path"}
+        digest.update(json.dumps(spec, sort_keys=True, default=str).encode())
+        return digest.hexdigest()
+
+    @property
+    def fmt(self) -> str:
+        suffix = self.path.suffix.lower()
+        if suffix in (".parquet", ".pq"):
+            return "parquet"
+        if suffix in (".csv", ".txt"):
+            return "csv"
+        raise ContractError(f"{self.path}: unsupported format {suffix!r} (CSV or Parquet)")
+
+    def file_columns(self) -> list[str]:
+        try:
+            if self.fmt == "parquet":
+                return list(pq.ParquetFile(self.path).schema_arrow.names)
+            return list(pd.read_csv(self.path, nrows=0, encoding="utf-8-sig").columns)
+        except (OSError, ValueError) as exc:
+            raise ContractError(f"{self.path}: cannot read: {exc}") from exc
+
+    def row_count(self) -> int:
+        if self.fmt == "parquet":
+            return pq.ParquetFile(self.path).metadata.num_rows
+        with open(self.path, "rb") as handle:
+            lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 22), b""))
+        return max(lines - 1, 0)
+
+    def plan(self) -> tuple[dict[str, str], list[str], dict[str, str]]:
+        """Contract column -> file column, property columns, extra-kind columns.
+
+        Raises
+        ------
+        ContractError
+            When a required contract column has no source.
+        """
+        table = TABLES[self.table]
+        available = self.file_columns()
+        mapping = dict(self.columns)
+        if self.source == "canonical":
+            mapping.update({c: c for c in table.columns if c in available and c not in mapping})
+        for contract_column, file_column in mapping.items():
+            if file_column not in available:
+                raise ContractError(f"{self.path}: column {file_column!r} (for {contract_column}) not found")
+        for column in self.where:
+            if column not in available:
+                raise ContractError(f"{self.path}: filter column {column!r} not found")
+        missing = [c for c in table.required if c not in mapping and c not in self.constants]
+        if missing:
+            raise ContractError(f"{self.path}: {self.table} needs column(s) {', '.join(missing)}")
+        kinds = dict(self.kinds)
+        for column in kinds:
+            if column not in available:
+                raise ContractError(f"{self.path}: identifier column {column!r} not found")
+        used = set(mapping.values()) | set(kinds) | set(self.where)
+        if not table.keeps_properties:
+            props: list[str] = []
+        elif self.properties is None:
+            props = [c for c in available if c not in used]
+        else:
+            props = list(self.properties)
+        return mapping, props, kinds
+
+    def batches(self, batch_rows: int) -> Iterator[tuple[int, int, pd.DataFrame]]:
+        """Yield (first row, last row, frame) per batch; rows are 1-based data rows.
+
+        The frame holds contract columns as strings, ``row``, extra-kind columns as
+        ``kind:<name>`` and properties as a JSON ``properties`` column.
+        """
+        mapping, props, kinds = self.plan()
+        needed = sorted(set(mapping.values()) | set(props) | set(kinds) | set(self.where))
+        start = 1
+        for raw in self._raw_batches(needed, batch_rows):
+            end = start + len(raw) - 1
+            raw.index = pd.RangeIndex(start, end + 1)
+            yield start, end, self._to_contract(raw, mapping, props, kinds)
+            start = end + 1
+
+    def _raw_batches(self, columns: list[str], batch_rows: int) -> Iterator[pd.DataFrame]:
+        if self.fmt == "parquet":
+            for record_batch in pq.ParquetFile(self.path).iter_batches(batch_size=batch_rows, columns=columns):
+                frame = record_batch.to_pandas()
+                yield frame.astype("string")
+        else:
+            yield from pd.read_csv(
+                self.path, dtype=str, usecols=columns, keep_default_na=False, na_values=[""],
+                chunksize=batch_rows, encoding="utf-8-sig",
+            )
+
+    def _to_contract(self, raw: pd.DataFrame, mapping: dict[str, str], props: list[str],
+                     kinds: dict[str, str]) -> pd.DataFrame:
+        raw = raw.astype("string")
+        keep = pd.Series(True, index=raw.index)
+        for column, value in self.where.items():
+            keep &= raw[column].str.strip() == str(value)
+        raw = raw[keep.fillna(False)]
+        out = pd.DataFrame(index=raw.index)
+        out["row"] = raw.index.to_numpy()
+        for contract_column, file_column in mapping.items():
+            values = raw[file_column]
+            nulls = self.null_values.get(contract_column)
+            if nulls:
+                values = values.mask(values.str.strip().isin(nulls))
+            out[contract_column] = values
+        for contract_column, value in self.constants.items():
+            out[contract_column] = pd.Series(value, index=raw.index, dtype="string")
+        for file_column, kind in kinds.items():
+            out[f"kind:{kind}"] = raw[file_column]
+        if props:
+            out["properties"] = _json_lines(raw[props])
+        return out.reset_index(drop=True)
+
+
+def _json_lines(frame: pd.DataFrame) -> pd.Series:
+    if not len(frame):
+        return pd.Series([], dtype=object)
+    text = frame.to_json(orient="records", lines=True, force_ascii=False)
+    return pd.Series(text.rstrip("\n").split("\n"), index=frame.index, dtype=object)
+
+
+def canonical_sources(files: dict[str, Path | None], kinds: dict[str, str] | None = None) -> list[TableSource]:
+    """Sources for contract files given per table (``None`` entries are skipped)."""
+    sources = []
+    for table, path in files.items():
+        if path is None:
+            continue
+        extra = kinds if table == "applications" and kinds else {}
+        sources.append(TableSource(table=table, path=Path(path), kinds=dict(extra or {})))
+    return sources
+
+
+def read_mapping(path: Path, data_dir: Path | None = None) -> list[TableSource]:
+    """Sources declared by a ``loaders/NAME.toml`` mapping.
+
+    Parameters
+    ----------
+    path : Path
+        The mapping file.
+    data_dir : Path, optional
+        Folder of the source's files; default: the mapping's ``data_dir``, relative
+        to the mapping file.
+
+    Raises
+    ------
+    MappingError
+        For an unreadable mapping, an unknown table or key.
+    """
+    try:
+        spec = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise MappingError(f"{path}: {exc}") from exc
+    name = spec.get("name") or Path(path).stem
+    base = Path(data_dir) if data_dir else (Path(path).parent / spec.get("data_dir", ".")).resolve()
+    allowed = {"table", "file", "columns", "constants", "where", "null_values", "properties", "kinds"}
+    sources = []
+    for entry in spec.get("tables", []):
+        unknown = set(entry) - allowed
+        if unknown:
+            raise MappingError(f"{path}: unknown key(s) {sorted(unknown)} in a [[tables]] entry")
+        if "table" not in entry or "file" not in entry:
+            raise MappingError(f"{path}: every [[tables]] entry needs table and file")
+        file = base / entry["file"]
+        if not file.exists():
+            raise MappingError(f"{path}: source file {file} not found (pass --data-dir?)")
+        properties = entry.get("properties")
+        sources.append(TableSource(
+            table=entry["table"], path=file, source=name,
+            columns=dict(entry.get("columns", {})),
+            constants={k: str(v) for k, v in entry.get("constants", {}).items()},
+            where={k: str(v) for k, v in entry.get("where", {}).items()},
+            null_values={k: [str(x) for x in v] for k, v in entry.get("null_values", {}).items()},
+            properties=tuple(properties) if properties is not None else None,
+            kinds=dict(entry.get("kinds", {})),
+        ))
+    if not sources:
+        raise MappingError(f"{path}: declares no [[tables]]")
+    return sources
+

@@ -1,0 +1,114 @@
+"""The store-of-record interface that every backend implements.
+
+A store receives validated, normalised batches from the loader (one table, one
+row range of one file at a time) and applies each atomically together with its
+manifest row, so a killed load leaves whole batches only and a re-run skips what
+is done. Reads are by natural keys (applicant ids, identifier kind and value),
+never by a backend's internal ids.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+REJECT_COLUMNS = ["row", "column", "reason", "detail"]
+
+#: columns of every link frame a store returns
+LINK_COLUMNS = [
+    "applicant_id", "kind", "value", "role", "relation", "first_seen", "last_seen", "count",
+]
+
+
+@dataclass(frozen=True)
+class BatchOrigin:
+    """Where a batch came from: the manifest entry it writes."""
+
+    source: str  # mapping name, or "canonical" for contract files
+    file: str
+    checksum: str  # of the file's bytes and the mapping that read it
+    table: str
+    start_row: int  # first data row (1-based) of the batch
+    end_row: int  # last data row of the batch
+    rows_read: int
+
+
+@dataclass
+class Batch:
+    """Valid rows of one table plus the rows the loader already rejected."""
+
+    origin: BatchOrigin
+    rows: pd.DataFrame
+    rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What applying a batch did."""
+
+    loaded: int
+    duplicates: int
+    rejects: pd.DataFrame  # every rejected row of the batch, loader's and store's
+
+
+class Store(ABC):
+    """Store of record. Implementations: embedded (SQLite) and neo4j."""
+
+    @abstractmethod
+    def apply(self, batch: Batch) -> BatchResult:
+        """Apply one batch atomically, with its manifest row and rejects."""
+
+    @abstractmethod
+    def loaded_batches(self, checksum: str, table: str) -> pd.DataFrame:
+        """Manifest rows already applied for a file read as a table."""
+
+    @abstractmethod
+    def rejects(self, checksum: str, table: str) -> pd.DataFrame:
+        """Rejected rows recorded for a file read as a table."""
+
+    @abstractmethod
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Node, link and fact counts by kind."""
+
+    @abstractmethod
+    def applicant_links(self, applicant_ids: list[str]) -> pd.DataFrame:
+        """Links of the given applicants (:data:`LINK_COLUMNS`)."""
+
+    @abstractmethod
+    def identifier_links(
+        self, identifiers: list[tuple[str, str]], max_degree: int | None = None
+    ) -> pd.DataFrame:
+        """Links of the given identifiers; those with more holders than ``max_degree``
+        are left out (see :meth:`identifier_degrees`)."""
+
+    @abstractmethod
+    def identifier_degrees(self, identifiers: list[tuple[str, str]]) -> pd.DataFrame:
+        """Number of distinct applicants per identifier: kind, value, degree."""
+
+    @abstractmethod
+    def applicants(self, applicant_ids: list[str]) -> pd.DataFrame:
+        """Known applicants among ``applicant_ids`` with outcome flags."""
+
+    @abstractmethod
+    def shared_identifiers(self, kind: str, min_degree: int = 2) -> pd.DataFrame:
+        """Identifiers of a kind held by at least ``min_degree`` applicants, with the
+        number of holders and of holders with a fraud outcome."""
+
+    @contextmanager
+    def bulk(self, expected_rows: int) -> Iterator[None]:
+        """Hint that many rows follow (an implementation may defer index upkeep)."""
+        yield
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

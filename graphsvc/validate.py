@@ -1,0 +1,168 @@
+"""Row validation: raw contract frames in, normalised valid rows and rejects out.
+
+Every check marks rows bad with a :class:`~graphsvc.contract.Reason`; a row with
+any problem is rejected whole (all its problems are reported) and the rest of the
+batch goes on. Rejects never carry the raw value of personal data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from graphsvc import keys, normalise
+from graphsvc.contract import APPLICATION_IDENTIFIER_COLUMNS, KIND_NAME, TABLES, Kind, Reason
+from graphsvc.store.base import REJECT_COLUMNS
+
+
+@dataclass
+class Context:
+    """What normalisation needs from the settings."""
+
+    region: str = "CN"
+    timezone: str = "UTC"
+    identity_key: bytes | None = None  # required only when identity numbers are present
+
+    def key(self) -> bytes:
+        if self.identity_key is None:
+            from graphsvc.settings import get_settings
+
+            self.identity_key = get_settings().identity_key()
+        return self.identity_key
+
+
+@dataclass
+class _Checker:
+    frame: pd.DataFrame
+    problems: list[pd.DataFrame] = field(default_factory=list)
+    bad: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bad = np.zeros(len(self.frame), dtype=bool)
+
+    def mark(self, mask: np.ndarray | pd.Series, column: str, reason: Reason, detail: str) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            self.problems.append(pd.DataFrame({
+                "row": self.frame["row"].to_numpy()[mask], "column": column,
+                "reason": str(reason), "detail": detail,
+            }))
+            self.bad |= mask
+
+    def text(self, column: str, *, required: bool) -> pd.Series:
+        """Trimmed text; empty becomes missing."""
+        if column not in self.frame:
+            values = pd.Series(pd.NA, index=self.frame.index, dtype="string")
+        else:
+            values = self.frame[column].astype("string").str.strip()
+            values = values.mask(values == "")
+        if required:
+            self.mark(values.isna(), column, Reason.MISSING_VALUE, f"{column} is required")
+        return values
+
+    def normalised(self, column: str, convert, reason: Reason, detail: str, *, required: bool) -> pd.Series:
+        raw = self.text(column, required=required)
+        out = convert(raw)
+        self.mark(raw.notna() & pd.Series(out, index=raw.index).isna(), column, reason, detail)
+        return out
+
+    def choice(self, column: str, allowed: tuple[str, ...], *, required: bool, default: str | None = None) -> pd.Series:
+        raw = self.text(column, required=required)
+        out = normalise.choices(raw, allowed)
+        self.mark(raw.notna() & out.isna(), column, Reason.UNKNOWN_VALUE,
+                  f"{column} must be one of: {', '.join(allowed)}")
+        return out.where(raw.notna(), default) if default is not None else out
+
+    def result(self, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        rejects = (pd.concat(self.problems, ignore_index=True) if self.problems
+                   else pd.DataFrame(columns=REJECT_COLUMNS))
+        return rows.loc[~self.bad].reset_index(drop=True), rejects
+
+
+def _identifier_converter(kind: str, ctx: Context):
+    if kind == Kind.PHONE:
+        return (lambda s: normalise.phones(s, ctx.region)), Reason.INVALID_PHONE, \
+            f"not a valid phone number (default region {ctx.region})"
+    if kind == Kind.IP:
+        return normalise.ips, Reason.INVALID_IP, "not an IPv4 or IPv6 address"
+    if kind == Kind.ID_NUMBER:
+        return (lambda s: normalise.identity_tokens(s, ctx.key())), Reason.INVALID_IDENTIFIER, \
+            "identity number is empty, too long or holds control characters"
+    return normalise.plain_ids, Reason.INVALID_IDENTIFIER, \
+        "identifier is empty, longer than 256 characters or holds control characters"
+
+
+def _timestamp(check: _Checker, column: str, ctx: Context, *, required: bool) -> pd.Series:
+    return check.normalised(column, lambda s: normalise.timestamps(s, ctx.timezone),
+                            Reason.INVALID_TIMESTAMP, "not an ISO 8601 date or timestamp",
+                            required=required)
+
+
+def prepare(table: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validate and normalise a contract frame of ``table``.
+
+    Returns
+    -------
+    rows, rejects : DataFrame, DataFrame
+        Valid rows in the store's batch layout, and one reject per problem
+        (columns ``row, column, reason, detail``).
+    """
+    check = _Checker(frame)
+    out = pd.DataFrame({"row": frame["row"].to_numpy()})
+    if table in ("applicants", "applications", "identifiers", "contacts", "outcomes"):
+        out["applicant_id"] = check.text("applicant_id", required=True)
+    if "properties" in frame and TABLES[table].keeps_properties:
+        out["properties"] = frame["properties"].to_numpy(object)
+
+    if table == "applications":
+        out["application_id"] = check.text("application_id", required=True)
+        out["applied_at"] = _timestamp(check, "applied_at", ctx, required=True)
+        columns = {c: str(k) for c, k in APPLICATION_IDENTIFIER_COLUMNS.items()}
+        columns.update({c: c[len("kind:"):] for c in frame.columns if c.startswith("kind:")})
+        for column, kind in columns.items():
+            convert, reason, detail = _identifier_converter(kind, ctx)
+            out[f"id:{kind}"] = check.normalised(column, convert, reason, detail, required=False)
+        content = [out["applicant_id"], out["applied_at"]] + [out[c] for c in sorted(out) if c.startswith("id:")]
+        if "properties" in out:
+            content.append(out["properties"])
+        out["digest"] = keys.row_ids("application-content", content)
+    elif table == "identifiers":
+        kind = check.text("kind", required=True).str.lower()
+        check.mark(kind.notna() & ~kind.fillna("").str.match(KIND_NAME.pattern), "kind",
+                   Reason.UNKNOWN_KIND, f"kind must match {KIND_NAME.pattern}")
+        raw = check.text("value", required=True)
+        value = pd.Series(None, index=frame.index, dtype=object)
+        for name in kind.dropna().unique():
+            part = (kind == name).fillna(False).to_numpy()
+            convert, reason, detail = _identifier_converter(str(name), ctx)
+            converted = convert(raw[part])
+            value[part] = converted.to_numpy(object)
+            check.mark(part & raw.notna().to_numpy() & value.isna().to_numpy(), "value", reason, detail)
+        out["kind"], out["value"] = kind, value
+        out["observed_at"] = _timestamp(check, "observed_at", ctx, required=False)
+    elif table == "contacts":
+        convert, reason, detail = _identifier_converter(Kind.PHONE, ctx)
+        out["contact_phone"] = check.normalised("contact_phone", convert, reason, detail, required=True)
+        out["relation"] = check.choice("relation", TABLES[table].choices["relation"], required=False, default="other")
+        out["source"] = check.choice("source", TABLES[table].choices["source"], required=False)
+        out["contact_name"] = check.text("contact_name", required=False)
+        out["recorded_at"] = _timestamp(check, "recorded_at", ctx, required=False)
+    elif table == "outcomes":
+        out["outcome"] = check.choice("outcome", TABLES[table].choices["outcome"], required=True)
+        out["observed_at"] = _timestamp(check, "observed_at", ctx, required=False)
+        convert, reason, detail = _identifier_converter(Kind.PHONE, ctx)
+        out["phone"] = check.normalised("phone", convert, reason, detail, required=False)
+    elif table == "relations":
+        out["src_applicant_id"] = check.text("src_applicant_id", required=True)
+        out["dst_applicant_id"] = check.text("dst_applicant_id", required=True)
+        kind = check.text("type", required=True).str.lower()
+        check.mark(kind.notna() & ~kind.fillna("").str.match(KIND_NAME.pattern), "type",
+                   Reason.UNKNOWN_VALUE, f"type must match {KIND_NAME.pattern}")
+        out["type"] = kind
+        out["at"] = _timestamp(check, "at", ctx, required=False)
+        raw = check.text("amount", required=False)
+        out["amount"] = normalise.numbers(raw)
+        check.mark(raw.notna() & out["amount"].isna(), "amount", Reason.INVALID_NUMBER, "amount is not a number")
+    return check.result(out)
