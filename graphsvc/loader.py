@@ -68,9 +68,12 @@ def load(store: Store, sources: list[TableSource], *, settings: Settings | None 
     ------
     ContractError
         Before anything is written, when a file cannot be read as its table.
+    ConfigurationError
+        Before anything is written, when no HMAC key for identity numbers is set.
     """
     settings = settings or get_settings()
-    ctx = Context(region=settings.default_region, timezone=settings.timezone)
+    ctx = Context(identity_key=settings.identity_key(), region=settings.default_region,
+                  timezone=settings.timezone)
     ordered = sorted(sources, key=lambda s: LOAD_ORDER.index(s.table))
     for source in ordered:
         source.plan()  # refuse unreadable files and missing columns up front

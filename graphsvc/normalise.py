@@ -9,7 +9,7 @@ ones.
 Phones
     E.164 via ``phonenumbers`` (the authority). Chinese mobile numbers, the bulk of
     the input, take a fast path: their validity depends only on the leading
-    digits, so ``phonenumbers`` is asked once per seven-digit prefix instead of
+    digits, so ``phonenumbers`` is asked once per five-digit prefix instead of
     once per number. ``tests/test_normalise.py`` checks with hypothesis that both
     paths agree.
 IPs
@@ -60,8 +60,16 @@ def _phone_slow(raw: str, region: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+_CN_PREFIX_DIGITS = 5  # CN mobile validity is decided by at most the first five digits
+_cn_prefix_valid: dict[str, bool] = {}
+
+
 def _cn_mobile_prefix_valid(prefixes: pd.Series) -> dict[str, bool]:
-    return {p: _phone_slow(f"+86{p}0000", "CN") is not None for p in prefixes.unique()}
+    for prefix in prefixes.unique():
+        if prefix not in _cn_prefix_valid:
+            probe = f"+86{prefix}{'0' * (11 - _CN_PREFIX_DIGITS)}"
+            _cn_prefix_valid[prefix] = _phone_slow(probe, "CN") is not None
+    return _cn_prefix_valid
 
 
 def phone_one(raw: str, region: str) -> str | None:
@@ -87,7 +95,7 @@ def phones(values: pd.Series, region: str = "CN") -> pd.Series:
         result = np.empty(len(uniques), dtype=object)
         if fast.any():
             fast_national = national[fast]
-            prefix = fast_national.str[:7]
+            prefix = fast_national.str[:_CN_PREFIX_DIGITS]
             valid = prefix.map(_cn_mobile_prefix_valid(prefix)).to_numpy(dtype=bool)
             result[fast] = np.where(valid, ("+86" + fast_national).to_numpy(object), None)
         slow_positions = np.flatnonzero(~fast)

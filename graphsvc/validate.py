@@ -21,16 +21,9 @@ from graphsvc.store.base import REJECT_COLUMNS
 class Context:
     """What normalisation needs from the settings."""
 
+    identity_key: bytes
     region: str = "CN"
     timezone: str = "UTC"
-    identity_key: bytes | None = None  # required only when identity numbers are present
-
-    def key(self) -> bytes:
-        if self.identity_key is None:
-            from graphsvc.settings import get_settings
-
-            self.identity_key = get_settings().identity_key()
-        return self.identity_key
 
 
 @dataclass
@@ -88,7 +81,7 @@ def _identifier_converter(kind: str, ctx: Context):
     if kind == Kind.IP:
         return normalise.ips, Reason.INVALID_IP, "not an IPv4 or IPv6 address"
     if kind == Kind.ID_NUMBER:
-        return (lambda s: normalise.identity_tokens(s, ctx.key())), Reason.INVALID_IDENTIFIER, \
+        return (lambda s: normalise.identity_tokens(s, ctx.identity_key)), Reason.INVALID_IDENTIFIER, \
             "identity number is empty, too long or holds control characters"
     return normalise.plain_ids, Reason.INVALID_IDENTIFIER, \
         "identifier is empty, longer than 256 characters or holds control characters"

@@ -200,6 +200,7 @@ class EmbeddedStore(Store):
         """Increment links from new facts: applicant, identifier, role, relation, seen."""
         if not len(links):
             return
+        links = links.assign(seen=pd.to_numeric(links["seen"], errors="coerce").astype(float))
         grouped = (
             links.groupby(["applicant", "identifier", "role", "relation"], sort=True)["seen"]
             .agg(["min", "max", "size"])

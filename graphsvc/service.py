@@ -1,0 +1,197 @@
+"""The Python API for notebooks: :func:`graphsvc.open` returns a :class:`Service`.
+
+Look-ups take identifier values as people write them (``138 0013 8000``) and
+normalise them exactly as the loader does, so a notebook never needs to know the
+canonical form. Results are pandas DataFrames and networkx graphs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import pandas as pd
+
+from graphsvc import normalise
+from graphsvc.contract import Kind
+from graphsvc.errors import NotFoundError
+from graphsvc.settings import Settings, get_settings
+from graphsvc.store import Store, open_store
+
+
+def node_id(kind: str, value: str) -> str:
+    """Graph node name of an applicant (kind ``applicant``) or identifier."""
+    return f"{kind}:{value}"
+
+
+class Service:
+    """Read access to one store, by natural keys.
+
+    Parameters
+    ----------
+    store : Store
+        The store of record.
+    settings : Settings, optional
+        For look-up normalisation (phone region, identity-number key).
+    """
+
+    def __init__(self, store: Store, settings: Settings | None = None) -> None:
+        self.store = store
+        self.settings = settings or get_settings()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def canonical(self, kind: str, value: str) -> str:
+        """The stored form of an identifier value (E.164 phone, HMAC token, ...).
+
+        Raises
+        ------
+        ValueError
+            When the value is not valid for its kind.
+        """
+        if kind == Kind.PHONE:
+            out = normalise.phone_one(value, self.settings.default_region)
+        elif kind == Kind.IP:
+            out = normalise.ips(pd.Series([value])).iloc[0]
+        elif kind == Kind.ID_NUMBER:
+            out = normalise.identity_tokens(pd.Series([value]), self.settings.identity_key()).iloc[0]
+        else:
+            out = normalise.plain_ids(pd.Series([value])).iloc[0]
+        if out is None:
+            raise ValueError(f"{value!r} is not a valid {kind}")
+        return out
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Nodes by kind, links by kind and role, facts, outcomes and relations."""
+        return self.store.counts()
+
+    def applicants_for(self, kind: str, value: str) -> pd.DataFrame:
+        """Applicants linked to an identifier, with role, relation, dates and count.
+
+        Examples
+        --------
+        >>> svc.applicants_for("phone", "138 0013 8000")  # doctest: +SKIP
+        """
+        links = self.store.identifier_links([(kind, self.canonical(kind, value))])
+        return _readable(links.drop(columns=["kind", "value"]))
+
+    def identifiers_of(self, applicant_id: str) -> pd.DataFrame:
+        """Identifiers linked to an applicant.
+
+        Raises
+        ------
+        NotFoundError
+            When the applicant is unknown.
+        """
+        self._require(applicant_id)
+        links = self.store.applicant_links([applicant_id])
+        return _readable(links.drop(columns=["applicant_id"]))
+
+    def ego_network(self, applicant_id: str, hops: int = 2, max_degree: int = 200,
+                    max_nodes: int = 5_000) -> nx.Graph:
+        """The neighbourhood of an applicant as a bipartite networkx graph.
+
+        ``hops`` counts edges from the applicant, as :func:`networkx.ego_graph`'s
+        radius does: 1 gives its identifiers, 2 adds the applicants sharing them.
+        Identifiers held by more than ``max_degree`` applicants (carrier NAT,
+        service numbers) are kept as nodes marked ``hub=True`` but not expanded.
+        Growth stops once ``max_nodes`` is reached (the graph is marked
+        ``truncated``).
+
+        Complexity: one store round trip per hop; the work is bounded by
+        ``max_degree`` per identifier and ``max_nodes`` overall.
+        """
+        if hops < 0:
+            raise ValueError("hops must be >= 0")
+        self._require(applicant_id)
+        graph = nx.Graph(center=node_id("applicant", applicant_id), truncated=False)
+        graph.add_node(node_id("applicant", applicant_id), kind="applicant", value=applicant_id)
+        frontier_applicants, frontier_identifiers = [applicant_id], []
+        for hop in range(hops):
+            if len(graph) >= max_nodes:
+                graph.graph["truncated"] = True
+                break
+            if hop % 2 == 0:
+                links = self.store.applicant_links(frontier_applicants)
+                new = self._add_links(graph, links, max_nodes)
+                frontier_identifiers = sorted({(k, v) for k, v in new if k != "applicant"})
+                degrees = self.store.identifier_degrees(frontier_identifiers)
+                for kind, value, degree in degrees.itertuples(index=False):
+                    node = graph.nodes[node_id(kind, value)]
+                    node["degree"] = int(degree)
+                    node["hub"] = bool(degree > max_degree)
+            else:
+                expandable = [(k, v) for k, v in frontier_identifiers
+                              if not graph.nodes[node_id(k, v)].get("hub")]
+                links = self.store.identifier_links(expandable, max_degree=max_degree)
+                new = self._add_links(graph, links, max_nodes)
+                frontier_applicants = sorted(v for k, v in new if k == "applicant")
+        self._annotate_applicants(graph)
+        return graph
+
+    def _add_links(self, graph: nx.Graph, links: pd.DataFrame, max_nodes: int) -> list[tuple[str, str]]:
+        new: list[tuple[str, str]] = []
+        for row in links.sort_values(["applicant_id", "kind", "value"]).itertuples(index=False):
+            a = node_id("applicant", row.applicant_id)
+            i = node_id(row.kind, row.value)
+            for node, kind, value in ((a, "applicant", row.applicant_id), (i, row.kind, row.value)):
+                if node not in graph:
+                    if len(graph) >= max_nodes:
+                        graph.graph["truncated"] = True
+                        return new
+                    graph.add_node(node, kind=kind, value=value)
+                    new.append((kind, value))
+            roles = graph.edges[a, i]["roles"] if graph.has_edge(a, i) else []
+            label = row.role if not row.relation else f"{row.role}:{row.relation}"
+            graph.add_edge(a, i, roles=sorted(set(roles) | {label}), count=int(row.count),
+                           first_seen=normalise.format_timestamp(_opt_int(row.first_seen)),
+                           last_seen=normalise.format_timestamp(_opt_int(row.last_seen)))
+        return new
+
+    def _annotate_applicants(self, graph: nx.Graph) -> None:
+        ids = [d["value"] for _, d in graph.nodes(data=True) if d["kind"] == "applicant"]
+        info = self.store.applicants(ids)
+        for row in info.itertuples(index=False):
+            node = graph.nodes[node_id("applicant", row.applicant_id)]
+            node["outcomes"] = sorted(row.outcomes.split(",")) if row.outcomes else []
+            node["applications"] = int(row.applications)
+
+    def shared_identifiers(self, kind: str, min_degree: int = 2, top: int | None = None) -> pd.DataFrame:
+        """Identifiers of ``kind`` held by several applicants, with their fraud share."""
+        shared = self.store.shared_identifiers(kind, min_degree)
+        shared["fraud_share"] = (shared["fraud"] / shared["degree"]).round(4)
+        return shared.head(top) if top else shared
+
+    def _require(self, applicant_id: str) -> None:
+        if not len(self.store.applicants([applicant_id])):
+            raise NotFoundError(f"no applicant {applicant_id!r}")
+
+
+def _opt_int(value: object) -> int | None:
+    return None if value is None or value != value else int(value)
+
+
+def _readable(links: pd.DataFrame) -> pd.DataFrame:
+    out = links.copy()
+    for column in ("first_seen", "last_seen"):
+        out[column] = [normalise.format_timestamp(_opt_int(v)) for v in out[column]]
+    return out.reset_index(drop=True)
+
+
+def open(path: str | Path, *, readonly: bool = False, settings: Settings | None = None) -> Service:  # noqa: A001
+    """Open the store at ``path`` for notebooks and scripts.
+
+    Examples
+    --------
+    >>> import graphsvc
+    >>> svc = graphsvc.open("demo-data/graph.db")  # doctest: +SKIP
+    >>> svc.ego_network("A00000042", hops=2)  # doctest: +SKIP
+    """
+    return Service(open_store(str(path), readonly=readonly), settings)
