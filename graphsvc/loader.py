@@ -8,7 +8,9 @@ after a crash finishes it, and re-running a finished load changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,14 +97,20 @@ def _load_one(store: Store, source: TableSource, checksum: str, ctx: Context, ba
     report = FileReport(source=source.source, table=source.table, file=str(source.path), checksum=checksum)
     done = store.loaded_batches(checksum, source.table)
     done_starts = set(done["start_row"].tolist())
-    for start, end, frame in source.batches(batch_rows):
+
+    def prepared() -> Iterator[tuple[int, int, int, tuple[pd.DataFrame, pd.DataFrame] | None]]:
+        for start, end, frame in source.batches(batch_rows):
+            todo = None if start in done_starts else prepare(source.table, frame, ctx)
+            yield start, end, len(frame), todo
+
+    for start, end, rows_read, todo in _ahead(prepared()):
         report.read += end - start + 1
-        if start in done_starts:
+        if todo is None:
             report.already_loaded += end - start + 1
         else:
-            rows, rejects = prepare(source.table, frame, ctx)
+            rows, rejects = todo
             origin = BatchOrigin(source=source.source, file=str(source.path), checksum=checksum,
-                                 table=source.table, start_row=start, end_row=end, rows_read=len(frame))
+                                 table=source.table, start_row=start, end_row=end, rows_read=rows_read)
             result = store.apply(Batch(origin=origin, rows=rows, rejects=rejects))
             report.loaded += result.loaded
             report.duplicates += result.duplicates
@@ -114,3 +122,43 @@ def _load_one(store: Store, source: TableSource, checksum: str, ctx: Context, ba
         if progress:
             progress(f"{source.table} ← {source.path.name}", end - start + 1)
     return report
+
+
+def _ahead(items: Iterator, depth: int = 1) -> Iterator:
+    """Run ``items`` on a worker thread, one step ahead of the consumer.
+
+    Reading and validating the next batch (pyarrow and pandas, which release
+    the GIL for much of their work) overlaps with writing the current one.
+    Errors are re-raised in the consumer.
+    """
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                box.put((item, None))
+            box.put((done, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            box.put((done, exc))
+
+    worker = threading.Thread(target=work, name="graphsvc-prepare", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = box.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                box.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     timezone: str = Field(
         default="UTC", description="Time zone assumed for timestamps written without an offset."
     )
-    batch_rows: int = Field(default=200_000, ge=1, description="Rows per atomic load batch.")
+    batch_rows: int = Field(default=500_000, ge=1, description="Rows per atomic load batch.")
 
     @field_validator("default_region")
     @classmethod

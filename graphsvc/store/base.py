@@ -21,6 +21,7 @@ REJECT_COLUMNS = ["row", "column", "reason", "detail"]
 #: columns of every link frame a store returns
 LINK_COLUMNS = [
     "applicant_id", "kind", "value", "role", "relation", "first_seen", "last_seen", "count",
+    "name", "source",
 ]
 
 

@@ -29,17 +29,14 @@ SCHEMA_VERSION = "1"
 _LINK_INDEX = "CREATE INDEX IF NOT EXISTS links_by_identifier ON links (identifier)"
 _BULK_THRESHOLD = 500_000  # expected rows above which the identifier index is rebuilt once
 _UPSERT_LINK = (
-    "INSERT INTO links (applicant, identifier, role, relation, first_seen, last_seen, count) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+    "INSERT INTO links (applicant, identifier, role, relation, first_seen, last_seen, count, name, source) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
     "first_seen = min(coalesce(first_seen, excluded.first_seen), "
     "coalesce(excluded.first_seen, first_seen)), "
     "last_seen = max(coalesce(last_seen, excluded.last_seen), "
     "coalesce(excluded.last_seen, last_seen)), "
-    "count = count + excluded.count"
-)
-_INSERT_IDENTIFIER = (
-    "INSERT INTO identifiers (id, kind, value) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE "
-    "SET value = excluded.value WHERE kind <> excluded.kind OR value <> excluded.value"
+    "count = count + excluded.count, "
+    "name = coalesce(excluded.name, name), source = coalesce(excluded.source, source)"
 )
 
 
@@ -60,10 +57,6 @@ def _column(values: pd.Series | np.ndarray) -> list:
 
 def _rows(*columns: pd.Series | np.ndarray) -> list[tuple]:
     return list(zip(*(_column(c) for c in columns)))
-
-
-def _int_or_none(values: pd.Series) -> list:
-    return [None if v is None or v != v else int(v) for v in values.tolist()]
 
 
 class EmbeddedStore(Store):
@@ -126,8 +119,6 @@ class EmbeddedStore(Store):
             con.execute("COMMIT")
         except sqlite3.IntegrityError as exc:
             con.execute("ROLLBACK")
-            if "key collision" in str(exc):
-                raise KeyCollisionError(f"{batch.origin.file}: {exc}") from exc
             raise StoreError(f"{batch.origin.file} rows {batch.origin.start_row}-: {exc}") from exc
         except BaseException:
             con.execute("ROLLBACK")
@@ -153,67 +144,96 @@ class EmbeddedStore(Store):
                 ),
             )
 
-    def _probe(self, table: str, ids: np.ndarray, columns: str) -> pd.DataFrame:
-        """Rows of ``table`` whose id is in ``ids`` (PK look-ups through a temp table)."""
+    def _probe(self, table: str, hashes: np.ndarray, columns: str) -> pd.DataFrame:
+        """Rows of ``table`` whose hash is in ``hashes`` (index look-ups via a temp table)."""
         con = self._con
         con.execute("DELETE FROM temp.probe")
-        con.executemany("INSERT OR IGNORE INTO temp.probe VALUES (?)", ((i,) for i in ids.tolist()))
-        found = con.execute(
-            f"SELECT {columns} FROM temp.probe p JOIN {table} t ON t.id = p.id"  # noqa: S608 - fixed names
-        ).fetchall()
-        return pd.DataFrame(found, columns=[c.strip().split(".")[-1] for c in columns.split(",")])
+        con.executemany("INSERT OR IGNORE INTO temp.probe VALUES (?)", ((h,) for h in hashes.tolist()))
+        cursor = con.execute(
+            f"SELECT {columns} FROM temp.probe p JOIN {table} t ON t.hash = p.id"  # noqa: S608 - fixed names
+        )
+        return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+
+    def _next_ids(self, table: str, count: int) -> np.ndarray:
+        """``count`` fresh sequential ids of ``table`` (the batch holds the write lock)."""
+        start = self._con.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]  # noqa: S608
+        return np.arange(start, start + count, dtype=np.int64)
 
     def _applicant_ids(self, applicant_keys: pd.Series, *, create: bool) -> np.ndarray:
         """Internal ids aligned with ``applicant_keys``; -1 where unknown (``create=False``)."""
         con = self._con
         distinct = pd.unique(applicant_keys.to_numpy(object))
         con.execute("DELETE FROM temp.probe_keys")
-        con.executemany("INSERT INTO temp.probe_keys VALUES (?)", ((k,) for k in sorted(distinct)))
-        if create:
-            con.execute(
-                "INSERT INTO applicants (key) SELECT key FROM temp.probe_keys WHERE true "
-                "ON CONFLICT (key) DO NOTHING"
-            )
-        found = dict(
-            con.execute(
-                "SELECT p.key, a.id FROM temp.probe_keys p JOIN applicants a ON a.key = p.key"
-            ).fetchall()
-        )
+        con.executemany("INSERT INTO temp.probe_keys VALUES (?)", ((k,) for k in distinct.tolist()))
+        found = dict(con.execute(
+            "SELECT p.key, a.id FROM temp.probe_keys p JOIN applicants a ON a.key = p.key").fetchall())
+        if create and len(found) < len(distinct):
+            new_keys = [k for k in distinct.tolist() if k not in found]
+            new_ids = self._next_ids("applicants", len(new_keys)).tolist()
+            con.executemany("INSERT INTO applicants (id, key) VALUES (?, ?)", zip(new_ids, new_keys))
+            found.update(zip(new_keys, new_ids))
         return applicant_keys.map(found).fillna(-1).astype(np.int64).to_numpy()
 
-    def _new_facts(self, table: str, ids: np.ndarray) -> np.ndarray:
-        """Mask of rows whose fact id is neither earlier in the batch nor stored."""
-        first = ~pd.Series(ids).duplicated().to_numpy()
-        stored = set(self._probe(table, ids[first], "t.id")["id"].tolist())
-        return first & ~np.isin(ids, np.fromiter(stored, dtype=np.int64, count=len(stored)))
+    def _new_facts(self, table: str, hashes: np.ndarray) -> np.ndarray:
+        """Mask of rows whose fact hash is neither earlier in the batch nor stored."""
+        first = ~pd.Series(hashes).duplicated().to_numpy()
+        stored = self._probe(table, hashes[first], "t.hash")["hash"].to_numpy(np.int64)
+        return first & ~np.isin(hashes, stored)
 
-    def _insert_identifiers(self, kinds: np.ndarray, values: np.ndarray) -> np.ndarray:
+    def _insert_facts(self, table: str, hashes: np.ndarray, *columns: pd.Series | np.ndarray) -> None:
+        order = np.argsort(hashes, kind="stable")  # one forward sweep through the hash index
+        ids = self._next_ids(table, len(hashes))
+        marks = ", ".join("?" * (len(columns) + 2))
+        picked = [np.asarray(pd.Series(c).to_numpy(object) if not isinstance(c, np.ndarray) else c)[order]
+                  for c in columns]
+        self._con.executemany(f"INSERT INTO {table} VALUES ({marks})", _rows(ids, hashes[order], *picked))  # noqa: S608
+
+    def _record_facts(self, table: str, hashes: np.ndarray) -> None:
+        self._con.executemany(f"INSERT INTO {table} VALUES (?)", ((h,) for h in np.sort(hashes).tolist()))  # noqa: S608
+
+    def _identifier_ids(self, kinds: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Ids of identifiers (kind, value), inserting the unknown ones."""
         frame = pd.DataFrame({"kind": kinds, "value": values})
-        ids = np.empty(len(frame), dtype=np.int64)
+        hashes = np.empty(len(frame), dtype=np.int64)
         for kind, part in frame.groupby("kind", sort=False):
-            ids[part.index.to_numpy()] = keys.identifier_ids(str(kind), part["value"].to_numpy(object))
-        distinct = frame.assign(id=ids).drop_duplicates("id").sort_values("id")
-        self._con.executemany(_INSERT_IDENTIFIER, _rows(distinct["id"], distinct["kind"], distinct["value"]))
-        return ids
+            hashes[part.index.to_numpy()] = keys.identifier_ids(str(kind), part["value"].to_numpy(object))
+        frame["hash"] = hashes
+        distinct = frame.drop_duplicates("hash")
+        stored = self._probe("identifiers", distinct["hash"].to_numpy(), "t.hash, t.id, t.kind, t.value")
+        if len(stored):
+            check = distinct.merge(stored, on="hash", suffixes=("", "_stored"))
+            clash = (check["kind"] != check["kind_stored"]) | (check["value"] != check["value_stored"])
+            if clash.any():
+                raise KeyCollisionError(f"identifier hash collision: {check.loc[clash, 'hash'].tolist()[:3]}")
+        # hash order makes the unique-index inserts one forward sweep
+        new = distinct[~distinct["hash"].isin(stored["hash"])].sort_values("hash")
+        new_ids = self._next_ids("identifiers", len(new))
+        self._con.executemany(
+            "INSERT INTO identifiers (id, hash, kind, value) VALUES (?, ?, ?, ?)",
+            _rows(new_ids, new["hash"], new["kind"], new["value"]))
+        lookup = pd.Series(np.concatenate([stored["id"].to_numpy(np.int64), new_ids]),
+                           index=np.concatenate([stored["hash"].to_numpy(np.int64), new["hash"].to_numpy(np.int64)]))
+        return lookup.reindex(hashes).to_numpy(np.int64)
 
     def _add_links(self, links: pd.DataFrame) -> None:
-        """Increment links from new facts: applicant, identifier, role, relation, seen."""
+        """Increment links from new facts: applicant, identifier, role, relation, seen
+        and, for contacts, name and source (the latest given wins)."""
         if not len(links):
             return
         links = links.assign(seen=pd.to_numeric(links["seen"], errors="coerce").astype(float))
-        grouped = (
-            links.groupby(["applicant", "identifier", "role", "relation"], sort=True)["seen"]
-            .agg(["min", "max", "size"])
-            .reset_index()
-        )
+        keys_ = ["applicant", "identifier", "role", "relation"]
+        if "name" in links:
+            links = links.sort_values("seen", kind="stable", na_position="first")
+        grouped = links.groupby(keys_, sort=True)
+        out = grouped["seen"].agg(["min", "max", "size"])
+        for column in ("name", "source"):
+            out[column] = grouped[column].last() if column in links else None
+        out = out.reset_index()
         self._con.executemany(
             _UPSERT_LINK,
-            list(zip(
-                grouped["applicant"].tolist(), grouped["identifier"].tolist(),
-                grouped["role"].tolist(), grouped["relation"].tolist(),
-                _int_or_none(grouped["min"]), _int_or_none(grouped["max"]),
-                grouped["size"].tolist(),
-            )),
+            _rows(out["applicant"], out["identifier"], out["role"], out["relation"],
+                  out["min"].astype("Int64"), out["max"].astype("Int64"), out["size"],
+                  out["name"], out["source"]),
         )
 
     @staticmethod
@@ -261,30 +281,23 @@ class EmbeddedStore(Store):
         rejects = [self._rejects(rows, reused, "application_id", Reason.CONFLICTING_DUPLICATE,
                                  "application_id appears earlier in this file with different content")]
         rows = rows.loc[~reused].reset_index(drop=True)
-        ids = keys.salted("application", rows["application_id"].to_numpy(object))
-        stored = self._probe("applications", ids, "t.id, t.key, t.digest").set_index("id")
-        if len(stored):
-            known = pd.Series(ids).map(stored["key"])
-            clash = known.notna() & (known != rows["application_id"])
-            if clash.any():
-                raise KeyCollisionError(f"application ids collide: {rows.loc[clash, 'application_id'].tolist()[:3]}")
-        old_digest = pd.Series(ids).map(stored["digest"] if len(stored) else {}).to_numpy()
+        hashes = keys.salted("application", rows["application_id"].to_numpy(object))
+        stored = self._probe("applications", hashes, "t.hash, t.key, t.digest").set_index("hash")
+        known_key = pd.Series(hashes).map(stored["key"]) if len(stored) else pd.Series([None] * len(rows))
+        clash = known_key.notna().to_numpy() & (known_key.to_numpy() != rows["application_id"].to_numpy())
+        if clash.any():
+            raise KeyCollisionError(f"application hash collision: {rows.loc[clash, 'application_id'].tolist()[:3]}")
+        old_digest = pd.Series(hashes).map(stored["digest"]).to_numpy() if len(stored) else np.full(len(rows), np.nan)
         exists = ~pd.isna(old_digest)
         same = exists & (old_digest == rows["digest"].to_numpy())
         duplicates += int(same.sum())
         rejects.append(self._rejects(rows, exists & ~same, "application_id", Reason.CONFLICTING_DUPLICATE,
                                      "application_id already loaded with different content"))
-        new = ~exists
-        rows, ids = rows.loc[new].reset_index(drop=True), ids[new]
+        rows, hashes = rows.loc[~exists].reset_index(drop=True), hashes[~exists]
         applicant = self._applicant_ids(rows["applicant_id"], create=True)
         properties = rows["properties"] if "properties" in rows else pd.Series([None] * len(rows))
-        order = np.argsort(ids)
-        self._con.executemany(
-            "INSERT INTO applications VALUES (?, ?, ?, ?, ?, ?)",
-            _rows(ids[order], rows["application_id"].to_numpy(object)[order], applicant[order],
-                  rows["applied_at"].to_numpy()[order], rows["digest"].to_numpy()[order],
-                  properties.to_numpy(object)[order]),
-        )
+        self._insert_facts("applications", hashes, rows["application_id"], applicant,
+                           rows["applied_at"], rows["digest"], properties)
         parts = []
         for column in (c for c in rows.columns if c.startswith("id:")):
             present = rows[column].notna().to_numpy()
@@ -296,7 +309,7 @@ class EmbeddedStore(Store):
                 }))
         if parts:
             sightings = pd.concat(parts, ignore_index=True)
-            sightings["identifier"] = self._insert_identifiers(
+            sightings["identifier"] = self._identifier_ids(
                 sightings["kind"].to_numpy(object), sightings["value"].to_numpy(object))
             self._add_links(sightings.assign(role=str(Role.OWN), relation=""))
         return len(rows), duplicates, pd.concat(rejects, ignore_index=True)
@@ -305,18 +318,14 @@ class EmbeddedStore(Store):
         rows, rejects, ids = self._split_known(rows, ("applicant_id",))
         applicant = ids["applicant_id"]
         fact = keys.row_ids("sightings", [rows["applicant_id"], rows["kind"], rows["value"], rows["observed_at"]])
-        new = self._new_facts("sightings", fact)
+        new = self._new_facts("sighting_records", fact)
         duplicates = int((~new).sum())
         rows, applicant, fact = rows.loc[new].reset_index(drop=True), applicant[new], fact[new]
-        identifier = self._insert_identifiers(rows["kind"].to_numpy(object), rows["value"].to_numpy(object))
-        order = np.argsort(fact)
-        self._con.executemany(
-            "INSERT INTO sightings VALUES (?, ?, ?, ?)",
-            _rows(fact[order], applicant[order], identifier[order], rows["observed_at"].to_numpy(object)[order]),
-        )
+        identifier = self._identifier_ids(rows["kind"].to_numpy(object), rows["value"].to_numpy(object))
+        self._record_facts("sighting_records", fact)
         self._add_links(pd.DataFrame({
             "applicant": applicant, "identifier": identifier, "role": str(Role.OWN),
-            "relation": "", "seen": pd.to_numeric(rows["observed_at"]),
+            "relation": "", "seen": rows["observed_at"],
         }))
         return len(rows), duplicates, rejects
 
@@ -325,21 +334,16 @@ class EmbeddedStore(Store):
         applicant = ids["applicant_id"]
         fact = keys.row_ids("contacts", [rows["applicant_id"], rows["contact_phone"], rows["relation"],
                                           rows["source"], rows["recorded_at"]])
-        new = self._new_facts("contacts", fact)
+        new = self._new_facts("contact_records", fact)
         duplicates = int((~new).sum())
         rows, applicant, fact = rows.loc[new].reset_index(drop=True), applicant[new], fact[new]
-        phone = rows["contact_phone"].to_numpy(object)
-        identifier = self._insert_identifiers(np.full(len(rows), "phone", dtype=object), phone)
-        order = np.argsort(fact)
-        self._con.executemany(
-            "INSERT INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?)",
-            _rows(fact[order], applicant[order], identifier[order],
-                  rows["relation"].to_numpy(object)[order], rows["source"].to_numpy(object)[order],
-                  rows["contact_name"].to_numpy(object)[order], rows["recorded_at"].to_numpy(object)[order]),
-        )
+        identifier = self._identifier_ids(np.full(len(rows), "phone", dtype=object),
+                                          rows["contact_phone"].to_numpy(object))
+        self._record_facts("contact_records", fact)
         self._add_links(pd.DataFrame({
             "applicant": applicant, "identifier": identifier, "role": str(Role.CONTACT),
-            "relation": rows["relation"].to_numpy(object), "seen": pd.to_numeric(rows["recorded_at"]),
+            "relation": rows["relation"].to_numpy(object), "seen": rows["recorded_at"],
+            "name": rows["contact_name"].to_numpy(object), "source": rows["source"].to_numpy(object),
         }))
         return len(rows), duplicates, rejects
 
@@ -353,13 +357,10 @@ class EmbeddedStore(Store):
         phone_id = np.full(len(rows), None, dtype=object)
         has_phone = rows["phone"].notna().to_numpy()
         if has_phone.any():
-            phone_id[has_phone] = self._insert_identifiers(
+            phone_id[has_phone] = self._identifier_ids(
                 np.full(int(has_phone.sum()), "phone", dtype=object),
                 rows.loc[has_phone, "phone"].to_numpy(object)).tolist()
-        self._con.executemany(
-            "INSERT INTO outcomes VALUES (?, ?, ?, ?, ?)",
-            _rows(fact, applicant, rows["outcome"], rows["observed_at"].to_numpy(object), phone_id),
-        )
+        self._insert_facts("outcomes", fact, applicant, rows["outcome"], rows["observed_at"], phone_id)
         return len(rows), duplicates, rejects
 
     def _apply_relations(self, rows: pd.DataFrame) -> tuple[int, int, pd.DataFrame]:
@@ -369,11 +370,8 @@ class EmbeddedStore(Store):
         new = self._new_facts("relations", fact)
         duplicates = int((~new).sum())
         rows, fact = rows.loc[new].reset_index(drop=True), fact[new]
-        self._con.executemany(
-            "INSERT INTO relations VALUES (?, ?, ?, ?, ?, ?)",
-            _rows(fact, ids["src_applicant_id"][new], ids["dst_applicant_id"][new], rows["type"],
-                  rows["at"].to_numpy(object), rows["amount"]),
-        )
+        self._insert_facts("relations", fact, ids["src_applicant_id"][new], ids["dst_applicant_id"][new],
+                           rows["type"], rows["at"], rows["amount"])
         return len(rows), duplicates, rejects
 
     @contextmanager
@@ -415,15 +413,15 @@ class EmbeddedStore(Store):
                 "SELECT i.kind || ':' || l.role, count(*) FROM links l "
                 "JOIN identifiers i ON i.id = l.identifier GROUP BY 1 ORDER BY 1"),
             "facts": {"applications": one("SELECT count(*) FROM applications"),
-                      "contacts": one("SELECT count(*) FROM contacts"),
-                      "sightings": one("SELECT count(*) FROM sightings")},
+                      "contacts": one("SELECT count(*) FROM contact_records"),
+                      "sightings": one("SELECT count(*) FROM sighting_records")},
             "outcomes": grouped("SELECT outcome, count(*) FROM outcomes GROUP BY 1 ORDER BY 1"),
             "relations": grouped("SELECT type, count(*) FROM relations GROUP BY 1 ORDER BY 1"),
         }
 
     _LINKS_SELECT = (
         "SELECT a.key AS applicant_id, i.kind, i.value, l.role, l.relation, l.first_seen, "
-        "l.last_seen, l.count FROM links l JOIN applicants a ON a.id = l.applicant "
+        "l.last_seen, l.count, l.name, l.source FROM links l JOIN applicants a ON a.id = l.applicant "
         "JOIN identifiers i ON i.id = l.identifier "
     )
 
@@ -434,7 +432,7 @@ class EmbeddedStore(Store):
         ]
         return _concat(frames, LINK_COLUMNS)
 
-    def _identifier_key_ids(self, identifiers: list[tuple[str, str]]) -> list[int]:
+    def _identifier_hashes(self, identifiers: list[tuple[str, str]]) -> list[int]:
         ids: list[int] = []
         frame = pd.DataFrame(identifiers, columns=["kind", "value"])
         for kind, part in frame.groupby("kind"):
@@ -445,21 +443,20 @@ class EmbeddedStore(Store):
         frames = [
             self._frame(
                 "SELECT i.kind, i.value, count(DISTINCT l.applicant) AS degree FROM identifiers i "
-                f"JOIN links l ON l.identifier = i.id WHERE i.id IN ({','.join('?' * len(chunk))}) "
+                f"JOIN links l ON l.identifier = i.id WHERE i.hash IN ({','.join('?' * len(chunk))}) "
                 "GROUP BY i.id", chunk)
-            for chunk in _chunks(self._identifier_key_ids(identifiers))
+            for chunk in _chunks(self._identifier_hashes(identifiers))
         ]
         return _concat(frames, ["kind", "value", "degree"])
 
     def identifier_links(self, identifiers: list[tuple[str, str]], max_degree: int | None = None) -> pd.DataFrame:
-        ids = self._identifier_key_ids(identifiers)
         if max_degree is not None:
             degrees = self.identifier_degrees(identifiers)
-            small = degrees[degrees["degree"] <= max_degree]
-            ids = self._identifier_key_ids(list(zip(small["kind"], small["value"])))
+            identifiers = list(zip(degrees.loc[degrees["degree"] <= max_degree, "kind"],
+                                   degrees.loc[degrees["degree"] <= max_degree, "value"]))
         frames = [
-            self._frame(self._LINKS_SELECT + f"WHERE l.identifier IN ({','.join('?' * len(chunk))})", chunk)
-            for chunk in _chunks(ids)
+            self._frame(self._LINKS_SELECT + f"WHERE i.hash IN ({','.join('?' * len(chunk))})", chunk)
+            for chunk in _chunks(self._identifier_hashes(identifiers))
         ]
         return _concat(frames, LINK_COLUMNS)
 

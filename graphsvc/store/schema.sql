@@ -1,6 +1,7 @@
--- Embedded store of record (SQLite, WAL). Ids of applications, identifiers and fact
--- rows are 63-bit hashes of their natural keys (graphsvc/keys.py); applicants get
--- sequential ids so that their links append to the end of the links tree.
+-- Embedded store of record (SQLite, WAL). Every row gets a sequential id, so new rows
+-- and their links append to the end of each tree; facts and identifiers also carry a
+-- 63-bit hash of their natural key (graphsvc/keys.py) under a compact unique index,
+-- which is what makes re-loading a row a no-op.
 -- Timestamps are integer seconds since the epoch (UTC).
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -13,6 +14,7 @@ CREATE TABLE IF NOT EXISTS applicants (
 );
 CREATE TABLE IF NOT EXISTS applications (
     id         INTEGER PRIMARY KEY,
+    hash       INTEGER NOT NULL UNIQUE,
     key        TEXT NOT NULL,
     applicant  INTEGER NOT NULL,
     applied_at INTEGER NOT NULL,
@@ -22,6 +24,7 @@ CREATE TABLE IF NOT EXISTS applications (
 CREATE INDEX IF NOT EXISTS applications_by_applicant ON applications (applicant);
 CREATE TABLE IF NOT EXISTS identifiers (
     id    INTEGER PRIMARY KEY,
+    hash  INTEGER NOT NULL UNIQUE,
     kind  TEXT NOT NULL,
     value TEXT NOT NULL
 );
@@ -34,25 +37,18 @@ CREATE TABLE IF NOT EXISTS links (
     first_seen INTEGER,
     last_seen  INTEGER,
     count      INTEGER NOT NULL,
+    name       TEXT,  -- contact links: the name the applicant gave (latest)
+    source     TEXT,  -- contact links: emergency or address_book (latest)
     PRIMARY KEY (applicant, identifier, role, relation)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS sightings (
-    id          INTEGER PRIMARY KEY,
-    applicant   INTEGER NOT NULL,
-    identifier  INTEGER NOT NULL,
-    observed_at INTEGER
-);
-CREATE TABLE IF NOT EXISTS contacts (
-    id          INTEGER PRIMARY KEY,
-    applicant   INTEGER NOT NULL,
-    identifier  INTEGER NOT NULL,
-    relation    TEXT NOT NULL,
-    source      TEXT,
-    name        TEXT,
-    recorded_at INTEGER
-);
+-- Hashes of contact and identifier-sighting rows already applied: their content
+-- lives in links (first_seen, last_seen, count, name, source); these make a
+-- repeated row a duplicate instead of a second count.
+CREATE TABLE IF NOT EXISTS contact_records (hash INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS sighting_records (hash INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS outcomes (
     id          INTEGER PRIMARY KEY,
+    hash        INTEGER NOT NULL UNIQUE,
     applicant   INTEGER NOT NULL,
     outcome     TEXT NOT NULL,
     observed_at INTEGER,
@@ -60,7 +56,8 @@ CREATE TABLE IF NOT EXISTS outcomes (
 );
 CREATE INDEX IF NOT EXISTS outcomes_by_applicant ON outcomes (applicant);
 CREATE TABLE IF NOT EXISTS relations (
-    id     INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY,
+    hash        INTEGER NOT NULL UNIQUE,
     src    INTEGER NOT NULL,
     dst    INTEGER NOT NULL,
     type   TEXT NOT NULL,
@@ -94,8 +91,3 @@ CREATE TABLE IF NOT EXISTS rejects (
     detail   TEXT
 );
 CREATE INDEX IF NOT EXISTS rejects_by_checksum ON rejects (checksum, tbl);
--- A changed key would be a hash collision: refuse it instead of merging two nodes.
-CREATE TRIGGER IF NOT EXISTS identifiers_collision BEFORE UPDATE ON identifiers
-BEGIN SELECT RAISE(ABORT, 'key collision in identifiers'); END;
-CREATE TRIGGER IF NOT EXISTS applications_collision BEFORE UPDATE OF key ON applications
-BEGIN SELECT RAISE(ABORT, 'key collision in applications'); END;

@@ -1,0 +1,108 @@
+"""A load killed with SIGKILL at random points leaves whole batches only, and resumes."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pandas as pd
+
+from graphsvc.loader import load
+from graphsvc.scenarios import TABLE_FILES
+from graphsvc.settings import Settings
+from graphsvc.sources import canonical_sources
+from graphsvc.store import open_store
+
+from conftest import TEST_KEY
+
+BATCH = 400
+COMPARED = ["applicants", "applications", "identifiers", "links", "contact_records", "outcomes"]
+
+
+def _files(directory: Path) -> dict[str, Path]:
+    return {t: directory / f"{t}.parquet" for t in TABLE_FILES}
+
+
+def _start_load(db: Path, files: dict[str, Path]) -> subprocess.Popen:
+    env = {**os.environ, "GRAPHSVC_HMAC_KEY": TEST_KEY, "GRAPHSVC_BATCH_ROWS": str(BATCH)}
+    args = [sys.executable, "-m", "graphsvc.cli", "load", "--db", str(db), "--format", "json"]
+    for table, path in files.items():
+        args += [f"--{table}", str(path)]
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _manifest(db: Path) -> pd.DataFrame:
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+        try:
+            return pd.read_sql("SELECT tbl, start_row, end_row FROM manifest ORDER BY tbl, start_row", con)
+        except (pd.errors.DatabaseError, sqlite3.OperationalError):
+            return pd.DataFrame(columns=["tbl", "start_row", "end_row"])
+
+
+def _dump(db: Path) -> dict:
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+        out = {t: con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in COMPARED}
+        out["rejects"] = con.execute("SELECT tbl, row, col, reason FROM rejects ORDER BY 1, 2, 3").fetchall()
+    return out
+
+
+def _reference(files: dict[str, Path], manifest: pd.DataFrame, workdir: Path) -> dict:
+    """A clean load of exactly the rows the manifest says are applied."""
+    workdir.mkdir()
+    done = manifest.groupby("tbl")["end_row"].max().to_dict()
+    partial = {}
+    for table, path in files.items():
+        rows = done.get(table, 0)
+        if rows:
+            partial[table] = workdir / path.name
+            pd.read_parquet(path).head(rows).to_parquet(partial[table])
+    db = workdir / "reference.db"
+    with open_store(str(db)) as store:
+        if partial:
+            load(store, canonical_sources(partial), settings=Settings(hmac_key=TEST_KEY, batch_rows=BATCH))
+    return _dump(db)
+
+
+def test_sigkill_at_random_points_leaves_whole_batches_and_resumes(scenario_dir, tmp_path):
+    files = _files(scenario_dir)
+    db = tmp_path / "crash.db"
+    rng = random.Random(20261122)
+    kills = 0
+    for attempt in range(6):
+        process = _start_load(db, files)
+        # wait until this run has applied at least one new batch, then kill at a random moment
+        before = len(_manifest(db)) if db.exists() else 0
+        deadline = time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            if db.exists() and len(_manifest(db)) > before:
+                break
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.4))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.communicate()
+        manifest = _manifest(db)
+        for _, batches in manifest.groupby("tbl"):
+            starts = batches["start_row"].tolist()
+            assert starts == list(range(1, BATCH * len(starts), BATCH)), "batches applied out of order"
+        assert _dump(db) == _reference(files, manifest, tmp_path / f"ref{attempt}"), (
+            f"after kill {attempt} the store holds more or less than its whole batches")
+    assert kills >= 3, "the load finished too fast to be killed mid-way"
+
+    final = _start_load(db, files)
+    out, err = final.communicate(timeout=300)
+    assert final.returncode == 0, err.decode()
+    clean = tmp_path / "clean.db"
+    with open_store(str(clean)) as store:
+        load(store, canonical_sources(files), settings=Settings(hmac_key=TEST_KEY, batch_rows=BATCH))
+    assert _dump(db) == _dump(clean)
+    with open_store(str(db)) as a, open_store(str(clean)) as b:
+        assert a.counts() == b.counts()
