@@ -160,7 +160,7 @@ class Service:
         info = self.store.applicants(ids)
         for row in info.itertuples(index=False):
             node = graph.nodes[node_id("applicant", row.applicant_id)]
-            node["outcomes"] = sorted(row.outcomes.split(",")) if row.outcomes else []
+            node["outcomes"] = sorted(row.outcomes.split(",")) if isinstance(row.outcomes, str) else []
             node["applications"] = int(row.applications)
 
     def shared_identifiers(self, kind: str, min_degree: int = 2, top: int | None = None) -> pd.DataFrame:

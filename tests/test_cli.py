@@ -1,0 +1,82 @@
+"""The command line: load (canonical and mapped), generate, info, demo, errors."""
+
+import json
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from graphsvc.cli import app
+from graphsvc.settings import Settings, use_settings
+
+from conftest import P2P_DIR, REPO, TEST_KEY, write_csv
+
+runner = CliRunner(env={"COLUMNS": "250"})
+
+
+def test_load_reports_and_writes_rejects(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRAPHSVC_HMAC_KEY", TEST_KEY)
+    use_settings(None)
+    apps = write_csv(tmp_path / "apps.csv", [
+        {"application_id": "P1", "applicant_id": "A1", "applied_at": "2024-01-01", "phone": "13800000001"},
+        {"application_id": "P2", "applicant_id": "A2", "applied_at": "soon", "phone": "13800000002"},
+    ])
+    db = tmp_path / "g.db"
+    result = runner.invoke(app, ["load", "--db", str(db), "--applications", str(apps), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["files"][0] | {"file": "apps.csv"} == {
+        "table": "applications", "file": "apps.csv", "read": 2, "loaded": 1, "duplicates": 0, "rejected": 1,
+        "already_loaded": 0, "rejected_by_reason": "invalid_timestamp=1"}
+    rejects = pd.read_csv(out["rejects_report"])
+    assert rejects[["table", "row", "column", "reason"]].values.tolist() == [
+        ["applications", 2, "applied_at", "invalid_timestamp"]]
+
+
+def test_load_without_key_fails_clearly(tmp_path, monkeypatch):
+    monkeypatch.delenv("GRAPHSVC_HMAC_KEY", raising=False)
+    use_settings(Settings(hmac_key=None))
+    apps = write_csv(tmp_path / "apps.csv", [
+        {"application_id": "P1", "applicant_id": "A1", "applied_at": "2024-01-01"}])
+    result = runner.invoke(app, ["load", "--db", str(tmp_path / "g.db"), "--applications", str(apps)])
+    assert result.exit_code == 2
+    assert "no HMAC key for identity numbers" in result.output
+
+
+def test_load_with_nothing_to_load_fails(tmp_path):
+    result = runner.invoke(app, ["load", "--db", str(tmp_path / "g.db")])
+    assert result.exit_code == 2 and "nothing to load" in result.output
+
+
+def test_load_mapped_source_and_info(tmp_path, monkeypatch):
+    if not (P2P_DIR / "User.parquet").exists():
+        return
+    monkeypatch.setenv("GRAPHSVC_HMAC_KEY", TEST_KEY)
+    use_settings(None)
+    db = tmp_path / "p2p.db"
+    result = runner.invoke(app, ["load", "--db", str(db), "--source", str(REPO / "loaders" / "p2p.toml"),
+                                 "--data-dir", str(P2P_DIR)])
+    assert result.exit_code == 0, result.output
+    assert "HAS_CC.parquet" in result.output and "128066" in result.output
+    info = runner.invoke(app, ["info", "--db", str(db), "--top", "2"])
+    assert info.exit_code == 0, info.output
+    assert "118818" in info.output and "most shared card" in info.output
+
+
+def test_generate_and_demo(tmp_path):
+    gen = runner.invoke(app, ["generate", "--applicants", "500", "--seed", "3", "--out", str(tmp_path / "g"),
+                              "--format", "csv"])
+    assert gen.exit_code == 0, gen.output
+    assert (tmp_path / "g" / "applications.csv").exists() and json.loads(gen.output)["applicants"] == 500
+    demo = runner.invoke(app, ["demo", "--workdir", str(tmp_path / "demo"), "--applicants", "800"])
+    assert demo.exit_code == 0, demo.output
+    assert "what the graph holds" in demo.output and "most shared ip" in demo.output
+    assert (tmp_path / "demo" / "hmac.key").stat().st_mode & 0o777 == 0o600
+    key = (tmp_path / "demo" / "hmac.key").read_text()
+    again = runner.invoke(app, ["demo", "--workdir", str(tmp_path / "demo"), "--applicants", "800"])
+    assert again.exit_code == 0 and (tmp_path / "demo" / "hmac.key").read_text() == key
+    assert "already_loaded" in again.output
+
+
+def test_info_on_missing_store(tmp_path):
+    result = runner.invoke(app, ["info", "--db", str(tmp_path / "none.db")])
+    assert result.exit_code == 2 and "no store at" in result.output
