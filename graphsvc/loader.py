@@ -8,8 +8,9 @@ after a crash finishes it, and re-running a finished load changes nothing.
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
 import queue
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,7 +104,8 @@ def _load_one(store: Store, source: TableSource, checksum: str, ctx: Context, ba
             todo = None if start in done_starts else prepare(source.table, frame, ctx)
             yield start, end, len(frame), todo
 
-    for start, end, rows_read, todo in _ahead(prepared()):
+    several_batches = source.row_count() > batch_rows
+    for start, end, rows_read, todo in _ahead(prepared, parallel=several_batches):
         report.read += end - start + 1
         if todo is None:
             report.already_loaded += end - start + 1
@@ -124,41 +126,60 @@ def _load_one(store: Store, source: TableSource, checksum: str, ctx: Context, ba
     return report
 
 
-def _ahead(items: Iterator, depth: int = 1) -> Iterator:
-    """Run ``items`` on a worker thread, one step ahead of the consumer.
+def _ahead(make: Callable[[], Iterator], parallel: bool) -> Iterator:
+    """Yield the items of ``make()``, produced one step ahead in a child process.
 
-    Reading and validating the next batch (pyarrow and pandas, which release
-    the GIL for much of their work) overlaps with writing the current one.
-    Errors are re-raised in the consumer.
+    Reading and validating the next batch runs on the second core while this
+    process writes the current one. The child is forked (it shares the loaded
+    modules and the source; it never touches the store) and exits without
+    running finalisers; it stops by itself if this process dies. Errors are
+    re-raised here. Where fork is unavailable, or ``parallel`` is false, the
+    items are produced inline.
     """
-    box: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
+    if not parallel or "fork" not in mp.get_all_start_methods():
+        yield from make()
+        return
+    context = mp.get_context("fork")
+    box = context.Queue(maxsize=1)
+    parent = os.getpid()
 
     def work() -> None:
-        try:
-            for item in items:
-                if stop.is_set():
-                    return
-                box.put((item, None))
-            box.put((done, None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            box.put((done, exc))
+        def put(message: tuple) -> bool:
+            while os.getppid() == parent:
+                try:
+                    box.put(message, timeout=1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
 
-    worker = threading.Thread(target=work, name="graphsvc-prepare", daemon=True)
-    worker.start()
+        try:
+            for item in make():
+                if not put(("item", item)):
+                    return
+            put(("done", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the parent
+            put(("error", exc))
+        box.close()
+        box.join_thread()
+
+    child = context.Process(target=work, name="graphsvc-prepare", daemon=True)
+    child.start()
     try:
         while True:
-            item, error = box.get()
-            if error is not None:
-                raise error
-            if item is done:
-                return
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():
             try:
-                box.get_nowait()
+                kind, payload = box.get(timeout=5)
             except queue.Empty:
-                worker.join(timeout=0.05)
+                if not child.is_alive():
+                    raise RuntimeError(f"the batch reader stopped unexpectedly (exit code {child.exitcode})") from None
+                continue
+            if kind == "error":
+                raise payload
+            if kind == "done":
+                return
+            yield payload
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join()
+        box.close()

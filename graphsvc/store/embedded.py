@@ -81,6 +81,10 @@ class EmbeddedStore(Store):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         self.readonly = readonly
+        # Applicant key -> id never changes once committed, so this cache stays valid
+        # whatever other writers do; entries of the open batch join it on commit.
+        self._applicant_cache: dict[str, int] = {}
+        self._pending_applicants: dict[str, int] = {}
         con = self._con
         if not readonly:
             con.execute("PRAGMA journal_mode=WAL")
@@ -117,12 +121,15 @@ class EmbeddedStore(Store):
             )
             self._record(batch, loaded, duplicates, rejects)
             con.execute("COMMIT")
+            self._applicant_cache.update(self._pending_applicants)
         except sqlite3.IntegrityError as exc:
             con.execute("ROLLBACK")
             raise StoreError(f"{batch.origin.file} rows {batch.origin.start_row}-: {exc}") from exc
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        finally:
+            self._pending_applicants = {}
         return BatchResult(loaded=loaded, duplicates=duplicates, rejects=rejects)
 
     def _record(self, batch: Batch, loaded: int, duplicates: int, rejects: pd.DataFrame) -> None:
@@ -148,7 +155,8 @@ class EmbeddedStore(Store):
         """Rows of ``table`` whose hash is in ``hashes`` (index look-ups via a temp table)."""
         con = self._con
         con.execute("DELETE FROM temp.probe")
-        con.executemany("INSERT OR IGNORE INTO temp.probe VALUES (?)", ((h,) for h in hashes.tolist()))
+        # sorted, the temp tree fills left to right and the join walks the index in order
+        con.executemany("INSERT OR IGNORE INTO temp.probe VALUES (?)", ((h,) for h in np.sort(hashes).tolist()))
         cursor = con.execute(
             f"SELECT {columns} FROM temp.probe p JOIN {table} t ON t.hash = p.id"  # noqa: S608 - fixed names
         )
@@ -162,16 +170,29 @@ class EmbeddedStore(Store):
     def _applicant_ids(self, applicant_keys: pd.Series, *, create: bool) -> np.ndarray:
         """Internal ids aligned with ``applicant_keys``; -1 where unknown (``create=False``)."""
         con = self._con
-        distinct = pd.unique(applicant_keys.to_numpy(object))
-        con.execute("DELETE FROM temp.probe_keys")
-        con.executemany("INSERT INTO temp.probe_keys VALUES (?)", ((k,) for k in distinct.tolist()))
-        found = dict(con.execute(
-            "SELECT p.key, a.id FROM temp.probe_keys p JOIN applicants a ON a.key = p.key").fetchall())
-        if create and len(found) < len(distinct):
-            new_keys = [k for k in distinct.tolist() if k not in found]
-            new_ids = self._next_ids("applicants", len(new_keys)).tolist()
-            con.executemany("INSERT INTO applicants (id, key) VALUES (?, ?)", zip(new_ids, new_keys))
-            found.update(zip(new_keys, new_ids))
+        found: dict[str, int] = {}
+        missing = []
+        for key in pd.unique(applicant_keys.to_numpy(object)).tolist():
+            known = self._applicant_cache.get(key) or self._pending_applicants.get(key)
+            if known is None:
+                missing.append(key)
+            else:
+                found[key] = known
+        if missing:
+            missing.sort()
+            con.execute("DELETE FROM temp.probe_keys")
+            con.executemany("INSERT INTO temp.probe_keys VALUES (?)", ((k,) for k in missing))
+            stored = dict(con.execute(
+                "SELECT p.key, a.id FROM temp.probe_keys p JOIN applicants a ON a.key = p.key").fetchall())
+            self._applicant_cache.update(stored)
+            found.update(stored)
+            new_keys = [k for k in missing if k not in stored]
+            if create and new_keys:
+                new_ids = self._next_ids("applicants", len(new_keys)).tolist()
+                con.executemany("INSERT INTO applicants (id, key) VALUES (?, ?)", zip(new_ids, new_keys))
+                created = dict(zip(new_keys, new_ids))
+                self._pending_applicants.update(created)
+                found.update(created)
         return applicant_keys.map(found).fillna(-1).astype(np.int64).to_numpy()
 
     def _new_facts(self, table: str, hashes: np.ndarray) -> np.ndarray:
@@ -192,7 +213,11 @@ class EmbeddedStore(Store):
         self._con.executemany(f"INSERT INTO {table} VALUES (?)", ((h,) for h in np.sort(hashes).tolist()))  # noqa: S608
 
     def _identifier_ids(self, kinds: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Ids of identifiers (kind, value), inserting the unknown ones."""
+        """Ids of identifiers (kind, value), inserting the unknown ones.
+
+        Looked up by hash in one join (cheaper here than a Python-side cache); a
+        stored row with the same hash but another value raises KeyCollisionError.
+        """
         frame = pd.DataFrame({"kind": kinds, "value": values})
         hashes = np.empty(len(frame), dtype=np.int64)
         for kind, part in frame.groupby("kind", sort=False):
@@ -217,24 +242,42 @@ class EmbeddedStore(Store):
 
     def _add_links(self, links: pd.DataFrame) -> None:
         """Increment links from new facts: applicant, identifier, role, relation, seen
-        and, for contacts, name and source (the latest given wins)."""
-        if not len(links):
+        and, for contacts, name and source (those of the latest sighting win).
+
+        Aggregation is a numpy sort and ``reduceat`` over integer keys: pandas'
+        groupby was the slowest step of a load.
+        """
+        n = len(links)
+        if not n:
             return
-        links = links.assign(seen=pd.to_numeric(links["seen"], errors="coerce").astype(float))
-        keys_ = ["applicant", "identifier", "role", "relation"]
-        if "name" in links:
-            links = links.sort_values("seen", kind="stable", na_position="first")
-        grouped = links.groupby(keys_, sort=True)
-        out = grouped["seen"].agg(["min", "max", "size"])
+        seen = pd.to_numeric(pd.Series(links["seen"]), errors="coerce").to_numpy(float)
+        pair, pairs = pd.factorize(pd.MultiIndex.from_arrays([links["role"], links["relation"]]))
+        applicant = links["applicant"].to_numpy(np.int64)
+        identifier = links["identifier"].to_numpy(np.int64)
+        order = np.lexsort((np.nan_to_num(seen, nan=-np.inf), pair, identifier, applicant))
+        applicant, identifier, pair, seen = applicant[order], identifier[order], pair[order], seen[order]
+        starts = np.flatnonzero(np.concatenate([[True], (applicant[1:] != applicant[:-1])
+                                                | (identifier[1:] != identifier[:-1]) | (pair[1:] != pair[:-1])]))
+        ends = np.append(starts[1:], n) - 1
+        with np.errstate(invalid="ignore"):
+            first = np.fmin.reduceat(seen, starts)
+            last = np.fmax.reduceat(seen, starts)
+        size = np.diff(np.append(starts, n))
+        role = pairs[pair[starts]].get_level_values(0).to_numpy(object)
+        relation = pairs[pair[starts]].get_level_values(1).to_numpy(object)
+        extra = []
         for column in ("name", "source"):
-            out[column] = grouped[column].last() if column in links else None
-        out = out.reset_index()
-        self._con.executemany(
-            _UPSERT_LINK,
-            _rows(out["applicant"], out["identifier"], out["role"], out["relation"],
-                  out["min"].astype("Int64"), out["max"].astype("Int64"), out["size"],
-                  out["name"], out["source"]),
-        )
+            if column in links:
+                extra.append(links[column].to_numpy(object)[order][ends].tolist())
+            else:
+                extra.append([None] * len(starts))
+
+        def stamps(values: np.ndarray) -> list:
+            return [None if v != v else int(v) for v in values.tolist()]
+
+        self._con.executemany(_UPSERT_LINK, zip(
+            applicant[starts].tolist(), identifier[starts].tolist(), role.tolist(), relation.tolist(),
+            stamps(first), stamps(last), size.tolist(), *extra))
 
     @staticmethod
     def _rejects(rows: pd.DataFrame, mask: np.ndarray, column: str, reason: Reason, detail: str) -> pd.DataFrame:
