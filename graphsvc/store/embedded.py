@@ -3,9 +3,14 @@
 Several processes may read while one writes. Each batch is one ``BEGIN IMMEDIATE``
 transaction holding its facts, the links they imply, its rejects and its
 manifest row, so a killed process leaves the file as it was before or after the
-batch. Facts are keyed by hashes of their natural keys (:mod:`graphsvc.keys`),
-which makes re-applying a row a no-op; links are only ever incremented from
-facts that were new.
+batch.
+
+Rows get sequential ids, so a batch appends to the end of each tree; facts and
+identifiers also carry a 63-bit hash of their natural key (:mod:`graphsvc.keys`)
+under a compact unique index, looked up in one join per batch. That makes
+re-applying a row a no-op: links are only ever incremented from facts that were
+new. Contact and sighting rows keep only their hash; their content lives in the
+link (first and last seen, count, and for contacts the name and source given).
 """
 
 from __future__ import annotations
@@ -357,64 +362,61 @@ class EmbeddedStore(Store):
             self._add_links(sightings.assign(role=str(Role.OWN), relation=""))
         return len(rows), duplicates, pd.concat(rejects, ignore_index=True)
 
+    def _fresh(self, rows: pd.DataFrame, table: str, records: str, key_columns: tuple[str, ...],
+               applicant_columns: tuple[str, ...] = ("applicant_id",)):
+        """Rows naming known applicants whose fact (hashed ``key_columns``) is new.
+
+        Returns the rows, their applicant ids per column, their fact hashes, the
+        number of duplicates and the rejects for unknown applicants.
+        """
+        rows, rejects, ids = self._split_known(rows, applicant_columns)
+        fact = keys.row_ids(table, [rows[c] for c in key_columns])
+        new = self._new_facts(records, fact)
+        fresh_ids = {c: v[new] for c, v in ids.items()}
+        return rows.loc[new].reset_index(drop=True), fresh_ids, fact[new], int((~new).sum()), rejects
+
     def _apply_identifiers(self, rows: pd.DataFrame) -> tuple[int, int, pd.DataFrame]:
-        rows, rejects, ids = self._split_known(rows, ("applicant_id",))
-        applicant = ids["applicant_id"]
-        fact = keys.row_ids("sightings", [rows["applicant_id"], rows["kind"], rows["value"], rows["observed_at"]])
-        new = self._new_facts("sighting_records", fact)
-        duplicates = int((~new).sum())
-        rows, applicant, fact = rows.loc[new].reset_index(drop=True), applicant[new], fact[new]
+        rows, ids, fact, duplicates, rejects = self._fresh(
+            rows, "sightings", "sighting_records", ("applicant_id", "kind", "value", "observed_at"))
         identifier = self._identifier_ids(rows["kind"].to_numpy(object), rows["value"].to_numpy(object))
         self._record_facts("sighting_records", fact)
         self._add_links(pd.DataFrame({
-            "applicant": applicant, "identifier": identifier, "role": str(Role.OWN),
+            "applicant": ids["applicant_id"], "identifier": identifier, "role": str(Role.OWN),
             "relation": "", "seen": rows["observed_at"],
         }))
         return len(rows), duplicates, rejects
 
     def _apply_contacts(self, rows: pd.DataFrame) -> tuple[int, int, pd.DataFrame]:
-        rows, rejects, ids = self._split_known(rows, ("applicant_id",))
-        applicant = ids["applicant_id"]
-        fact = keys.row_ids("contacts", [rows["applicant_id"], rows["contact_phone"], rows["relation"],
-                                          rows["source"], rows["recorded_at"]])
-        new = self._new_facts("contact_records", fact)
-        duplicates = int((~new).sum())
-        rows, applicant, fact = rows.loc[new].reset_index(drop=True), applicant[new], fact[new]
+        rows, ids, fact, duplicates, rejects = self._fresh(
+            rows, "contacts", "contact_records",
+            ("applicant_id", "contact_phone", "relation", "source", "recorded_at"))
         identifier = self._identifier_ids(np.full(len(rows), "phone", dtype=object),
                                           rows["contact_phone"].to_numpy(object))
         self._record_facts("contact_records", fact)
         self._add_links(pd.DataFrame({
-            "applicant": applicant, "identifier": identifier, "role": str(Role.CONTACT),
+            "applicant": ids["applicant_id"], "identifier": identifier, "role": str(Role.CONTACT),
             "relation": rows["relation"].to_numpy(object), "seen": rows["recorded_at"],
             "name": rows["contact_name"].to_numpy(object), "source": rows["source"].to_numpy(object),
         }))
         return len(rows), duplicates, rejects
 
     def _apply_outcomes(self, rows: pd.DataFrame) -> tuple[int, int, pd.DataFrame]:
-        rows, rejects, ids = self._split_known(rows, ("applicant_id",))
-        applicant = ids["applicant_id"]
-        fact = keys.row_ids("outcomes", [rows["applicant_id"], rows["outcome"], rows["observed_at"], rows["phone"]])
-        new = self._new_facts("outcomes", fact)
-        duplicates = int((~new).sum())
-        rows, applicant, fact = rows.loc[new].reset_index(drop=True), applicant[new], fact[new]
+        rows, ids, fact, duplicates, rejects = self._fresh(
+            rows, "outcomes", "outcomes", ("applicant_id", "outcome", "observed_at", "phone"))
         phone_id = np.full(len(rows), None, dtype=object)
         has_phone = rows["phone"].notna().to_numpy()
         if has_phone.any():
             phone_id[has_phone] = self._identifier_ids(
                 np.full(int(has_phone.sum()), "phone", dtype=object),
                 rows.loc[has_phone, "phone"].to_numpy(object)).tolist()
-        self._insert_facts("outcomes", fact, applicant, rows["outcome"], rows["observed_at"], phone_id)
+        self._insert_facts("outcomes", fact, ids["applicant_id"], rows["outcome"], rows["observed_at"], phone_id)
         return len(rows), duplicates, rejects
 
     def _apply_relations(self, rows: pd.DataFrame) -> tuple[int, int, pd.DataFrame]:
-        rows, rejects, ids = self._split_known(rows, ("src_applicant_id", "dst_applicant_id"))
-        fact = keys.row_ids("relations", [rows["src_applicant_id"], rows["dst_applicant_id"],
-                                           rows["type"], rows["at"], rows["amount"]])
-        new = self._new_facts("relations", fact)
-        duplicates = int((~new).sum())
-        rows, fact = rows.loc[new].reset_index(drop=True), fact[new]
-        self._insert_facts("relations", fact, ids["src_applicant_id"][new], ids["dst_applicant_id"][new],
-                           rows["type"], rows["at"], rows["amount"])
+        ends = ("src_applicant_id", "dst_applicant_id")
+        rows, ids, fact, duplicates, rejects = self._fresh(
+            rows, "relations", "relations", (*ends, "type", "at", "amount"), applicant_columns=ends)
+        self._insert_facts("relations", fact, ids[ends[0]], ids[ends[1]], rows["type"], rows["at"], rows["amount"])
         return len(rows), duplicates, rejects
 
     @contextmanager
