@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from graphsvc.contract import KIND_NAME, TABLES
@@ -125,7 +126,16 @@ class TableSource:
         mapping, props, kinds = self.plan()
         needed = sorted(set(mapping.values()) | set(props) | set(kinds) | set(self.where))
         start = 1
-        for raw in self._raw_batches(needed, batch_rows):
+        reader = self._raw_batches(needed, batch_rows)
+        while True:
+            try:
+                raw = next(reader)
+            except StopIteration:
+                return
+            except (ValueError, UnicodeDecodeError, OSError, pa.ArrowException) as exc:
+                raise ContractError(
+                    f"{self.path}: unreadable after data row {start - 1} (rows before it are loaded; "
+                    f"fix the file and re-run to resume): {exc}") from exc
             end = start + len(raw) - 1
             raw.index = pd.RangeIndex(start, end + 1)
             yield start, end, self._to_contract(raw, mapping, props, kinds)
@@ -137,10 +147,10 @@ class TableSource:
                 frame = record_batch.to_pandas()
                 yield frame.astype("string")
         else:
-            yield from pd.read_csv(
-                self.path, dtype=str, usecols=columns, keep_default_na=False, na_values=[""],
-                chunksize=batch_rows, encoding="utf-8-sig",
-            )
+            # no usecols: with it pandas silently drops the surplus fields of a malformed line
+            for frame in pd.read_csv(self.path, dtype=str, keep_default_na=False, na_values=[""],
+                                     chunksize=batch_rows, encoding="utf-8-sig"):
+                yield frame[columns]
 
     def _to_contract(self, raw: pd.DataFrame, mapping: dict[str, str], props: list[str],
                      kinds: dict[str, str]) -> pd.DataFrame:

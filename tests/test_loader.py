@@ -166,3 +166,14 @@ def _dump(store) -> dict:
     con = store._con
     tables = ["applicants", "applications", "identifiers", "links", "contact_records", "outcomes", "relations"]
     return {t: con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
+
+
+def test_a_malformed_line_stops_with_a_clear_error_after_whole_batches(store, tmp_path, settings):
+    header = "application_id,applicant_id,applied_at\n"
+    good = "".join(f"P{i},A{i},2024-01-01\n" for i in range(1, 7))
+    path = tmp_path / "applications.csv"
+    path.write_text(header + good + 'P7,A7,2024-01-01,"extra","fields"\n' + "P8,A8,2024-01-01\n")
+    small = settings.model_copy(update={"batch_rows": 3})
+    with pytest.raises(ContractError, match=r"unreadable after data row 6 .*re-run to resume"):
+        load(store, canonical_sources({"applications": path}), settings=small)
+    assert store.counts()["facts"]["applications"] == 6
