@@ -1,10 +1,7 @@
-"""Embedded store of record: one SQLite file in WAL mode.
+"""Writing batches into the embedded store: one transaction per batch.
 
-Several processes may read while one writes. Each batch is one ``BEGIN IMMEDIATE``
-transaction holding its facts, the links they imply, its rejects and its
-manifest row, so a killed process leaves the file as it was before or after the
-batch.
-
+Each batch holds its facts, the links they imply, its rejects and its manifest
+row, so a killed process leaves the file as it was before or after the batch.
 Rows get sequential ids, so a batch appends to the end of each tree; facts and
 identifiers also carry a 63-bit hash of their natural key (:mod:`graphsvc.keys`)
 under a compact unique index, looked up in one join per batch. That makes
@@ -19,8 +16,6 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,10 +23,9 @@ import pandas as pd
 from graphsvc import keys
 from graphsvc.contract import Reason, Role
 from graphsvc.errors import KeyCollisionError, StoreError
-from graphsvc.store.base import LINK_COLUMNS, REJECT_COLUMNS, Batch, BatchResult, Store
+from graphsvc.store.base import REJECT_COLUMNS, Batch, BatchResult
 
-SCHEMA_VERSION = "1"
-_LINK_INDEX = "CREATE INDEX IF NOT EXISTS links_by_identifier ON links (identifier)"
+LINK_INDEX = "CREATE INDEX IF NOT EXISTS links_by_identifier ON links (identifier)"
 _BULK_THRESHOLD = 500_000  # expected rows above which the identifier index is rebuilt once
 _UPSERT_LINK = (
     "INSERT INTO links (applicant, identifier, role, relation, first_seen, last_seen, count, name, source) "
@@ -64,53 +58,14 @@ def _rows(*columns: pd.Series | np.ndarray) -> list[tuple]:
     return list(zip(*(_column(c) for c in columns)))
 
 
-class EmbeddedStore(Store):
-    """The default store: a single SQLite file, created on first open.
+class Writer:
+    """The write half of :class:`~graphsvc.store.embedded.EmbeddedStore`."""
 
-    Parameters
-    ----------
-    path : str or Path
-        The database file.
-    readonly : bool
-        Open without write access (the file must exist).
-    """
+    _con: sqlite3.Connection
+    readonly: bool
+    _applicant_cache: dict[str, int]
+    _pending_applicants: dict[str, int]
 
-    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
-        self.path = Path(path)
-        if readonly:
-            if not self.path.exists():
-                raise StoreError(f"no store at {self.path}")
-            uri = f"file:{self.path}?mode=ro"
-            self._con = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._con = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        self.readonly = readonly
-        # Applicant key -> id never changes once committed, so this cache stays valid
-        # whatever other writers do; entries of the open batch join it on commit.
-        self._applicant_cache: dict[str, int] = {}
-        self._pending_applicants: dict[str, int] = {}
-        con = self._con
-        if not readonly:
-            con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=NORMAL")
-        con.execute("PRAGMA cache_size=-1000000")  # up to 1 GB, allocated as used
-        con.execute("PRAGMA temp_store=MEMORY")
-        if not readonly:
-            schema = resources.files("graphsvc.store").joinpath("schema.sql").read_text()
-            con.executescript(schema)
-            con.execute(
-                "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
-                (SCHEMA_VERSION,),
-            )
-            con.execute(_LINK_INDEX)
-            con.execute("CREATE TEMP TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY)")
-            con.execute("CREATE TEMP TABLE IF NOT EXISTS probe_keys (key TEXT PRIMARY KEY)")
-        version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if version is None or version[0] != SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: schema version {version} is not {SCHEMA_VERSION}")
-
-    # ------------------------------------------------------------------ writing
     def apply(self, batch: Batch) -> BatchResult:
         if self.readonly:
             raise StoreError("the store is open read-only")
@@ -429,113 +384,6 @@ class EmbeddedStore(Store):
         try:
             yield
         finally:
-            self._con.execute(_LINK_INDEX)
+            self._con.execute(LINK_INDEX)
             self._con.execute("PRAGMA optimize")
 
-    # ------------------------------------------------------------------ reading
-    def _frame(self, sql: str, params: tuple | list = ()) -> pd.DataFrame:
-        cursor = self._con.execute(sql, params)
-        return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
-
-    def loaded_batches(self, checksum: str, table: str) -> pd.DataFrame:
-        return self._frame(
-            "SELECT * FROM manifest WHERE checksum = ? AND tbl = ? ORDER BY start_row", (checksum, table)
-        )
-
-    def rejects(self, checksum: str, table: str) -> pd.DataFrame:
-        return self._frame(
-            "SELECT file, row, col AS column, reason, detail FROM rejects "
-            "WHERE checksum = ? AND tbl = ? ORDER BY row, col", (checksum, table)
-        )
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        one = lambda sql: self._con.execute(sql).fetchone()[0]  # noqa: E731
-        grouped = lambda sql: {str(k): int(v) for k, v in self._con.execute(sql).fetchall()}  # noqa: E731
-        return {
-            "nodes": {"applicant": one("SELECT count(*) FROM applicants"),
-                      **grouped("SELECT kind, count(*) FROM identifiers GROUP BY kind ORDER BY kind")},
-            "links": grouped(
-                "SELECT i.kind || ':' || l.role, count(*) FROM links l "
-                "JOIN identifiers i ON i.id = l.identifier GROUP BY 1 ORDER BY 1"),
-            "facts": {"applications": one("SELECT count(*) FROM applications"),
-                      "contacts": one("SELECT count(*) FROM contact_records"),
-                      "sightings": one("SELECT count(*) FROM sighting_records")},
-            "outcomes": grouped("SELECT outcome, count(*) FROM outcomes GROUP BY 1 ORDER BY 1"),
-            "relations": grouped("SELECT type, count(*) FROM relations GROUP BY 1 ORDER BY 1"),
-        }
-
-    _LINKS_SELECT = (
-        "SELECT a.key AS applicant_id, i.kind, i.value, l.role, l.relation, l.first_seen, "
-        "l.last_seen, l.count, l.name, l.source FROM links l JOIN applicants a ON a.id = l.applicant "
-        "JOIN identifiers i ON i.id = l.identifier "
-    )
-
-    def applicant_links(self, applicant_ids: list[str]) -> pd.DataFrame:
-        frames = [
-            self._frame(self._LINKS_SELECT + f"WHERE a.key IN ({','.join('?' * len(chunk))})", chunk)
-            for chunk in _chunks(list(applicant_ids))
-        ]
-        return _concat(frames, LINK_COLUMNS)
-
-    def _identifier_hashes(self, identifiers: list[tuple[str, str]]) -> list[int]:
-        ids: list[int] = []
-        frame = pd.DataFrame(identifiers, columns=["kind", "value"])
-        for kind, part in frame.groupby("kind"):
-            ids.extend(keys.identifier_ids(str(kind), part["value"].to_numpy(object)).tolist())
-        return ids
-
-    def identifier_degrees(self, identifiers: list[tuple[str, str]]) -> pd.DataFrame:
-        frames = [
-            self._frame(
-                "SELECT i.kind, i.value, count(DISTINCT l.applicant) AS degree FROM identifiers i "
-                f"JOIN links l ON l.identifier = i.id WHERE i.hash IN ({','.join('?' * len(chunk))}) "
-                "GROUP BY i.id", chunk)
-            for chunk in _chunks(self._identifier_hashes(identifiers))
-        ]
-        return _concat(frames, ["kind", "value", "degree"])
-
-    def identifier_links(self, identifiers: list[tuple[str, str]], max_degree: int | None = None) -> pd.DataFrame:
-        if max_degree is not None:
-            degrees = self.identifier_degrees(identifiers)
-            identifiers = list(zip(degrees.loc[degrees["degree"] <= max_degree, "kind"],
-                                   degrees.loc[degrees["degree"] <= max_degree, "value"]))
-        frames = [
-            self._frame(self._LINKS_SELECT + f"WHERE i.hash IN ({','.join('?' * len(chunk))})", chunk)
-            for chunk in _chunks(self._identifier_hashes(identifiers))
-        ]
-        return _concat(frames, LINK_COLUMNS)
-
-    def applicants(self, applicant_ids: list[str]) -> pd.DataFrame:
-        frames = [
-            self._frame(
-                "SELECT a.key AS applicant_id, a.properties, "
-                "(SELECT count(*) FROM applications p WHERE p.applicant = a.id) AS applications, "
-                "(SELECT group_concat(DISTINCT o.outcome) FROM outcomes o WHERE o.applicant = a.id) AS outcomes "
-                f"FROM applicants a WHERE a.key IN ({','.join('?' * len(chunk))})", chunk)
-            for chunk in _chunks(list(applicant_ids))
-        ]
-        return _concat(frames, ["applicant_id", "properties", "applications", "outcomes"])
-
-    def shared_identifiers(self, kind: str, min_degree: int = 2) -> pd.DataFrame:
-        return self._frame(
-            "WITH fraud AS (SELECT DISTINCT applicant FROM outcomes WHERE outcome = 'fraud'), "
-            "holders AS (SELECT DISTINCT l.identifier, l.applicant FROM links l "
-            "JOIN identifiers i ON i.id = l.identifier WHERE i.kind = ?) "
-            "SELECT i.kind, i.value, count(*) AS degree, count(f.applicant) AS fraud "
-            "FROM holders h JOIN identifiers i ON i.id = h.identifier "
-            "LEFT JOIN fraud f ON f.applicant = h.applicant "
-            "GROUP BY h.identifier HAVING count(*) >= ? ORDER BY degree DESC, i.value",
-            (kind, min_degree),
-        )
-
-    def close(self) -> None:
-        self._con.close()
-
-
-def _chunks(values: list, size: int = 900) -> list[list]:
-    return [values[i:i + size] for i in range(0, len(values), size)] or []
-
-
-def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    frames = [f for f in frames if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)

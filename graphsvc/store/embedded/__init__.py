@@ -1,0 +1,68 @@
+"""Embedded store of record: one SQLite file in WAL mode.
+
+Several processes may read while one writes. Writing is in :mod:`.writer`, one
+``BEGIN IMMEDIATE`` transaction per batch; reading by natural keys in :mod:`.reader`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from importlib import resources
+from pathlib import Path
+
+from graphsvc.errors import StoreError
+from graphsvc.store.base import Store
+from graphsvc.store.embedded.reader import Reader
+from graphsvc.store.embedded.writer import LINK_INDEX, Writer
+
+SCHEMA_VERSION = "1"
+
+
+class EmbeddedStore(Writer, Reader, Store):
+    """The default store: a single SQLite file, created on first open.
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file.
+    readonly : bool
+        Open without write access (the file must exist).
+    """
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        if readonly:
+            if not self.path.exists():
+                raise StoreError(f"no store at {self.path}")
+            uri = f"file:{self.path}?mode=ro"
+            self._con = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._con = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self.readonly = readonly
+        # Applicant key -> id never changes once committed, so this cache stays valid
+        # whatever other writers do; entries of the open batch join it on commit.
+        self._applicant_cache: dict[str, int] = {}
+        self._pending_applicants: dict[str, int] = {}
+        con = self._con
+        if not readonly:
+            con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        con.execute("PRAGMA cache_size=-1000000")  # up to 1 GB, allocated as used
+        con.execute("PRAGMA temp_store=MEMORY")
+        if not readonly:
+            schema = resources.files("graphsvc.store.embedded").joinpath("schema.sql").read_text()
+            con.executescript(schema)
+            con.execute(
+                "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+                (SCHEMA_VERSION,),
+            )
+            con.execute(LINK_INDEX)
+            con.execute("CREATE TEMP TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY)")
+            con.execute("CREATE TEMP TABLE IF NOT EXISTS probe_keys (key TEXT PRIMARY KEY)")
+        version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if version is None or version[0] != SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: schema version {version} is not {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self._con.close()

@@ -1,0 +1,120 @@
+"""Reading the embedded store by natural keys (applicant ids, identifier kind and value)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pandas as pd
+
+from graphsvc import keys
+from graphsvc.store.base import LINK_COLUMNS
+
+
+class Reader:
+    """The read half of :class:`~graphsvc.store.embedded.EmbeddedStore`."""
+
+    _con: sqlite3.Connection
+
+    def _frame(self, sql: str, params: tuple | list = ()) -> pd.DataFrame:
+        cursor = self._con.execute(sql, params)
+        return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+
+    def loaded_batches(self, checksum: str, table: str) -> pd.DataFrame:
+        return self._frame(
+            "SELECT * FROM manifest WHERE checksum = ? AND tbl = ? ORDER BY start_row", (checksum, table)
+        )
+
+    def rejects(self, checksum: str, table: str) -> pd.DataFrame:
+        return self._frame(
+            "SELECT file, row, col AS column, reason, detail FROM rejects "
+            "WHERE checksum = ? AND tbl = ? ORDER BY row, col", (checksum, table)
+        )
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        one = lambda sql: self._con.execute(sql).fetchone()[0]  # noqa: E731
+        grouped = lambda sql: {str(k): int(v) for k, v in self._con.execute(sql).fetchall()}  # noqa: E731
+        return {
+            "nodes": {"applicant": one("SELECT count(*) FROM applicants"),
+                      **grouped("SELECT kind, count(*) FROM identifiers GROUP BY kind ORDER BY kind")},
+            "links": grouped(
+                "SELECT i.kind || ':' || l.role, count(*) FROM links l "
+                "JOIN identifiers i ON i.id = l.identifier GROUP BY 1 ORDER BY 1"),
+            "facts": {"applications": one("SELECT count(*) FROM applications"),
+                      "contacts": one("SELECT count(*) FROM contact_records"),
+                      "sightings": one("SELECT count(*) FROM sighting_records")},
+            "outcomes": grouped("SELECT outcome, count(*) FROM outcomes GROUP BY 1 ORDER BY 1"),
+            "relations": grouped("SELECT type, count(*) FROM relations GROUP BY 1 ORDER BY 1"),
+        }
+
+    _LINKS_SELECT = (
+        "SELECT a.key AS applicant_id, i.kind, i.value, l.role, l.relation, l.first_seen, "
+        "l.last_seen, l.count, l.name, l.source FROM links l JOIN applicants a ON a.id = l.applicant "
+        "JOIN identifiers i ON i.id = l.identifier "
+    )
+
+    def applicant_links(self, applicant_ids: list[str]) -> pd.DataFrame:
+        frames = [
+            self._frame(self._LINKS_SELECT + f"WHERE a.key IN ({','.join('?' * len(chunk))})", chunk)
+            for chunk in _chunks(list(applicant_ids))
+        ]
+        return _concat(frames, LINK_COLUMNS)
+
+    def _identifier_hashes(self, identifiers: list[tuple[str, str]]) -> list[int]:
+        ids: list[int] = []
+        frame = pd.DataFrame(identifiers, columns=["kind", "value"])
+        for kind, part in frame.groupby("kind"):
+            ids.extend(keys.identifier_ids(str(kind), part["value"].to_numpy(object)).tolist())
+        return ids
+
+    def identifier_degrees(self, identifiers: list[tuple[str, str]]) -> pd.DataFrame:
+        frames = [
+            self._frame(
+                "SELECT i.kind, i.value, count(DISTINCT l.applicant) AS degree FROM identifiers i "
+                f"JOIN links l ON l.identifier = i.id WHERE i.hash IN ({','.join('?' * len(chunk))}) "
+                "GROUP BY i.id", chunk)
+            for chunk in _chunks(self._identifier_hashes(identifiers))
+        ]
+        return _concat(frames, ["kind", "value", "degree"])
+
+    def identifier_links(self, identifiers: list[tuple[str, str]], max_degree: int | None = None) -> pd.DataFrame:
+        if max_degree is not None:
+            degrees = self.identifier_degrees(identifiers)
+            identifiers = list(zip(degrees.loc[degrees["degree"] <= max_degree, "kind"],
+                                   degrees.loc[degrees["degree"] <= max_degree, "value"]))
+        frames = [
+            self._frame(self._LINKS_SELECT + f"WHERE i.hash IN ({','.join('?' * len(chunk))})", chunk)
+            for chunk in _chunks(self._identifier_hashes(identifiers))
+        ]
+        return _concat(frames, LINK_COLUMNS)
+
+    def applicants(self, applicant_ids: list[str]) -> pd.DataFrame:
+        frames = [
+            self._frame(
+                "SELECT a.key AS applicant_id, a.properties, "
+                "(SELECT count(*) FROM applications p WHERE p.applicant = a.id) AS applications, "
+                "(SELECT group_concat(DISTINCT o.outcome) FROM outcomes o WHERE o.applicant = a.id) AS outcomes "
+                f"FROM applicants a WHERE a.key IN ({','.join('?' * len(chunk))})", chunk)
+            for chunk in _chunks(list(applicant_ids))
+        ]
+        return _concat(frames, ["applicant_id", "properties", "applications", "outcomes"])
+
+    def shared_identifiers(self, kind: str, min_degree: int = 2) -> pd.DataFrame:
+        return self._frame(
+            "WITH fraud AS (SELECT DISTINCT applicant FROM outcomes WHERE outcome = 'fraud'), "
+            "holders AS (SELECT DISTINCT l.identifier, l.applicant FROM links l "
+            "JOIN identifiers i ON i.id = l.identifier WHERE i.kind = ?) "
+            "SELECT i.kind, i.value, count(*) AS degree, count(f.applicant) AS fraud "
+            "FROM holders h JOIN identifiers i ON i.id = h.identifier "
+            "LEFT JOIN fraud f ON f.applicant = h.applicant "
+            "GROUP BY h.identifier HAVING count(*) >= ? ORDER BY degree DESC, i.value",
+            (kind, min_degree),
+        )
+
+
+def _chunks(values: list, size: int = 900) -> list[list]:
+    return [values[i:i + size] for i in range(0, len(values), size)] or []
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
