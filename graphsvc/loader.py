@@ -101,7 +101,10 @@ def _load_one(store: Store, source: TableSource, checksum: str, ctx: Context, ba
 
     def prepared() -> Iterator[tuple[int, int, int, tuple[pd.DataFrame, pd.DataFrame] | None]]:
         for start, end, frame in source.batches(batch_rows):
-            todo = None if start in done_starts else prepare(source.table, frame, ctx)
+            todo = None
+            if start not in done_starts:
+                rows, rejects = prepare(source.table, frame, ctx)
+                todo = store.stage(source.table, rows), rejects
             yield start, end, len(frame), todo
 
     several_batches = source.row_count() > batch_rows
@@ -113,7 +116,7 @@ def _load_one(store: Store, source: TableSource, checksum: str, ctx: Context, ba
             rows, rejects = todo
             origin = BatchOrigin(source=source.source, file=str(source.path), checksum=checksum,
                                  table=source.table, start_row=start, end_row=end, rows_read=rows_read)
-            result = store.apply(Batch(origin=origin, rows=rows, rejects=rejects))
+            result = store.apply(Batch(origin=origin, rows=rows, rejects=rejects, staged=True))
             report.loaded += result.loaded
             report.duplicates += result.duplicates
             if len(result.rejects):

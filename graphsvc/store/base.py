@@ -45,6 +45,7 @@ class Batch:
     origin: BatchOrigin
     rows: pd.DataFrame
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
+    staged: bool = False  # rows already went through Store.stage
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,18 @@ class BatchResult:
 class Store(ABC):
     """Store of record. Implementations: embedded (SQLite) and neo4j."""
 
+    def stage(self, table: str, rows: pd.DataFrame) -> pd.DataFrame:
+        """Work on a batch that needs no database (hashing keys, sorting).
+
+        Must not touch connections: the loader runs it in a forked child process,
+        beside the writer. The default does nothing.
+        """
+        return rows
+
     @abstractmethod
     def apply(self, batch: Batch) -> BatchResult:
-        """Apply one batch atomically, with its manifest row and rejects."""
+        """Apply one batch atomically, with its manifest row and rejects (staging
+        it first unless ``batch.staged``)."""
 
     @abstractmethod
     def loaded_batches(self, checksum: str, table: str) -> pd.DataFrame:

@@ -27,6 +27,13 @@ from graphsvc.store.base import REJECT_COLUMNS, Batch, BatchResult
 
 LINK_INDEX = "CREATE INDEX IF NOT EXISTS links_by_identifier ON links (identifier)"
 _BULK_THRESHOLD = 500_000  # expected rows above which the identifier index is rebuilt once
+#: per fact table: the hash namespace and the columns of the natural key
+_FACT_KEYS = {
+    "identifiers": ("sightings", ("applicant_id", "kind", "value", "observed_at")),
+    "contacts": ("contacts", ("applicant_id", "contact_phone", "relation", "source", "recorded_at")),
+    "outcomes": ("outcomes", ("applicant_id", "outcome", "observed_at", "phone")),
+    "relations": ("relations", ("src_applicant_id", "dst_applicant_id", "type", "at", "amount")),
+}
 _UPSERT_LINK = (
     "INSERT INTO links (applicant, identifier, role, relation, first_seen, last_seen, count, name, source) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
@@ -66,14 +73,43 @@ class Writer:
     _applicant_cache: dict[str, int]
     _pending_applicants: dict[str, int]
 
+    def stage(self, table: str, rows: pd.DataFrame) -> pd.DataFrame:
+        """Hash natural keys: ``_fact`` (fact rows), ``_h`` or ``_h:<kind>`` (identifiers,
+        -1 where missing), so the writer only looks them up."""
+        rows = rows.copy()
+
+        def identifier_hashes(kinds: pd.Series | str, values: pd.Series) -> np.ndarray:
+            out = np.full(len(values), -1, dtype=np.int64)
+            kinds = pd.Series(kinds, index=values.index) if isinstance(kinds, str) else kinds
+            present = values.notna().to_numpy()
+            for kind in pd.unique(kinds[present]):
+                part = present & (kinds == kind).to_numpy()
+                out[part] = keys.identifier_ids(str(kind), values[part].to_numpy(object))
+            return out
+
+        if table == "applications":
+            rows["_fact"] = keys.salted("application", rows["application_id"].to_numpy(object))
+            for column in [c for c in rows.columns if c.startswith("id:")]:
+                rows[f"_h:{column[3:]}"] = identifier_hashes(column[3:], rows[column])
+        elif table in _FACT_KEYS:
+            rows["_fact"] = keys.row_ids(_FACT_KEYS[table][0], [rows[c] for c in _FACT_KEYS[table][1]])
+            if table == "identifiers":
+                rows["_h"] = identifier_hashes(rows["kind"], rows["value"])
+            elif table == "contacts":
+                rows["_h"] = identifier_hashes("phone", rows["contact_phone"])
+            elif table == "outcomes":
+                rows["_h"] = identifier_hashes("phone", rows["phone"])
+        return rows
+
     def apply(self, batch: Batch) -> BatchResult:
         if self.readonly:
             raise StoreError("the store is open read-only")
         apply_table = getattr(self, f"_apply_{batch.origin.table}")
+        rows = batch.rows if batch.staged else self.stage(batch.origin.table, batch.rows)
         con = self._con
         con.execute("BEGIN IMMEDIATE")
         try:
-            loaded, duplicates, store_rejects = apply_table(batch.rows)
+            loaded, duplicates, store_rejects = apply_table(rows)
             rejects = pd.concat(
                 [frame for frame in (batch.rejects, store_rejects) if len(frame)]
                 or [pd.DataFrame(columns=REJECT_COLUMNS)],
@@ -172,33 +208,30 @@ class Writer:
     def _record_facts(self, table: str, hashes: np.ndarray) -> None:
         self._con.executemany(f"INSERT INTO {table} VALUES (?)", ((h,) for h in np.sort(hashes).tolist()))  # noqa: S608
 
-    def _identifier_ids(self, kinds: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Ids of identifiers (kind, value), inserting the unknown ones.
+    def _identifier_ids(self, kinds: np.ndarray, values: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+        """Ids of identifiers (kind, value, staged hash), inserting the unknown ones.
 
-        Looked up by hash in one join (cheaper here than a Python-side cache); a
-        stored row with the same hash but another value raises KeyCollisionError.
+        Looked up by hash in one join; a stored row with the same hash but another
+        value raises KeyCollisionError.
         """
-        frame = pd.DataFrame({"kind": kinds, "value": values})
-        hashes = np.empty(len(frame), dtype=np.int64)
-        for kind, part in frame.groupby("kind", sort=False):
-            hashes[part.index.to_numpy()] = keys.identifier_ids(str(kind), part["value"].to_numpy(object))
-        frame["hash"] = hashes
-        distinct = frame.drop_duplicates("hash")
+        first = np.unique(hashes, return_index=True)[1]
+        distinct = pd.DataFrame({"hash": hashes[first], "kind": kinds[first], "value": values[first]})
         stored = self._probe("identifiers", distinct["hash"].to_numpy(), "t.hash, t.id, t.kind, t.value")
         if len(stored):
             check = distinct.merge(stored, on="hash", suffixes=("", "_stored"))
             clash = (check["kind"] != check["kind_stored"]) | (check["value"] != check["value_stored"])
             if clash.any():
                 raise KeyCollisionError(f"identifier hash collision: {check.loc[clash, 'hash'].tolist()[:3]}")
-        # hash order makes the unique-index inserts one forward sweep
-        new = distinct[~distinct["hash"].isin(stored["hash"])].sort_values("hash")
+        # distinct is in hash order: the unique-index inserts are one forward sweep
+        new = distinct[~distinct["hash"].isin(stored["hash"])]
         new_ids = self._next_ids("identifiers", len(new))
         self._con.executemany(
             "INSERT INTO identifiers (id, hash, kind, value) VALUES (?, ?, ?, ?)",
-            _rows(new_ids, new["hash"], new["kind"], new["value"]))
-        lookup = pd.Series(np.concatenate([stored["id"].to_numpy(np.int64), new_ids]),
-                           index=np.concatenate([stored["hash"].to_numpy(np.int64), new["hash"].to_numpy(np.int64)]))
-        return lookup.reindex(hashes).to_numpy(np.int64)
+            zip(new_ids.tolist(), new["hash"].tolist(), new["kind"].tolist(), new["value"].tolist()))
+        known = np.concatenate([stored["hash"].to_numpy(np.int64), new["hash"].to_numpy(np.int64)])
+        ids = np.concatenate([stored["id"].to_numpy(np.int64), new_ids])
+        order = np.argsort(known)
+        return ids[order][np.searchsorted(known[order], hashes)]
 
     def _add_links(self, links: pd.DataFrame) -> None:
         """Increment links from new facts: applicant, identifier, role, relation, seen
@@ -284,7 +317,7 @@ class Writer:
         rejects = [self._rejects(rows, reused, "application_id", Reason.CONFLICTING_DUPLICATE,
                                  "application_id appears earlier in this file with different content")]
         rows = rows.loc[~reused].reset_index(drop=True)
-        hashes = keys.salted("application", rows["application_id"].to_numpy(object))
+        hashes = rows["_fact"].to_numpy(np.int64)
         stored = self._probe("applications", hashes, "t.hash, t.key, t.digest").set_index("hash")
         known_key = pd.Series(hashes).map(stored["key"]) if len(stored) else pd.Series([None] * len(rows))
         clash = known_key.notna().to_numpy() & (known_key.to_numpy() != rows["application_id"].to_numpy())
@@ -308,32 +341,33 @@ class Writer:
                 parts.append(pd.DataFrame({
                     "applicant": applicant[present], "kind": column[3:],
                     "value": rows.loc[present, column].to_numpy(object),
+                    "hash": rows.loc[present, f"_h:{column[3:]}"].to_numpy(np.int64),
                     "seen": rows.loc[present, "applied_at"].to_numpy(),
                 }))
         if parts:
             sightings = pd.concat(parts, ignore_index=True)
             sightings["identifier"] = self._identifier_ids(
-                sightings["kind"].to_numpy(object), sightings["value"].to_numpy(object))
+                sightings["kind"].to_numpy(object), sightings["value"].to_numpy(object),
+                sightings["hash"].to_numpy(np.int64))
             self._add_links(sightings.assign(role=str(Role.OWN), relation=""))
         return len(rows), duplicates, pd.concat(rejects, ignore_index=True)
 
-    def _fresh(self, rows: pd.DataFrame, table: str, records: str, key_columns: tuple[str, ...],
-               applicant_columns: tuple[str, ...] = ("applicant_id",)):
-        """Rows naming known applicants whose fact (hashed ``key_columns``) is new.
+    def _fresh(self, rows: pd.DataFrame, records: str, applicant_columns: tuple[str, ...] = ("applicant_id",)):
+        """Rows naming known applicants whose fact (staged ``_fact`` hash) is new.
 
         Returns the rows, their applicant ids per column, their fact hashes, the
         number of duplicates and the rejects for unknown applicants.
         """
         rows, rejects, ids = self._split_known(rows, applicant_columns)
-        fact = keys.row_ids(table, [rows[c] for c in key_columns])
+        fact = rows["_fact"].to_numpy(np.int64)
         new = self._new_facts(records, fact)
         fresh_ids = {c: v[new] for c, v in ids.items()}
         return rows.loc[new].reset_index(drop=True), fresh_ids, fact[new], int((~new).sum()), rejects
 
     def _apply_identifiers(self, rows: pd.DataFrame) -> tuple[int, int, pd.DataFrame]:
-        rows, ids, fact, duplicates, rejects = self._fresh(
-            rows, "sightings", "sighting_records", ("applicant_id", "kind", "value", "observed_at"))
-        identifier = self._identifier_ids(rows["kind"].to_numpy(object), rows["value"].to_numpy(object))
+        rows, ids, fact, duplicates, rejects = self._fresh(rows, "sighting_records")
+        identifier = self._identifier_ids(rows["kind"].to_numpy(object), rows["value"].to_numpy(object),
+                                          rows["_h"].to_numpy(np.int64))
         self._record_facts("sighting_records", fact)
         self._add_links(pd.DataFrame({
             "applicant": ids["applicant_id"], "identifier": identifier, "role": str(Role.OWN),
@@ -342,11 +376,9 @@ class Writer:
         return len(rows), duplicates, rejects
 
     def _apply_contacts(self, rows: pd.DataFrame) -> tuple[int, int, pd.DataFrame]:
-        rows, ids, fact, duplicates, rejects = self._fresh(
-            rows, "contacts", "contact_records",
-            ("applicant_id", "contact_phone", "relation", "source", "recorded_at"))
+        rows, ids, fact, duplicates, rejects = self._fresh(rows, "contact_records")
         identifier = self._identifier_ids(np.full(len(rows), "phone", dtype=object),
-                                          rows["contact_phone"].to_numpy(object))
+                                          rows["contact_phone"].to_numpy(object), rows["_h"].to_numpy(np.int64))
         self._record_facts("contact_records", fact)
         self._add_links(pd.DataFrame({
             "applicant": ids["applicant_id"], "identifier": identifier, "role": str(Role.CONTACT),
@@ -356,21 +388,20 @@ class Writer:
         return len(rows), duplicates, rejects
 
     def _apply_outcomes(self, rows: pd.DataFrame) -> tuple[int, int, pd.DataFrame]:
-        rows, ids, fact, duplicates, rejects = self._fresh(
-            rows, "outcomes", "outcomes", ("applicant_id", "outcome", "observed_at", "phone"))
+        rows, ids, fact, duplicates, rejects = self._fresh(rows, "outcomes")
         phone_id = np.full(len(rows), None, dtype=object)
         has_phone = rows["phone"].notna().to_numpy()
         if has_phone.any():
             phone_id[has_phone] = self._identifier_ids(
                 np.full(int(has_phone.sum()), "phone", dtype=object),
-                rows.loc[has_phone, "phone"].to_numpy(object)).tolist()
+                rows.loc[has_phone, "phone"].to_numpy(object),
+                rows.loc[has_phone, "_h"].to_numpy(np.int64)).tolist()
         self._insert_facts("outcomes", fact, ids["applicant_id"], rows["outcome"], rows["observed_at"], phone_id)
         return len(rows), duplicates, rejects
 
     def _apply_relations(self, rows: pd.DataFrame) -> tuple[int, int, pd.DataFrame]:
         ends = ("src_applicant_id", "dst_applicant_id")
-        rows, ids, fact, duplicates, rejects = self._fresh(
-            rows, "relations", "relations", (*ends, "type", "at", "amount"), applicant_columns=ends)
+        rows, ids, fact, duplicates, rejects = self._fresh(rows, "relations", applicant_columns=ends)
         self._insert_facts("relations", fact, ids[ends[0]], ids[ends[1]], rows["type"], rows["at"], rows["amount"])
         return len(rows), duplicates, rejects
 
