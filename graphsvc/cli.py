@@ -55,7 +55,6 @@ def load(
     Bad rows are rejected with a reason into the rejects report; the rest loads.
     Re-running a load skips what is done, so it also resumes a killed load.
     """
-    from graphsvc.loader import load as run_load
     from graphsvc.sources import canonical_sources, read_mapping
     from graphsvc.store import open_store
 
@@ -71,9 +70,8 @@ def load(
             sources += read_mapping(source, data_dir)
         if not sources:
             raise _fail(ValueError("nothing to load: give table files or --source"))
-        with open_store(str(db)) as store, _progress() as progress:
-            task = progress.add_task("loading", total=None)
-            report = run_load(store, sources, progress=lambda d, n: progress.update(task, advance=n, description=d))
+        with open_store(str(db)) as store:
+            report = _load_with_progress(store, sources)
     except GraphsvcError as exc:
         raise _fail(exc) from exc
     path = report.write_rejects(rejects or db.with_suffix(".rejects.csv"))
@@ -85,9 +83,16 @@ def load(
         console.print(f"rejects report: {path} ({len(report.rejects)} rows)")
 
 
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=True)
+def _load_with_progress(store, sources, settings=None):
+    """Run a load under a rich progress bar (rows done of rows in all files)."""
+    from graphsvc.loader import load as run_load
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=console, transient=True)
+    with bar:
+        task = bar.add_task("loading", total=None)
+        return run_load(store, sources, settings=settings, progress=lambda description, done, total: bar.update(
+            task, completed=done, total=total, description=description))
 
 
 @app.command()
@@ -146,7 +151,6 @@ def demo(
 ) -> None:
     """Generate a sample, load it into an embedded store and show what it holds."""
     import graphsvc
-    from graphsvc.loader import load as run_load
     from graphsvc.scenarios import TABLE_FILES, Scenario
     from graphsvc.scenarios import generate as run_generate
     from graphsvc.settings import Settings, ensure_demo_key
@@ -159,10 +163,8 @@ def demo(
         run_generate(Scenario(applicants, seed), data)
     db = workdir / "graph.db"
     sources = canonical_sources({t: data / f"{t}.parquet" for t in TABLE_FILES})
-    with graphsvc.open(db, settings=settings) as service, _progress() as progress:
-        task = progress.add_task("loading", total=None)
-        report = run_load(service.store, sources, settings=settings,
-                          progress=lambda d, n: progress.update(task, advance=n, description=d))
+    with graphsvc.open(db, settings=settings) as service:
+        report = _load_with_progress(service.store, sources, settings)
     console.print(_table(report.summary(), f"load into {db}"))
     report.write_rejects(workdir / "rejects.csv")
     with graphsvc.open(db, readonly=True, settings=settings) as service:

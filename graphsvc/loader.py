@@ -23,7 +23,7 @@ from graphsvc.sources import TableSource
 from graphsvc.store.base import Batch, BatchOrigin, Store
 from graphsvc.validate import Context, prepare
 
-Progress = Callable[[str, int], None]  # (description, rows just done)
+Progress = Callable[[str, int, int], None]  # (description, rows done so far, rows in all)
 
 
 @dataclass
@@ -81,11 +81,20 @@ def load(store: Store, sources: list[TableSource], *, settings: Settings | None 
     for source in ordered:
         source.plan()  # refuse unreadable files and missing columns up front
     checksums = [s.checksum() for s in ordered]
-    expected = sum(s.row_count() for s in ordered)
+    row_counts = [s.row_count() for s in ordered]
+    total = sum(row_counts)
+    done = 0
+
+    def advance(description: str, rows: int) -> None:
+        nonlocal done
+        done += rows
+        if progress:
+            progress(description, done, total)
+
     reports = []
-    with store.bulk(expected):
-        for source, checksum in zip(ordered, checksums):
-            reports.append(_load_one(store, source, checksum, ctx, settings.batch_rows, progress))
+    with store.bulk(total):
+        for source, checksum, rows in zip(ordered, checksums, row_counts):
+            reports.append(_load_one(store, source, checksum, ctx, settings.batch_rows, rows, advance))
     rejects = [store.rejects(r.checksum, r.table).assign(table=r.table) for r in reports]
     rejects = [r for r in rejects if len(r)]
     columns = ["file", "table", "row", "column", "reason", "detail"]
@@ -94,7 +103,7 @@ def load(store: Store, sources: list[TableSource], *, settings: Settings | None 
 
 
 def _load_one(store: Store, source: TableSource, checksum: str, ctx: Context, batch_rows: int,
-              progress: Progress | None) -> FileReport:
+              file_rows: int, advance: Callable[[str, int], None]) -> FileReport:
     report = FileReport(source=source.source, table=source.table, file=str(source.path), checksum=checksum)
     done = store.loaded_batches(checksum, source.table)
     done_starts = set(done["start_row"].tolist())
@@ -107,8 +116,7 @@ def _load_one(store: Store, source: TableSource, checksum: str, ctx: Context, ba
                 todo = store.stage(source.table, rows), rejects
             yield start, end, len(frame), todo
 
-    several_batches = source.row_count() > batch_rows
-    for start, end, rows_read, todo in _ahead(prepared, parallel=several_batches):
+    for start, end, rows_read, todo in _ahead(prepared, parallel=file_rows > batch_rows):
         report.read += end - start + 1
         if todo is None:
             report.already_loaded += end - start + 1
@@ -124,8 +132,7 @@ def _load_one(store: Store, source: TableSource, checksum: str, ctx: Context, ba
                 report.rejected += per_row["row"].nunique()
                 for reason, n in per_row["reason"].value_counts().items():
                     report.by_reason[reason] = report.by_reason.get(reason, 0) + int(n)
-        if progress:
-            progress(f"{source.table} ← {source.path.name}", end - start + 1)
+        advance(f"{source.table} ← {source.path.name}", end - start + 1)
     return report
 
 
