@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Annotated
 
@@ -122,8 +123,11 @@ def info(db: DbOption, top: Annotated[int, typer.Option(help="Shared identifiers
 
     if not db.exists():
         raise _fail(FileNotFoundError(f"no store at {db}"))
-    with graphsvc.open(db, readonly=True) as service:
-        show_graph(service, top)
+    try:
+        with graphsvc.open(db, readonly=True) as service:
+            show_graph(service, top)
+    except (GraphsvcError, sqlite3.DatabaseError) as exc:
+        raise _fail(exc) from exc
 
 
 def show_graph(service, top: int) -> None:

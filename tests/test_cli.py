@@ -80,3 +80,10 @@ def test_generate_and_demo(tmp_path):
 def test_info_on_missing_store(tmp_path):
     result = runner.invoke(app, ["info", "--db", str(tmp_path / "none.db")])
     assert result.exit_code == 2 and "no store at" in result.output
+
+
+def test_info_on_a_file_that_is_not_a_store(tmp_path):
+    other = tmp_path / "other.db"
+    other.write_bytes(b"not a database at all" * 100)
+    result = runner.invoke(app, ["info", "--db", str(other)])
+    assert result.exit_code == 2 and "error:" in result.output
