@@ -11,6 +11,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,8 +143,8 @@ def _ahead(make: Callable[[], Iterator], parallel: bool) -> Iterator:
 
     Reading and validating the next batch runs on the second core while this
     process writes the current one. The child is forked (it shares the loaded
-    modules and the source; it never touches the store) and exits without
-    running finalisers; it stops by itself if this process dies. Errors are
+    modules and the source; it never touches the store) and a watchdog thread
+    ends it at once if this process dies. Errors are
     re-raised here. Where fork is unavailable, or ``parallel`` is false, the
     items are produced inline.
     """
@@ -154,22 +156,21 @@ def _ahead(make: Callable[[], Iterator], parallel: bool) -> Iterator:
     parent = os.getpid()
 
     def work() -> None:
-        def put(message: tuple) -> bool:
+        def watch() -> None:
+            # A dead parent must never leave this process behind: its queue's feeder
+            # thread could wait forever on a pipe nobody reads, holding the parent's
+            # stdout open.
             while os.getppid() == parent:
-                try:
-                    box.put(message, timeout=1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
+                time.sleep(0.2)
+            os._exit(0)
 
+        threading.Thread(target=watch, name="graphsvc-watch", daemon=True).start()
         try:
             for item in make():
-                if not put(("item", item)):
-                    return
-            put(("done", None))
+                box.put(("item", item))
+            box.put(("done", None))
         except BaseException as exc:  # noqa: BLE001 - handed to the parent
-            put(("error", exc))
+            box.put(("error", exc))
         box.close()
         box.join_thread()
 

@@ -38,6 +38,25 @@ def _start_load(db: Path, files: dict[str, Path]) -> subprocess.Popen:
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+def _assert_no_process_left(db: Path) -> None:
+    """The killed loader's batch-reading child must end too (it would hold pipes open)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        left = [p.parent.name for p in Path("/proc").glob("[0-9]*/cmdline")
+                if _reads(p, str(db)) and p.parent.name != str(os.getpid())]
+        if not left:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"processes still running after the loader was killed: {left}")
+
+
+def _reads(cmdline: Path, needle: str) -> bool:
+    try:
+        return needle.encode() in cmdline.read_bytes()
+    except OSError:  # the process ended while we looked
+        return False
+
+
 def _manifest(db: Path) -> pd.DataFrame:
     with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
         try:
@@ -88,7 +107,8 @@ def test_sigkill_at_random_points_leaves_whole_batches_and_resumes(scenario_dir,
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             kills += 1
-        process.communicate()
+        process.communicate(timeout=120)
+        _assert_no_process_left(db)
         manifest = _manifest(db)
         for _, batches in manifest.groupby("tbl"):
             starts = batches["start_row"].tolist()
