@@ -22,7 +22,7 @@ import pandas as pd
 from graphsvc.contract import LOAD_ORDER
 from graphsvc.settings import Settings, get_settings
 from graphsvc.sources import TableSource
-from graphsvc.store.base import Batch, BatchOrigin, Store
+from graphsvc.store.base import Batch, BatchOrigin, BatchResult, Store
 from graphsvc.validate import Context, prepare
 
 Progress = Callable[[str, int, int], None]  # (description, rows done so far, rows in all)
@@ -83,8 +83,7 @@ def load(store: Store, sources: list[TableSource], *, settings: Settings | None 
     for source in ordered:
         source.plan()  # refuse unreadable files and missing columns up front
     checksums = [s.checksum() for s in ordered]
-    row_counts = [s.row_count() for s in ordered]
-    total = sum(row_counts)
+    total = sum(s.row_count() for s in ordered)
     done = 0
 
     def advance(description: str, rows: int) -> None:
@@ -93,10 +92,31 @@ def load(store: Store, sources: list[TableSource], *, settings: Settings | None 
         if progress:
             progress(description, done, total)
 
-    reports = []
+    reports = [FileReport(source=s.source, table=s.table, file=str(s.path), checksum=c)
+               for s, c in zip(ordered, checksums)]
+    done_starts = [set(store.loaded_batches(c, s.table)["start_row"].tolist()) for s, c in zip(ordered, checksums)]
+
+    def prepared() -> Iterator[tuple[int, int, int, int, tuple[pd.DataFrame, pd.DataFrame] | None]]:
+        # one producer for all files, so the next file's first batch is ready in time
+        for index, source in enumerate(ordered):
+            for start, end, frame in source.batches(settings.batch_rows):
+                todo = None
+                if start not in done_starts[index]:
+                    rows, rejects = prepare(source.table, frame, ctx)
+                    todo = store.stage(source.table, rows), rejects
+                yield index, start, end, len(frame), todo
+
     with store.bulk(total):
-        for source, checksum, rows in zip(ordered, checksums, row_counts):
-            reports.append(_load_one(store, source, checksum, ctx, settings.batch_rows, rows, advance))
+        for index, start, end, rows_read, todo in _ahead(prepared, parallel=total > settings.batch_rows):
+            source, report = ordered[index], reports[index]
+            report.read += end - start + 1
+            if todo is None:
+                report.already_loaded += end - start + 1
+            else:
+                origin = BatchOrigin(source=source.source, file=str(source.path), checksum=report.checksum,
+                                     table=source.table, start_row=start, end_row=end, rows_read=rows_read)
+                _count(report, store.apply(Batch(origin=origin, rows=todo[0], rejects=todo[1], staged=True)))
+            advance(f"{source.table} ← {source.path.name}", end - start + 1)
     rejects = [store.rejects(r.checksum, r.table).assign(table=r.table) for r in reports]
     rejects = [r for r in rejects if len(r)]
     columns = ["file", "table", "row", "column", "reason", "detail"]
@@ -104,38 +124,14 @@ def load(store: Store, sources: list[TableSource], *, settings: Settings | None 
     return LoadReport(files=reports, rejects=frame)
 
 
-def _load_one(store: Store, source: TableSource, checksum: str, ctx: Context, batch_rows: int,
-              file_rows: int, advance: Callable[[str, int], None]) -> FileReport:
-    report = FileReport(source=source.source, table=source.table, file=str(source.path), checksum=checksum)
-    done = store.loaded_batches(checksum, source.table)
-    done_starts = set(done["start_row"].tolist())
-
-    def prepared() -> Iterator[tuple[int, int, int, tuple[pd.DataFrame, pd.DataFrame] | None]]:
-        for start, end, frame in source.batches(batch_rows):
-            todo = None
-            if start not in done_starts:
-                rows, rejects = prepare(source.table, frame, ctx)
-                todo = store.stage(source.table, rows), rejects
-            yield start, end, len(frame), todo
-
-    for start, end, rows_read, todo in _ahead(prepared, parallel=file_rows > batch_rows):
-        report.read += end - start + 1
-        if todo is None:
-            report.already_loaded += end - start + 1
-        else:
-            rows, rejects = todo
-            origin = BatchOrigin(source=source.source, file=str(source.path), checksum=checksum,
-                                 table=source.table, start_row=start, end_row=end, rows_read=rows_read)
-            result = store.apply(Batch(origin=origin, rows=rows, rejects=rejects, staged=True))
-            report.loaded += result.loaded
-            report.duplicates += result.duplicates
-            if len(result.rejects):
-                per_row = result.rejects.drop_duplicates(["row", "reason"])
-                report.rejected += per_row["row"].nunique()
-                for reason, n in per_row["reason"].value_counts().items():
-                    report.by_reason[reason] = report.by_reason.get(reason, 0) + int(n)
-        advance(f"{source.table} ← {source.path.name}", end - start + 1)
-    return report
+def _count(report: FileReport, result: BatchResult) -> None:
+    report.loaded += result.loaded
+    report.duplicates += result.duplicates
+    if len(result.rejects):
+        per_row = result.rejects.drop_duplicates(["row", "reason"])
+        report.rejected += per_row["row"].nunique()
+        for reason, n in per_row["reason"].value_counts().items():
+            report.by_reason[reason] = report.by_reason.get(reason, 0) + int(n)
 
 
 def _ahead(make: Callable[[], Iterator], parallel: bool) -> Iterator:
