@@ -28,6 +28,7 @@ import hashlib
 import hmac
 import ipaddress
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,8 @@ def _per_distinct(values: pd.Series, convert) -> pd.Series:
     return pd.Series(out, index=values.index, dtype=object)
 
 
-def _phone_slow(raw: str, region: str) -> str | None:
+def phone_one(raw: str, region: str) -> str | None:
+    """Canonical E.164 form of one phone number by ``phonenumbers``, or ``None`` if invalid."""
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
@@ -68,13 +70,8 @@ def _cn_mobile_prefix_valid(prefixes: pd.Series) -> dict[str, bool]:
     for prefix in prefixes.unique():
         if prefix not in _cn_prefix_valid:
             probe = f"+86{prefix}{'0' * (11 - _CN_PREFIX_DIGITS)}"
-            _cn_prefix_valid[prefix] = _phone_slow(probe, "CN") is not None
+            _cn_prefix_valid[prefix] = phone_one(probe, "CN") is not None
     return _cn_prefix_valid
-
-
-def phone_one(raw: str, region: str) -> str | None:
-    """Canonical E.164 form of one phone number, or ``None`` if invalid."""
-    return _phone_slow(raw, region)
 
 
 def phones(values: pd.Series, region: str = "CN") -> pd.Series:
@@ -100,7 +97,7 @@ def phones(values: pd.Series, region: str = "CN") -> pd.Series:
             result[fast] = np.where(valid, ("+86" + fast_national).to_numpy(object), None)
         slow_positions = np.flatnonzero(~fast)
         slow_values = uniques.to_numpy(object)[slow_positions]
-        result[slow_positions] = [_phone_slow(v, region) for v in slow_values]
+        result[slow_positions] = [phone_one(v, region) for v in slow_values]
         return result
 
     return _per_distinct(values, convert)
@@ -206,3 +203,17 @@ def format_timestamp(seconds: int | None) -> str | None:
     if seconds is None:
         return None
     return pd.Timestamp(int(seconds), unit="s").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def identifiers(kind: str, values: pd.Series, *, region: str, identity_key: Callable[[], bytes]) -> pd.Series:
+    """Canonical values of one identifier kind: the normaliser the kind calls for.
+
+    ``identity_key`` is called only for identity numbers, so other kinds need no key.
+    """
+    if kind == "phone":
+        return phones(values, region)
+    if kind == "ip":
+        return ips(values)
+    if kind == "id_number":
+        return identity_tokens(values, identity_key())
+    return plain_ids(values)

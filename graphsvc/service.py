@@ -13,7 +13,6 @@ import networkx as nx
 import pandas as pd
 
 from graphsvc import normalise
-from graphsvc.contract import Kind
 from graphsvc.errors import NotFoundError
 from graphsvc.settings import Settings, get_settings
 from graphsvc.store import Store, open_store
@@ -56,14 +55,8 @@ class Service:
         ValueError
             When the value is not valid for its kind.
         """
-        if kind == Kind.PHONE:
-            out = normalise.phone_one(value, self.settings.default_region)
-        elif kind == Kind.IP:
-            out = normalise.ips(pd.Series([value])).iloc[0]
-        elif kind == Kind.ID_NUMBER:
-            out = normalise.identity_tokens(pd.Series([value]), self.settings.identity_key()).iloc[0]
-        else:
-            out = normalise.plain_ids(pd.Series([value])).iloc[0]
+        out = normalise.identifiers(kind, pd.Series([value]), region=self.settings.default_region,
+                                    identity_key=self.settings.identity_key).iloc[0]
         if out is None:
             raise ValueError(f"{value!r} is not a valid {kind}")
         return out

@@ -75,15 +75,18 @@ class _Checker:
 
 
 def _identifier_converter(kind: str, ctx: Context):
+    """How to normalise one identifier kind, and the rejection when it fails."""
+
+    def convert(values: pd.Series) -> pd.Series:
+        return normalise.identifiers(kind, values, region=ctx.region, identity_key=lambda: ctx.identity_key)
+
     if kind == Kind.PHONE:
-        return (lambda s: normalise.phones(s, ctx.region)), Reason.INVALID_PHONE, \
-            f"not a valid phone number (default region {ctx.region})"
+        return convert, Reason.INVALID_PHONE, f"not a valid phone number (default region {ctx.region})"
     if kind == Kind.IP:
-        return normalise.ips, Reason.INVALID_IP, "not an IPv4 or IPv6 address"
+        return convert, Reason.INVALID_IP, "not an IPv4 or IPv6 address"
     if kind == Kind.ID_NUMBER:
-        return (lambda s: normalise.identity_tokens(s, ctx.identity_key)), Reason.INVALID_IDENTIFIER, \
-            "identity number is empty, too long or holds control characters"
-    return normalise.plain_ids, Reason.INVALID_IDENTIFIER, \
+        return convert, Reason.INVALID_IDENTIFIER, "identity number is empty, too long or holds control characters"
+    return convert, Reason.INVALID_IDENTIFIER, \
         "identifier is empty, longer than 256 characters or holds control characters"
 
 

@@ -177,3 +177,16 @@ def test_a_malformed_line_stops_with_a_clear_error_after_whole_batches(store, tm
     with pytest.raises(ContractError, match=r"unreadable after data row 6 .*re-run to resume"):
         load(store, canonical_sources({"applications": path}), settings=small)
     assert store.counts()["facts"]["applications"] == 6
+
+
+def test_applicant_register_counts_new_and_changed_applicants(store, tmp_path):
+    first = write_csv(tmp_path / "a.csv", [{"applicant_id": "A1", "segment": "x"},
+                                           {"applicant_id": "A2", "segment": "y"}])
+    second = write_csv(tmp_path / "b.csv", [{"applicant_id": "A1", "segment": "x"},   # unchanged
+                                            {"applicant_id": "A2", "segment": "q"},   # changed
+                                            {"applicant_id": "A3", "segment": "w"}])  # new
+    assert load(store, canonical_sources({"applicants": first})).summary()[
+        ["read", "loaded", "duplicates"]].values.tolist() == [[2, 2, 0]]
+    assert load(store, canonical_sources({"applicants": second})).summary()[
+        ["read", "loaded", "duplicates"]].values.tolist() == [[3, 2, 1]]
+    assert store.applicants(["A2"])["properties"].tolist() == ['{"segment":"q"}']

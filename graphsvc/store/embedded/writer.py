@@ -296,8 +296,9 @@ class Writer:
 
     def _apply_applicants(self, rows: pd.DataFrame) -> tuple[int, int, pd.DataFrame]:
         rows = rows.drop_duplicates("applicant_id", keep="last")
-        before = self._applicant_ids(rows["applicant_id"], create=False)
+        pending_before = len(self._pending_applicants)
         ids = self._applicant_ids(rows["applicant_id"], create=True)
+        new = len(self._pending_applicants) - pending_before
         changed = 0
         if "properties" in rows and rows["properties"].notna().any():
             cursor = self._con.executemany(
@@ -305,7 +306,6 @@ class Writer:
                 [(p, i, p) for p, i in zip(_column(rows["properties"]), ids.tolist())],
             )
             changed = cursor.rowcount
-        new = int((before < 0).sum())
         loaded = max(new, changed)
         return loaded, len(rows) - loaded, pd.DataFrame(columns=REJECT_COLUMNS)
 
