@@ -190,3 +190,11 @@ def test_applicant_register_counts_new_and_changed_applicants(store, tmp_path):
     assert load(store, canonical_sources({"applicants": second})).summary()[
         ["read", "loaded", "duplicates"]].values.tolist() == [[3, 2, 1]]
     assert store.applicants(["A2"])["properties"].tolist() == ['{"segment":"q"}']
+
+
+def test_applicant_register_without_properties_counts_only_new_applicants(store, tmp_path):
+    first = write_csv(tmp_path / "a.csv", [{"applicant_id": "A1"}, {"applicant_id": "A2"}])
+    second = write_csv(tmp_path / "b.csv", [{"applicant_id": "A2"}, {"applicant_id": "A3"}, {"applicant_id": "A4"}])
+    assert load(store, canonical_sources({"applicants": first})).summary()["loaded"].tolist() == [2]
+    report = load(store, canonical_sources({"applicants": second})).summary()
+    assert report[["loaded", "duplicates"]].values.tolist() == [[2, 1]]
