@@ -66,6 +66,23 @@ _CN_PREFIX_DIGITS = 5  # CN mobile validity is decided by at most the first five
 _cn_prefix_valid: dict[str, bool] = {}
 
 
+_SERVICE_TYPES = {
+    phonenumbers.PhoneNumberType.TOLL_FREE,
+    phonenumbers.PhoneNumberType.SHARED_COST,  # China's 400 numbers
+    phonenumbers.PhoneNumberType.UAN,
+    phonenumbers.PhoneNumberType.PREMIUM_RATE,
+}
+
+
+def is_service_number(e164: str) -> bool:
+    """Whether a canonical phone is a business service line (toll-free, shared-cost,
+    universal access), which belongs to no person however many lists carry it."""
+    try:
+        return phonenumbers.number_type(phonenumbers.parse(e164, None)) in _SERVICE_TYPES
+    except phonenumbers.NumberParseException:
+        return False
+
+
 def _cn_mobile_prefix_valid(prefixes: pd.Series) -> dict[str, bool]:
     for prefix in prefixes.unique():
         if prefix not in _cn_prefix_valid:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 REJECT_COLUMNS = ["row", "column", "reason", "detail"]
@@ -55,6 +56,39 @@ class BatchResult:
     loaded: int
     duplicates: int
     rejects: pd.DataFrame  # every rejected row of the batch, loader's and store's
+
+
+@dataclass
+class GraphArrays:
+    """The whole graph as integer arrays, the input of every analytic.
+
+    Applicants and identifiers are numbered by position (0-based); links are one
+    entry per (applicant, identifier, role). ``identifier_ref`` keeps the store's
+    own identifier id so that values are fetched only for the few that a result
+    shows (:meth:`Store.identifier_values`).
+    """
+
+    applicants: np.ndarray  # applicant_id by position
+    kinds: tuple[str, ...]  # identifier kind by code
+    identifier_kind: np.ndarray  # int8 code by identifier position
+    identifier_ref: np.ndarray  # int64 store id by identifier position
+    link_applicant: np.ndarray  # int32
+    link_identifier: np.ndarray  # int32
+    link_contact: np.ndarray  # bool: the applicant listed the phone as a contact
+    outcome_applicant: np.ndarray  # int32
+    outcome: np.ndarray  # outcome names
+    outcome_at: np.ndarray  # float seconds, NaN when undated
+    application_applicant: np.ndarray  # int32
+    application_at: np.ndarray  # int64 seconds
+
+
+#: result tables of a re-score run and their columns (keyed by natural keys)
+RUN_TABLES = {
+    "scores": ["applicant_id", "score", "band", "ring_id", "reasons"],
+    "rings": ["ring_id", "size", "risk", "fraud", "default", "features"],
+    "ring_members": ["ring_id", "applicant_id"],
+    "hubs": ["kind", "value", "role", "degree", "fraud", "fraud_share", "verdict"],
+}
 
 
 class Store(ABC):
@@ -108,6 +142,30 @@ class Store(ABC):
     def shared_identifiers(self, kind: str, min_degree: int = 2) -> pd.DataFrame:
         """Identifiers of a kind held by at least ``min_degree`` applicants, with the
         number of holders and of holders with a fraud outcome."""
+
+    @abstractmethod
+    def graph_arrays(self, as_of: int | None = None) -> GraphArrays:
+        """Links, outcomes and applications known at ``as_of`` (epoch seconds;
+        everything when None). Undated links count as always known; undated
+        outcomes as never known before the present."""
+
+    @abstractmethod
+    def identifier_values(self, refs: np.ndarray) -> pd.DataFrame:
+        """Kind and value of identifiers by store id: ref, kind, value."""
+
+    @abstractmethod
+    def save_run(self, run: dict, tables: dict[str, pd.DataFrame]) -> None:
+        """Write a re-score run (``run_id``, parameters, timings, counts) and its
+        result tables (:data:`RUN_TABLES`) in one transaction."""
+
+    @abstractmethod
+    def runs(self) -> pd.DataFrame:
+        """Re-score runs, newest first: run_id, created_at, as_of, seed, params,
+        timings, counts."""
+
+    @abstractmethod
+    def run_table(self, run_id: str, table: str, *, where: dict[str, list] | None = None) -> pd.DataFrame:
+        """A result table of a run, optionally filtered by column values."""
 
     @contextmanager
     def bulk(self, expected_rows: int) -> Iterator[None]:

@@ -13,12 +13,13 @@ from pathlib import Path
 from graphsvc.errors import StoreError
 from graphsvc.store.base import Store
 from graphsvc.store.embedded.reader import Reader
+from graphsvc.store.embedded.results import Results
 from graphsvc.store.embedded.writer import LINK_INDEX, Writer
 
 SCHEMA_VERSION = "1"
 
 
-class EmbeddedStore(Writer, Reader, Store):
+class EmbeddedStore(Writer, Reader, Results, Store):
     """The default store: a single SQLite file, created on first open.
 
     Parameters

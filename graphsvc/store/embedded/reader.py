@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 
+import numpy as np
 import pandas as pd
 
 from graphsvc import keys
-from graphsvc.store.base import LINK_COLUMNS
+from graphsvc.store.base import LINK_COLUMNS, GraphArrays
 
 
 class Reader:
@@ -109,6 +110,53 @@ class Reader:
             "GROUP BY h.identifier HAVING count(*) >= ? ORDER BY degree DESC, i.value",
             (kind, min_degree),
         )
+
+
+    def _ints(self, sql: str, params: tuple = ()) -> np.ndarray:
+        return np.fromiter((r[0] for r in self._con.execute(sql, params)), dtype=np.int64)
+
+    def graph_arrays(self, as_of: int | None = None) -> GraphArrays:
+        # One packed integer per link keeps the fetch to one Python int per row.
+        dated = "" if as_of is None else " WHERE first_seen IS NULL OR first_seen <= ?"
+        params = () if as_of is None else (as_of,)
+        packed = self._ints(
+            f"SELECT (applicant << 33) | (identifier << 1) | (role = 'contact') FROM links{dated}", params)
+        applicant_ids = self._ints("SELECT id FROM applicants ORDER BY id")
+        applicants = np.array([r[0] for r in self._con.execute("SELECT key FROM applicants ORDER BY id")],
+                              dtype=object)
+        kinds = tuple(r[0] for r in self._con.execute("SELECT DISTINCT kind FROM identifiers ORDER BY kind"))
+        refs = [self._ints("SELECT id FROM identifiers WHERE kind = ? ORDER BY id", (k,)) for k in kinds]
+        identifier_ref = np.concatenate(refs) if refs else np.zeros(0, np.int64)
+        identifier_kind = np.repeat(np.arange(len(kinds), dtype=np.int8), [len(r) for r in refs])
+        order = np.argsort(identifier_ref)
+        identifier_ref, identifier_kind = identifier_ref[order], identifier_kind[order]
+        outcome_rows = self._con.execute(
+            "SELECT applicant, outcome, observed_at FROM outcomes"
+            + ("" if as_of is None else " WHERE observed_at <= ?"), params).fetchall()
+        outcomes = pd.DataFrame(outcome_rows, columns=["applicant", "outcome", "at"])
+        when = "" if as_of is None else " WHERE applied_at <= ?"
+        applications = np.array(self._con.execute(
+            f"SELECT applicant, applied_at FROM applications{when}", params).fetchall(), dtype=np.int64)
+        applications = applications.reshape(-1, 2)
+        return GraphArrays(
+            applicants=applicants, kinds=kinds, identifier_kind=identifier_kind, identifier_ref=identifier_ref,
+            link_applicant=np.searchsorted(applicant_ids, packed >> 33).astype(np.int32),
+            link_identifier=np.searchsorted(identifier_ref, (packed >> 1) & 0xFFFFFFFF).astype(np.int32),
+            link_contact=(packed & 1).astype(bool),
+            outcome_applicant=np.searchsorted(applicant_ids, outcomes["applicant"].to_numpy(np.int64)).astype(np.int32),
+            outcome=outcomes["outcome"].to_numpy(object),
+            outcome_at=pd.to_numeric(outcomes["at"], errors="coerce").to_numpy(float),
+            application_applicant=np.searchsorted(applicant_ids, applications[:, 0]).astype(np.int32),
+            application_at=applications[:, 1],
+        )
+
+    def identifier_values(self, refs: np.ndarray) -> pd.DataFrame:
+        frames = [
+            self._frame(f"SELECT id AS ref, kind, value FROM identifiers WHERE id IN ({','.join('?' * len(chunk))})",
+                        chunk)
+            for chunk in _chunks([int(r) for r in np.unique(refs)])
+        ]
+        return _concat(frames, ["ref", "kind", "value"])
 
 
 def _chunks(values: list, size: int = 900) -> list[list]:

@@ -91,3 +91,49 @@ CREATE TABLE IF NOT EXISTS rejects (
     detail   TEXT
 );
 CREATE INDEX IF NOT EXISTS rejects_by_checksum ON rejects (checksum, tbl);
+-- Re-score runs (graphsvc rescore): one row per run, results keyed by run and natural keys.
+CREATE TABLE IF NOT EXISTS runs (
+    run_id     TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    as_of      INTEGER,
+    seed       INTEGER NOT NULL,
+    params     TEXT NOT NULL,  -- JSON: the scoring policy
+    timings    TEXT NOT NULL,  -- JSON: seconds per stage
+    counts     TEXT NOT NULL   -- JSON
+);
+CREATE TABLE IF NOT EXISTS scores (
+    run_id       TEXT NOT NULL,
+    applicant_id TEXT NOT NULL,
+    score        INTEGER NOT NULL,
+    band         TEXT NOT NULL,
+    ring_id      TEXT,
+    reasons      TEXT,  -- JSON list of {code, points, evidence}
+    PRIMARY KEY (run_id, applicant_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rings (
+    run_id   TEXT NOT NULL,
+    ring_id  TEXT NOT NULL,
+    size     INTEGER NOT NULL,
+    risk     REAL NOT NULL,
+    fraud    INTEGER NOT NULL,
+    "default" INTEGER NOT NULL,
+    features TEXT NOT NULL,  -- JSON
+    PRIMARY KEY (run_id, ring_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ring_members (
+    run_id       TEXT NOT NULL,
+    ring_id      TEXT NOT NULL,
+    applicant_id TEXT NOT NULL,
+    PRIMARY KEY (run_id, ring_id, applicant_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hubs (
+    run_id      TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    role        TEXT NOT NULL,
+    degree      INTEGER NOT NULL,
+    fraud       INTEGER NOT NULL,
+    fraud_share REAL NOT NULL,
+    verdict     TEXT NOT NULL,
+    PRIMARY KEY (run_id, kind, value, role)
+) WITHOUT ROWID;

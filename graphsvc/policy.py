@@ -1,0 +1,95 @@
+"""The scoring policy: every weight, cap and threshold the analytics use.
+
+A run records its policy (and the policy's digest as ``policy_version``), so a
+score can always be traced to the numbers that produced it. Defaults are
+documented in ``docs/scoring.md``; override them with a JSON file
+(``graphsvc rescore --policy FILE``) or in Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from graphsvc.errors import ConfigurationError
+
+
+class KindRule(BaseModel):
+    """How an identifier kind links the applicants who share it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weight: float = Field(ge=0, le=1)  # link weight between two holders of a rare value
+    hub: int = Field(ge=2)  # more holders than this: a hub, never traversed
+    hub_verdict: str = "shared hub"
+    hub_is_risk: bool = True  # holding one of its hubs is a reason (a farm device), or not (a NAT IP)
+
+
+class Bands(BaseModel):
+    """Score bands: ``review`` and ``high`` are the lowest scores of each band."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    review: int = Field(400, ge=1, le=1000)
+    high: int = Field(700, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bands:
+        if self.review >= self.high:
+            raise ValueError("bands.review must be below bands.high")
+        return self
+
+    def of(self, score: int) -> str:
+        return "high" if score >= self.high else "review" if score >= self.review else "low"
+
+
+_DEFAULT_KINDS = {
+    "device": KindRule(weight=1.0, hub=50, hub_verdict="device farm"),
+    "phone": KindRule(weight=1.0, hub=10, hub_verdict="shared phone"),
+    "id_number": KindRule(weight=1.0, hub=5, hub_verdict="shared identity"),
+    "ip": KindRule(weight=0.6, hub=30, hub_verdict="carrier NAT or proxy", hub_is_risk=False),
+}
+
+
+class Policy(BaseModel):
+    """Weights, hub caps, ring and score thresholds of a re-score run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kinds: dict[str, KindRule] = Field(default_factory=lambda: dict(_DEFAULT_KINDS))
+    other_kind: KindRule = KindRule(weight=1.0, hub=50)  # declared extra kinds (cards ...)
+    rarity_reference: int = Field(10, ge=2)  # holders up to this count link at full weight
+    # a phone listed as a contact by several applicants (an agent's phone)
+    shared_contact: KindRule = KindRule(weight=1.0, hub=40, hub_verdict="popular contact number")
+    contact_link: float = Field(0.3, ge=0, le=1)  # A lists B's own phone, per direction
+    contact_common: float = Field(0.15, ge=0, le=1)  # per contact both list (up to 3)
+    strong_link: float = Field(0.5, gt=0)  # components run over links at least this strong
+    refine_above: int = Field(60, ge=2)  # components larger than this are split by Leiden
+    resolution: float = Field(0.1, gt=0)  # Leiden CPM resolution: least mean link weight in a ring
+    min_ring_size: int = Field(5, ge=2)
+    min_ring_risk: float = Field(0.5, ge=0, le=1)  # groups below this risk are clusters, not rings
+    ring_match: float = Field(0.5, gt=0, le=1)  # Jaccard overlap that keeps a previous ring id
+    velocity_window_days: int = Field(14, ge=1)
+    restart: float = Field(0.3, gt=0, lt=1)  # personalised PageRank restart probability
+    proximity_scale: float = Field(0.02, gt=0)  # PageRank mass giving ~63% proximity
+    bands: Bands = Bands()
+
+    def rule(self, kind: str) -> KindRule:
+        return self.kinds.get(kind, self.other_kind)
+
+    @property
+    def version(self) -> str:
+        """A short digest of the policy: equal policies have equal versions."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Policy:
+        """Read a policy from JSON (only the fields that differ from the defaults)."""
+        try:
+            return cls.model_validate_json(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"policy {path}: {exc}") from exc

@@ -1,0 +1,94 @@
+"""The in-memory projection every analytic runs on: sparse incidence matrices.
+
+Built once per run from :meth:`Store.graph_arrays`, optionally "as of" a date, so
+a backtest sees only the links and outcomes known then. Applicants and
+identifiers are positions (0-based); ``own`` and ``contact`` are applicant ×
+identifier CSR matrices of ones (one entry per pair whatever the number of
+sightings or relations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from graphsvc.store.base import GraphArrays, Store
+
+
+def incidence(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> sparse.csr_matrix:
+    """A 0/1 CSR matrix with ones at (rows, columns), duplicates collapsed."""
+    matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)), shape=shape)
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
+
+
+@dataclass
+class Projection:
+    """Applicants, identifiers and what is known of them at ``as_of``."""
+
+    arrays: GraphArrays
+    as_of: int | None
+    own: sparse.csr_matrix  # applicant x identifier: held as own (phone, device, ip, ...)
+    contact: sparse.csr_matrix  # applicant x identifier: phone listed as a contact
+    fraud: np.ndarray  # bool per applicant: confirmed fraud known at as_of
+    default: np.ndarray  # bool per applicant: default known at as_of
+    first_applied: np.ndarray  # float seconds per applicant, NaN when no application
+    known: np.ndarray  # bool per applicant: has an application or link at as_of
+
+    @classmethod
+    def build(cls, arrays: GraphArrays, as_of: int | None = None) -> Projection:
+        n, m = len(arrays.applicants), len(arrays.identifier_kind)
+        contact = arrays.link_contact
+        own = incidence(arrays.link_applicant[~contact], arrays.link_identifier[~contact], (n, m))
+        listed = incidence(arrays.link_applicant[contact], arrays.link_identifier[contact], (n, m))
+
+        def flagged(outcome: str) -> np.ndarray:
+            mask = np.zeros(n, dtype=bool)
+            mask[arrays.outcome_applicant[arrays.outcome == outcome]] = True
+            return mask
+
+        first = np.full(n, np.inf)
+        np.minimum.at(first, arrays.application_applicant, arrays.application_at.astype(float))
+        first[np.isinf(first)] = np.nan
+        known = np.zeros(n, dtype=bool)
+        known[arrays.link_applicant] = True
+        known[arrays.application_applicant] = True
+        return cls(arrays, as_of, own, listed, flagged("fraud"), flagged("default"), first, known)
+
+    @classmethod
+    def from_store(cls, store: Store, as_of: int | None = None) -> Projection:
+        return cls.build(store.graph_arrays(as_of), as_of)
+
+    @property
+    def applicants(self) -> np.ndarray:
+        return self.arrays.applicants
+
+    def kind_of(self, identifiers: np.ndarray) -> np.ndarray:
+        """Kind names of identifier positions."""
+        return np.asarray(self.arrays.kinds, dtype=object)[self.arrays.identifier_kind[identifiers]]
+
+    def kind_mask(self, kind: str) -> np.ndarray:
+        """Bool per identifier: of this kind."""
+        if kind not in self.arrays.kinds:
+            return np.zeros(len(self.arrays.identifier_kind), dtype=bool)
+        return self.arrays.identifier_kind == self.arrays.kinds.index(kind)
+
+    def holders(self) -> np.ndarray:
+        """Applicants holding each identifier as their own."""
+        return np.bincount(self.own.indices, minlength=self.own.shape[1])
+
+    def listers(self) -> np.ndarray:
+        """Applicants listing each identifier as a contact."""
+        return np.bincount(self.contact.indices, minlength=self.contact.shape[1])
+
+    def values(self, identifiers: np.ndarray, store: Store) -> pd.DataFrame:
+        """Kind and value of identifier positions: identifier, kind, value."""
+        identifiers = np.unique(np.asarray(identifiers, dtype=np.int64))
+        refs = self.arrays.identifier_ref[identifiers]
+        found = store.identifier_values(refs).set_index("ref")
+        return pd.DataFrame({"identifier": identifiers, "kind": found.loc[refs, "kind"].to_numpy(object),
+                             "value": found.loc[refs, "value"].to_numpy(object)})

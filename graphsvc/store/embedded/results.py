@@ -1,0 +1,79 @@
+"""Re-score runs and their result tables in the embedded store."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pandas as pd
+
+from graphsvc.errors import NotFoundError, StoreError
+from graphsvc.store.base import RUN_TABLES
+
+_JSON_COLUMNS = ("params", "timings", "counts")
+
+
+def _bindable(frame: pd.DataFrame) -> list[tuple]:
+    """Rows with numpy scalars unboxed and missing values as None."""
+    columns = [frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in frame.columns]
+    return list(zip(*columns))
+
+
+class Results:
+    """Runs of :func:`graphsvc.rescore.rescore`, written in one transaction each."""
+
+    _con: sqlite3.Connection
+    readonly: bool
+
+    def _has_runs(self) -> bool:
+        """False for a file written before runs existed and opened read-only."""
+        return self._con.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs'").fetchone() is not None
+
+    def save_run(self, run: dict, tables: dict[str, pd.DataFrame]) -> None:
+        if self.readonly:
+            raise StoreError("the store is open read-only")
+        con = self._con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            con.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run["run_id"], run["created_at"], run["as_of"], run["seed"],
+                 *(json.dumps(run[c], sort_keys=True) for c in _JSON_COLUMNS)),
+            )
+            for name, columns in RUN_TABLES.items():
+                frame = tables[name][columns]
+                marks = ", ".join("?" * (len(columns) + 1))
+                con.executemany(f"INSERT INTO {name} VALUES ({marks})",  # noqa: S608 - fixed names
+                                ((run["run_id"], *row) for row in _bindable(frame)))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def runs(self) -> pd.DataFrame:
+        if not self._has_runs():
+            return pd.DataFrame(columns=["run_id", "created_at", "as_of", "seed", *_JSON_COLUMNS])
+        cursor = self._con.execute("SELECT * FROM runs ORDER BY created_at DESC, run_id DESC")
+        frame = pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+        for column in _JSON_COLUMNS:
+            frame[column] = [json.loads(v) for v in frame[column]]
+        return frame
+
+    def run_table(self, run_id: str, table: str, *, where: dict[str, list] | None = None) -> pd.DataFrame:
+        if table not in RUN_TABLES:
+            raise ValueError(f"unknown result table {table!r}; one of {sorted(RUN_TABLES)}")
+        if not self._has_runs() or self._con.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
+            raise NotFoundError(f"no run {run_id!r}")
+        columns = RUN_TABLES[table]
+        clauses, params = ["run_id = ?"], [run_id]
+        for column, values in (where or {}).items():
+            if column not in columns:
+                raise ValueError(f"{table} has no column {column!r}")
+            if not values:
+                return pd.DataFrame(columns=columns)
+            clauses.append(f'"{column}" IN ({",".join("?" * len(values))})')
+            params.extend(values)
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        cursor = self._con.execute(
+            f"SELECT {quoted} FROM {table} WHERE {' AND '.join(clauses)}", params)  # noqa: S608 - checked names
+        return pd.DataFrame(cursor.fetchall(), columns=columns)
