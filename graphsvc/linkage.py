@@ -34,6 +34,7 @@ from graphsvc.policy import Policy
 from graphsvc.projection import Projection
 from graphsvc.store.base import Store
 
+DAY = 86_400
 HUB_COLUMNS = ["identifier", "kind", "value", "role", "degree", "fraud", "fraud_share", "verdict"]
 
 
@@ -57,6 +58,26 @@ class Linkage:
 def rarity(holders: np.ndarray, reference: int) -> np.ndarray:
     """1 up to ``reference`` holders, then ``sqrt(reference / holders)``."""
     return np.sqrt(np.minimum(1.0, reference / np.maximum(holders, 1)))
+
+
+def burst(projection: Projection, identifiers: np.ndarray, window: float) -> np.ndarray:
+    """Per contact number: 1 when all its listings fall within ``window`` seconds,
+    ``window / spread`` when they spread wider (undated listings count as spread).
+
+    An intermediary files its clients' applications in a burst; friends who
+    happen to list the same number do so over months or years.
+    """
+    arrays = projection.arrays
+    contact = arrays.link_contact
+    wanted = np.zeros(projection.contact.shape[1], dtype=bool)
+    wanted[identifiers] = True
+    ident = arrays.link_identifier[contact]
+    picked = wanted[ident]
+    frame = pd.DataFrame({"identifier": ident[picked], "seen": arrays.contact_seen[picked]})
+    grouped = frame.groupby("identifier")["seen"]
+    spans = (grouped.max() - grouped.min()).where(grouped.count() == grouped.size(), np.inf)
+    spread = spans.reindex(identifiers).to_numpy(float)
+    return np.minimum(1.0, window / np.maximum(spread, window))
 
 
 def _co_holding(incidence_: sparse.csr_matrix, weight: np.ndarray) -> sparse.csr_matrix:
@@ -108,7 +129,8 @@ def link(projection: Projection, policy: Policy, store: Store) -> Linkage:
     contact_hub = (listers > rule.hub) & (holders == 0) & ~service
     contact_weight = np.zeros(len(holders))
     shared = candidates[~contact_hub[candidates] & ~service[candidates]]
-    contact_weight[shared] = rule.weight * rarity(listers[shared], policy.rarity_reference)
+    contact_weight[shared] = (rule.weight * rarity(listers[shared], policy.rarity_reference)
+                              * burst(projection, shared, policy.velocity_window_days * DAY))
 
     phone_owners = projection.kind_mask("phone") & (holders >= 1) & ~own_hub
     graph = (_co_holding(projection.own, own_weight)

@@ -160,7 +160,8 @@ def _score(projection: Projection, linked, policy: Policy, store: Store, label, 
     if len(risky_hubs):
         rows = projection.own[:, risky_hubs].tocoo()
         hub_of = dict(zip(rows.row.tolist(), risky_hubs[rows.col].tolist()))
-    involved = np.array(sorted({i for ids in shared.values() for i in ids[0]} | set(hub_of.values())), dtype=np.int64)
+    involved = np.array(sorted({i for ids in shared.values() for i in ids[0] + ids[1]} | set(hub_of.values())),
+                        dtype=np.int64)
     values = projection.values(involved, store).set_index("identifier") if len(involved) else None
     holders = projection.holders()
     applicants = projection.applicants
@@ -176,10 +177,11 @@ def _score(projection: Projection, linked, policy: Policy, store: Store, label, 
             elif code is ReasonCode.RING_MEMBER:
                 evidence = {"ring_id": ring_ids[label[i]], "ring_risk": round(float(risk_of[i]), 4)}
             elif code is ReasonCode.SHARES_WITH_FRAUD:
-                identifiers, listed = shared.get(i, ([], False))
+                identifiers, contacts, listed = shared[i]
                 evidence = {"applicant_id": applicants[best[i]],
                             "shared": [{"kind": values.at[j, "kind"], "value": values.at[j, "value"]}
                                        for j in identifiers],
+                            "shared_contacts": [values.at[j, "value"] for j in contacts],
                             "contact_listing": listed}
             elif code is ReasonCode.HUB_IDENTIFIER:
                 j = hub_of[i]
@@ -200,8 +202,10 @@ def _score(projection: Projection, linked, policy: Policy, store: Store, label, 
     })
 
 
-def _shared_evidence(projection: Projection, linked, pairs: list[tuple[int, int]]) -> dict[int, tuple[list[int], bool]]:
-    """What links each (applicant, other) pair: shared linking identifiers and contact listing."""
+def _shared_evidence(projection: Projection, linked,
+                     pairs: list[tuple[int, int]]) -> dict[int, tuple[list[int], list[int], bool]]:
+    """What links each (applicant, other) pair: shared linking identifiers, shared
+    contact numbers, and whether one lists the other's phone."""
     own, contact = projection.own, projection.contact
     weight = linked.own_weight
     out = {}
@@ -213,7 +217,7 @@ def _shared_evidence(projection: Projection, linked, pairs: list[tuple[int, int]
         listed_theirs = set(contact.indices[contact.indptr[j]:contact.indptr[j + 1]].tolist())
         common_contacts = sorted(k for k in listed_mine & listed_theirs if linked.contact_weight[k] > 0)
         listing = bool(listed_mine & set(theirs.tolist())) or bool(listed_theirs & mine)
-        out[i] = (common + common_contacts, listing)
+        out[i] = (common, common_contacts, listing)
     return out
 
 

@@ -7,13 +7,18 @@ canonical form. Results are pandas DataFrames and networkx graphs.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import networkx as nx
 import pandas as pd
 
 from graphsvc import normalise
+from graphsvc.backtest import backtest
 from graphsvc.errors import NotFoundError
+from graphsvc.explain import explain
+from graphsvc.policy import Policy
+from graphsvc.rescore import Progress, parse_as_of, rescore
 from graphsvc.settings import Settings, get_settings
 from graphsvc.store import Store, open_store
 
@@ -161,6 +166,74 @@ class Service:
         shared = self.store.shared_identifiers(kind, min_degree)
         shared["fraud_share"] = (shared["fraud"] / shared["degree"]).round(4)
         return shared.head(top) if top else shared
+
+    # -- re-scoring (graphsvc.rescore) -------------------------------------------------
+
+    def rescore(self, *, as_of: str | None = None, seed: int = 7, policy: Policy | None = None,
+                progress: Progress | None = None) -> dict:
+        """Re-run the whole-graph analytics and write a new versioned run.
+
+        ``as_of`` (ISO date or timestamp) uses only what was known then. Returns
+        the run record: run_id, parameters, per-stage timings and counts.
+        """
+        return rescore(self.store, as_of=parse_as_of(as_of, self.settings.timezone), seed=seed,
+                       policy=policy, progress=progress)
+
+    def runs(self) -> pd.DataFrame:
+        """Re-score runs, newest first."""
+        return self.store.runs()
+
+    def run_id(self, run_id: str | None = None) -> str:
+        """``run_id`` if given, else the latest run's.
+
+        Raises
+        ------
+        NotFoundError
+            When nothing has been re-scored yet.
+        """
+        if run_id:
+            return run_id
+        runs = self.store.runs()
+        if not len(runs):
+            raise NotFoundError("no re-score run yet: run `graphsvc rescore` first")
+        return str(runs["run_id"].iloc[0])
+
+    def rings(self, top: int | None = None, run_id: str | None = None) -> pd.DataFrame:
+        """Rings of a run by descending risk, features as columns."""
+        rings = self.store.run_table(self.run_id(run_id), "rings")
+        features = pd.DataFrame([json.loads(f) for f in rings["features"]], index=rings.index)
+        out = pd.concat([rings.drop(columns=["features"]), features], axis=1)
+        out = out.sort_values(["risk", "size", "ring_id"], ascending=[False, False, True], ignore_index=True)
+        return out.head(top) if top else out
+
+    def ring_members(self, ring_id: str, run_id: str | None = None) -> pd.DataFrame:
+        """Members of a ring with their scores and bands."""
+        run = self.run_id(run_id)
+        members = self.store.run_table(run, "ring_members", where={"ring_id": [ring_id]})
+        if not len(members):
+            raise NotFoundError(f"run {run} has no ring {ring_id!r}")
+        scores = self.store.run_table(run, "scores", where={"applicant_id": members["applicant_id"].tolist()})
+        return members.merge(scores.drop(columns=["ring_id", "reasons"]), on="applicant_id", how="left")
+
+    def scores(self, run_id: str | None = None) -> pd.DataFrame:
+        """Every applicant's score, band, ring and reasons (JSON) in a run."""
+        return self.store.run_table(self.run_id(run_id), "scores")
+
+    def hubs(self, run_id: str | None = None) -> pd.DataFrame:
+        """Identifiers left out of the linkage as hubs, with their verdicts."""
+        return self.store.run_table(self.run_id(run_id), "hubs")
+
+    def explain(self, applicant_id: str, run_id: str | None = None) -> dict:
+        """Score, band, ring and reasons of an applicant, evidence paths spelled out
+        (:func:`graphsvc.explain.as_text` prints it for a person)."""
+        return explain(self.store, self.run_id(run_id), applicant_id)
+
+    def backtest(self, as_of: str, *, seed: int = 7, policy: Policy | None = None, k: int = 100,
+                 truth: str | Path | None = None, progress: Progress | None = None) -> dict:
+        """Score with what was known at ``as_of`` and evaluate on what came after."""
+        at = parse_as_of(as_of, self.settings.timezone)
+        return backtest(self.store, at, seed=seed, policy=policy, k=k,
+                        truth=Path(truth) if truth else None, progress=progress)
 
     def _require(self, applicant_id: str) -> None:
         if not len(self.store.applicants([applicant_id])):

@@ -75,6 +75,7 @@ class GraphArrays:
     link_applicant: np.ndarray  # int32
     link_identifier: np.ndarray  # int32
     link_contact: np.ndarray  # bool: the applicant listed the phone as a contact
+    contact_seen: np.ndarray  # float first_seen of the contact links, in link order (NaN: undated)
     outcome_applicant: np.ndarray  # int32
     outcome: np.ndarray  # outcome names
     outcome_at: np.ndarray  # float seconds, NaN when undated
@@ -142,6 +143,10 @@ class Store(ABC):
     def shared_identifiers(self, kind: str, min_degree: int = 2) -> pd.DataFrame:
         """Identifiers of a kind held by at least ``min_degree`` applicants, with the
         number of holders and of holders with a fraud outcome."""
+
+    @abstractmethod
+    def outcome_events(self, outcome: str) -> pd.DataFrame:
+        """Every recorded outcome of a kind: applicant_id, observed_at (epoch seconds)."""
 
     @abstractmethod
     def graph_arrays(self, as_of: int | None = None) -> GraphArrays:

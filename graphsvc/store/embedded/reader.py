@@ -112,42 +112,53 @@ class Reader:
         )
 
 
+    def outcome_events(self, outcome: str) -> pd.DataFrame:
+        return self._frame(
+            "SELECT a.key AS applicant_id, o.observed_at FROM outcomes o JOIN applicants a ON a.id = o.applicant "
+            "WHERE o.outcome = ? ORDER BY o.observed_at, a.key", (outcome,))
+
     def _ints(self, sql: str, params: tuple = ()) -> np.ndarray:
         return np.fromiter((r[0] for r in self._con.execute(sql, params)), dtype=np.int64)
 
     def graph_arrays(self, as_of: int | None = None) -> GraphArrays:
         # One packed integer per link keeps the fetch to one Python int per row.
-        dated = "" if as_of is None else " WHERE first_seen IS NULL OR first_seen <= ?"
+        dated = "" if as_of is None else " AND (first_seen IS NULL OR first_seen <= ?)"
         params = () if as_of is None else (as_of,)
+        in_order = " ORDER BY applicant, identifier, role, relation"  # the primary key: no sort
         packed = self._ints(
-            f"SELECT (applicant << 33) | (identifier << 1) | (role = 'contact') FROM links{dated}", params)
+            f"SELECT (applicant << 33) | (identifier << 1) | (role = 'contact') FROM links WHERE 1{dated}{in_order}",
+            params)
+        contact_seen = np.fromiter(
+            (np.nan if r[0] is None else r[0] for r in self._con.execute(
+                f"SELECT first_seen FROM links WHERE role = 'contact'{dated}{in_order}", params)), dtype=float)
         applicant_ids = self._ints("SELECT id FROM applicants ORDER BY id")
         applicants = np.array([r[0] for r in self._con.execute("SELECT key FROM applicants ORDER BY id")],
                               dtype=object)
-        kinds = tuple(r[0] for r in self._con.execute("SELECT DISTINCT kind FROM identifiers ORDER BY kind"))
-        refs = [self._ints("SELECT id FROM identifiers WHERE kind = ? ORDER BY id", (k,)) for k in kinds]
-        identifier_ref = np.concatenate(refs) if refs else np.zeros(0, np.int64)
-        identifier_kind = np.repeat(np.arange(len(kinds), dtype=np.int8), [len(r) for r in refs])
-        order = np.argsort(identifier_ref)
-        identifier_ref, identifier_kind = identifier_ref[order], identifier_kind[order]
+        # one scan: identifier ids are contiguous and kinds few, so factorise in numpy
+        identifier_ref = self._ints("SELECT id FROM identifiers ORDER BY id")
+        codes, uniques = pd.factorize(
+            np.fromiter((r[0] for r in self._con.execute("SELECT kind FROM identifiers ORDER BY id")),
+                        dtype=object, count=len(identifier_ref)), sort=True)
+        kinds = tuple(str(k) for k in uniques)
+        identifier_kind = codes.astype(np.int8)
         outcome_rows = self._con.execute(
             "SELECT applicant, outcome, observed_at FROM outcomes"
             + ("" if as_of is None else " WHERE observed_at <= ?"), params).fetchall()
         outcomes = pd.DataFrame(outcome_rows, columns=["applicant", "outcome", "at"])
         when = "" if as_of is None else " WHERE applied_at <= ?"
-        applications = np.array(self._con.execute(
-            f"SELECT applicant, applied_at FROM applications{when}", params).fetchall(), dtype=np.int64)
-        applications = applications.reshape(-1, 2)
+        applications = self._ints(  # times shifted by 2**33 s so that pre-1970 dates pack too
+            f"SELECT (applicant << 34) | (applied_at + 8589934592) FROM applications{when}", params)
         return GraphArrays(
             applicants=applicants, kinds=kinds, identifier_kind=identifier_kind, identifier_ref=identifier_ref,
             link_applicant=np.searchsorted(applicant_ids, packed >> 33).astype(np.int32),
             link_identifier=np.searchsorted(identifier_ref, (packed >> 1) & 0xFFFFFFFF).astype(np.int32),
             link_contact=(packed & 1).astype(bool),
+            contact_seen=contact_seen,
             outcome_applicant=np.searchsorted(applicant_ids, outcomes["applicant"].to_numpy(np.int64)).astype(np.int32),
             outcome=outcomes["outcome"].to_numpy(object),
             outcome_at=pd.to_numeric(outcomes["at"], errors="coerce").to_numpy(float),
-            application_applicant=np.searchsorted(applicant_ids, applications[:, 0]).astype(np.int32),
-            application_at=applications[:, 1],
+            application_applicant=np.searchsorted(applicant_ids, applications >> 34).astype(np.int32),
+            application_at=(applications & ((1 << 34) - 1)) - (1 << 33),
         )
 
     def identifier_values(self, refs: np.ndarray) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""The ``graphsvc`` command line."""
+"""Commands that fill the store: load, generate, info, demo."""
 
 from __future__ import annotations
 
@@ -9,31 +9,9 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from graphsvc.cli import DbOption, _fail, _progress_bar, _table, app, console
 from graphsvc.errors import GraphsvcError
-
-app = typer.Typer(help="Graph-based fraud-ring and relationship analysis for consumer lenders.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console()
-
-DbOption = Annotated[Path, typer.Option("--db", help="Embedded store file (created when missing).")]
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {exc}")
-    return typer.Exit(code=2)
-
-
-def _table(frame: pd.DataFrame, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in frame.columns:
-        table.add_column(str(column), justify="right" if frame[column].dtype.kind in "iuf" else "left")
-    for row in frame.itertuples(index=False):
-        table.add_row(*("" if v is None else str(v) for v in row))
-    return table
 
 
 @app.command()
@@ -88,8 +66,7 @@ def _load_with_progress(store, sources, settings=None):
     """Run a load under a rich progress bar (rows done of rows in all files)."""
     from graphsvc.loader import load as run_load
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), console=console, transient=True)
+    bar = _progress_bar()
     with bar:
         task = bar.add_task("loading", total=None)
         return run_load(store, sources, settings=settings, progress=lambda description, done, total: bar.update(
@@ -173,8 +150,26 @@ def demo(
     report.write_rejects(workdir / "rejects.csv")
     with graphsvc.open(db, readonly=True, settings=settings) as service:
         show_graph(service, top=5)
-    console.print(f"\nexplore it: graphsvc info --db {db}   or in Python: graphsvc.open('{db}')")
+    with graphsvc.open(db, settings=settings) as service:
+        show_scoring(service)
+    console.print(f"\nexplore it: graphsvc rings --db {db}, graphsvc explain APPLICANT_ID --db {db}, "
+                  f"or in Python: graphsvc.open('{db}')")
 
 
-if __name__ == "__main__":
-    app()
+def show_scoring(service, top: int = 5, explained: int = 2) -> None:
+    """Re-score, then print the top rings and explain a few high scores without fraud of their own."""
+    from graphsvc.cli.scoring import _with_progress
+    from graphsvc.explain import as_text
+
+    run = _with_progress(lambda progress: service.rescore(progress=progress))
+    console.print(f"\nre-scored as run {run['run_id']} in {sum(run['timings'].values()):.1f} s: "
+                  + ", ".join(f"{k} {v:,}" for k, v in run["counts"].items()))
+    shown = ["ring_id", "size", "risk", "fraud", "default", "velocity", "devices_per_member", "agent_share"]
+    console.print(_table(service.rings(top=top)[shown], f"top {top} rings"))
+    scores = service.scores()
+    unlabelled = scores[scores["reasons"].notna() & ~scores["reasons"].fillna("").str.contains("CONFIRMED_FRAUD")]
+    for applicant in unlabelled.sort_values(["score", "applicant_id"], ascending=[False, True])[
+            "applicant_id"].head(explained):
+        console.print(as_text(service.explain(applicant)), highlight=False, markup=False)
+
+

@@ -1,0 +1,164 @@
+"""Commands that analyse the store: rescore, runs, rings, scores, explain, backtest."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from graphsvc.cli import DbOption, _fail, _progress_bar, _table, app, console
+from graphsvc.errors import GraphsvcError
+
+RunOption = Annotated[str | None, typer.Option("--run", help="Run id; default: the latest run.")]
+SeedOption = Annotated[int, typer.Option(help="Seed of community detection (same seed, same rings).")]
+PolicyOption = Annotated[Path | None, typer.Option(help="Scoring policy overrides (JSON).")]
+
+
+@contextmanager
+def _service(db: Path, *, readonly: bool = True) -> Iterator:
+    """Open an existing store, turning library errors into ``error:`` exits."""
+    import graphsvc
+
+    if not db.exists():
+        raise _fail(FileNotFoundError(f"no store at {db}"))
+    try:
+        with graphsvc.open(db, readonly=readonly) as service:
+            yield service
+    except (GraphsvcError, ValueError, sqlite3.DatabaseError) as exc:
+        raise _fail(exc) from exc
+
+
+def _policy(path: Path | None):
+    from graphsvc.policy import Policy
+
+    return Policy.from_file(path) if path else None
+
+
+def _with_progress(work):
+    bar = _progress_bar()
+    with bar:
+        task = bar.add_task("re-scoring", total=None)
+        return work(lambda stage, done, total: bar.update(task, completed=done, total=total,
+                                                          description=f"done: {stage}"))
+
+
+@app.command()
+def rescore(
+    db: DbOption,
+    as_of: Annotated[str | None, typer.Option(help="Use only what was known at this ISO date or time.")] = None,
+    seed: SeedOption = 7,
+    policy: PolicyOption = None,
+    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Re-run rings, propagation and scores over the whole graph as a new versioned run."""
+    with _service(db, readonly=False) as service:
+        run = _with_progress(lambda progress: service.rescore(as_of=as_of, seed=seed, policy=_policy(policy),
+                                                              progress=progress))
+    if output == "json":
+        typer.echo(json.dumps(run, indent=2, default=str))
+        return
+    console.print(f"run {run['run_id']} (policy {run['params']['policy_version']}, seed {seed})")
+    console.print("timings (s): " + ", ".join(f"{k} {v}" for k, v in run["timings"].items()))
+    console.print("counts: " + ", ".join(f"{k} {v:,}" for k, v in run["counts"].items()))
+
+
+@app.command()
+def runs(db: DbOption, output: Annotated[str, typer.Option("--format", help="table or json")] = "table") -> None:
+    """Re-score runs, newest first."""
+    with _service(db) as service:
+        frame = service.runs()
+    if output == "json":
+        typer.echo(frame.to_json(orient="records", indent=2))
+        return
+    frame = frame.assign(
+        policy=[p["policy_version"] for p in frame["params"]],
+        seconds=[round(sum(t.values()), 1) for t in frame["timings"]],
+        rings=[c.get("rings") for c in frame["counts"]], high=[c.get("band_high") for c in frame["counts"]])
+    console.print(_table(frame[["run_id", "created_at", "as_of", "seed", "policy", "seconds", "rings", "high"]],
+                         "re-score runs"))
+
+
+@app.command()
+def rings(
+    db: DbOption,
+    top: Annotated[int, typer.Option(help="Rings shown, by descending risk.")] = 10,
+    run: RunOption = None,
+    output: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+) -> None:
+    """The riskiest rings of a run with their features."""
+    with _service(db) as service:
+        frame = service.rings(top=top, run_id=run)
+        run_id = service.run_id(run)
+    if output == "json":
+        typer.echo(frame.to_json(orient="records", indent=2))
+    elif output == "csv":
+        typer.echo(frame.to_csv(index=False), nl=False)
+    else:
+        shown = ["ring_id", "size", "risk", "fraud", "default", "velocity", "devices_per_member",
+                 "cross_listing", "agent_share"]
+        console.print(_table(frame[shown], f"top {top} rings of {run_id}"))
+
+
+@app.command()
+def scores(
+    db: DbOption,
+    out: Annotated[Path, typer.Option(help="Output file.")],
+    run: RunOption = None,
+    output: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+) -> None:
+    """Export every applicant's score, band, ring and reasons."""
+    with _service(db) as service:
+        frame = service.scores(run_id=run)
+    if output == "parquet":
+        frame.to_parquet(out, index=False)
+    elif output == "csv":
+        frame.to_csv(out, index=False)
+    else:
+        raise _fail(ValueError(f"--format {output!r}: use csv or parquet"))
+    console.print(f"{len(frame):,} scores written to {out}")
+
+
+@app.command()
+def explain(
+    applicant_id: Annotated[str, typer.Argument(help="The applicant to explain.")],
+    db: DbOption,
+    run: RunOption = None,
+    output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Why an applicant scored what it did: reasons and evidence paths."""
+    from graphsvc.explain import as_text
+
+    with _service(db) as service:
+        explanation = service.explain(applicant_id, run_id=run)
+    if output == "json":
+        typer.echo(json.dumps(explanation, indent=2, ensure_ascii=False))
+    else:
+        typer.echo(as_text(explanation))
+
+
+@app.command()
+def backtest(
+    db: DbOption,
+    as_of: Annotated[str, typer.Option(help="Score with what was known at this ISO date or time.")],
+    truth: Annotated[Path | None, typer.Option(help="Truth file of a generated scenario (truth_applicants).")] = None,
+    k: Annotated[int, typer.Option(help="Precision is measured among the k highest scores.")] = 100,
+    seed: SeedOption = 7,
+    policy: PolicyOption = None,
+    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Score as of a date and evaluate against fraud observed after it (and ring truth)."""
+    with _service(db) as service:
+        figures = _with_progress(lambda progress: service.backtest(as_of, seed=seed, policy=_policy(policy), k=k,
+                                                                   truth=truth, progress=progress))
+    if output == "json":
+        typer.echo(json.dumps(figures, indent=2))
+        return
+    import pandas as pd
+
+    rows = [{"measure": key, "value": value} for key, value in figures.items() if key != "timings"]
+    console.print(_table(pd.DataFrame(rows), f"backtest as of {as_of}"))

@@ -1,0 +1,105 @@
+"""Explaining a score to a person: its reasons, each with evidence spelled out.
+
+A stored reason carries compact evidence (identifiers, a ring id, a path of
+applicant ids). :func:`explain` reads the applicant's score from a run and
+turns each path into steps that say what links consecutive applicants (the
+device they share, the phone one lists of the other's), read from the store.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from graphsvc.errors import NotFoundError
+from graphsvc.scoring import STRENGTH, ReasonCode
+from graphsvc.store.base import Store
+
+DESCRIPTIONS = {
+    ReasonCode.CONFIRMED_FRAUD: "has a confirmed fraud outcome",
+    ReasonCode.RING_MEMBER: "belongs to a detected ring",
+    ReasonCode.SHARES_WITH_FRAUD: "shares identifiers with a confirmed-fraud applicant",
+    ReasonCode.FRAUD_PROXIMITY: "is a few links away from confirmed fraud",
+    ReasonCode.HUB_IDENTIFIER: "uses an identifier held by unusually many applicants",
+    ReasonCode.DEFAULT_PROXIMITY: "is a few links away from defaulted borrowers",
+}
+
+
+def catalogue() -> pd.DataFrame:
+    """The reason codes, their maximum points and what they mean."""
+    return pd.DataFrame({"code": [str(c) for c in ReasonCode],
+                         "max_points": [round(1000 * STRENGTH[c]) for c in ReasonCode],
+                         "meaning": [DESCRIPTIONS[c] for c in ReasonCode]})
+
+
+def link_between(store: Store, first: str, second: str) -> list[str]:
+    """What links two applicants, in words: shared identifiers and contact listings."""
+    links = store.applicant_links([first, second])
+    own = links[links["role"] == "own"]
+    mine = own[own["applicant_id"] == first]
+    theirs = own[own["applicant_id"] == second]
+    said = [f"both use {k} {v}" for k, v in sorted(set(zip(mine["kind"], mine["value"]))
+                                                   & set(zip(theirs["kind"], theirs["value"])))]
+    listed = links[links["role"] == "contact"]
+    for who, other, their_own in ((first, second, theirs), (second, first, mine)):
+        phones = set(listed.loc[listed["applicant_id"] == who, "value"]) & set(
+            their_own.loc[their_own["kind"] == "phone", "value"])
+        said += [f"{who} lists {other}'s phone {p} as a contact" for p in sorted(phones)]
+    shared_contacts = set(listed.loc[listed["applicant_id"] == first, "value"]) & set(
+        listed.loc[listed["applicant_id"] == second, "value"])
+    said += [f"both list contact {p}" for p in sorted(shared_contacts)]
+    return said
+
+
+def explain(store: Store, run_id: str, applicant_id: str) -> dict:
+    """Score, band, ring and reasons of an applicant in a run, paths spelled out.
+
+    Raises
+    ------
+    NotFoundError
+        When the run has no score for the applicant.
+    """
+    row = store.run_table(run_id, "scores", where={"applicant_id": [applicant_id]})
+    if not len(row):
+        raise NotFoundError(f"run {run_id} has no score for applicant {applicant_id!r}")
+    record = row.iloc[0]
+    reasons = json.loads(record["reasons"]) if isinstance(record["reasons"], str) else []
+    for reason in reasons:
+        reason["meaning"] = DESCRIPTIONS[ReasonCode(reason["code"])]
+        path = reason["evidence"].get("path")
+        if path:
+            reason["evidence"]["steps"] = [
+                {"from": a, "to": b, "links": link_between(store, a, b)} for a, b in zip(path, path[1:])
+            ]
+    ring = None if record["ring_id"] is None else record["ring_id"]
+    return {"run_id": run_id, "applicant_id": applicant_id, "score": int(record["score"]),
+            "band": record["band"], "ring_id": ring, "reasons": reasons}
+
+
+def as_text(explanation: dict) -> str:
+    """An explanation as lines a person reads top to bottom."""
+    e = explanation
+    lines = [f"{e['applicant_id']}: score {e['score']} ({e['band']})"
+             + (f", ring {e['ring_id']}" if e["ring_id"] else "") + f"  [run {e['run_id']}]"]
+    if not e["reasons"]:
+        lines.append("  no graph evidence of risk")
+    for reason in e["reasons"]:
+        lines.append(f"  {reason['points']:>4}  {reason['code']}: {reason['meaning']}")
+        evidence = reason["evidence"]
+        if "shared" in evidence:
+            things = [f"{s['kind']} {s['value']}" for s in evidence["shared"]]
+            things += [f"contact {c}" for c in evidence["shared_contacts"]]
+            if evidence["contact_listing"]:
+                things.append("one lists the other's phone")
+            lines.append(f"        with {evidence['applicant_id']} (confirmed fraud): {'; '.join(things)}")
+        if "ring_id" in evidence:
+            lines.append(f"        ring {evidence['ring_id']} (risk {evidence['ring_risk']})")
+        if "holders" in evidence:
+            lines.append(f"        {evidence['kind']} {evidence['value']} is held by {evidence['holders']} applicants")
+        end = " (confirmed fraud)" if reason["code"] == ReasonCode.FRAUD_PROXIMITY else " (defaulted)"
+        steps = evidence.get("steps", [])
+        for number, step in enumerate(steps, start=1):
+            last = end if number == len(steps) else ""
+            lines.append(f"        {step['from']} -> {step['to']}{last}: {'; '.join(step['links']) or 'linked'}")
+    return "\n".join(lines)
