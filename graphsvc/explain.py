@@ -8,6 +8,7 @@ device they share, the phone one lists of the other's), read from the store.
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pandas as pd
@@ -70,7 +71,7 @@ def explain(store: Store, run_id: str, applicant_id: str) -> dict:
         path = reason["evidence"].get("path")
         if path:
             reason["evidence"]["steps"] = [
-                {"from": a, "to": b, "links": link_between(store, a, b)} for a, b in zip(path, path[1:])
+                {"from": a, "to": b, "links": link_between(store, a, b)} for a, b in itertools.pairwise(path)
             ]
     ring = None if record["ring_id"] is None else record["ring_id"]
     return {"run_id": run_id, "applicant_id": applicant_id, "score": int(record["score"]),

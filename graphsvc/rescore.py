@@ -22,7 +22,14 @@ from graphsvc import linkage as linkage_
 from graphsvc import normalise, propagation, rings
 from graphsvc.policy import Policy
 from graphsvc.projection import Projection
-from graphsvc.scoring import MIN_POINTS, STRENGTH, ReasonCode, combine, saturate, strongest_neighbour
+from graphsvc.scoring import (
+    MIN_POINTS,
+    STRENGTH,
+    ReasonCode,
+    combine,
+    saturate,
+    strongest_neighbour,
+)
 from graphsvc.store.base import Store
 
 STAGES = ("read", "link", "rings", "propagate", "score", "write")

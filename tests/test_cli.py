@@ -87,3 +87,48 @@ def test_info_on_a_file_that_is_not_a_store(tmp_path):
     other.write_bytes(b"not a database at all" * 100)
     result = runner.invoke(app, ["info", "--db", str(other)])
     assert result.exit_code == 2 and "error:" in result.output
+
+
+def test_rescore_and_its_views(scenario_db, tmp_path):
+    import shutil
+
+    db = tmp_path / "g.db"
+    shutil.copy(scenario_db, db)
+    result = runner.invoke(app, ["rings", "--db", str(db)])
+    assert result.exit_code == 2 and "error: no re-score run yet" in result.output
+    result = runner.invoke(app, ["rescore", "--db", str(db), "--seed", "3", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    run = json.loads(result.output)
+    assert run["seed"] == 3 and run["counts"]["rings"] > 0
+    runs = json.loads(runner.invoke(app, ["runs", "--db", str(db), "--format", "json"]).output)
+    assert [r["run_id"] for r in runs] == [run["run_id"]]
+    rings = json.loads(runner.invoke(app, ["rings", "--db", str(db), "--top", "3", "--format", "json"]).output)
+    assert len(rings) == 3 and rings[0]["risk"] >= rings[1]["risk"] >= rings[2]["risk"]
+    csv = runner.invoke(app, ["rings", "--db", str(db), "--top", "2", "--format", "csv"]).output
+    assert csv.splitlines()[0].startswith("ring_id,size,risk,fraud,default,") and len(csv.splitlines()) == 3
+    table = runner.invoke(app, ["rings", "--db", str(db), "--top", "2"]).output
+    assert rings[0]["ring_id"] in table
+    out = tmp_path / "scores.parquet"
+    result = runner.invoke(app, ["scores", "--db", str(db), "--out", str(out), "--format", "parquet"])
+    assert result.exit_code == 0, result.output
+    scores = pd.read_parquet(out)
+    assert len(scores) == run["counts"]["applicants"]
+    top = scores.sort_values(["score", "applicant_id"], ascending=[False, True]).iloc[0]
+    text = runner.invoke(app, ["explain", top["applicant_id"], "--db", str(db)]).output
+    assert text.startswith(f"{top['applicant_id']}: score {top['score']} ({top['band']})")
+    explained = json.loads(runner.invoke(app, ["explain", top["applicant_id"], "--db", str(db),
+                                               "--format", "json"]).output)
+    assert explained["run_id"] == run["run_id"] and explained["reasons"]
+    result = runner.invoke(app, ["explain", "nobody", "--db", str(db)])
+    assert result.exit_code == 2 and "has no score for applicant 'nobody'" in result.output
+
+
+def test_backtest_command(scenario_db, scenario_dir):
+    result = runner.invoke(app, ["backtest", "--db", str(scenario_db), "--as-of", "2025-03-31", "--truth",
+                                 str(scenario_dir / "truth_applicants.parquet"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert {"auc", "precision_at_100", "recall_at_review", "ring_precision", "ring_recall", "adjusted_rand",
+            "false_flag_rate"} <= set(figures)
+    result = runner.invoke(app, ["backtest", "--db", str(scenario_db), "--as-of", "someday"])
+    assert result.exit_code == 2 and "not an ISO 8601" in result.output

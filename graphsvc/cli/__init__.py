@@ -11,10 +11,14 @@ from typing import Annotated
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
-
-from graphsvc.errors import GraphsvcError
 
 app = typer.Typer(help="Graph-based fraud-ring and relationship analysis for consumer lenders.",
                   no_args_is_help=True, pretty_exceptions_enable=False)

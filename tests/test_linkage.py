@@ -1,0 +1,99 @@
+"""Weighted linkage and the hub policy, on hand-built graphs and against networkx."""
+
+import itertools
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from graphsvc.linkage import link, rarity
+from graphsvc.policy import KindRule, Policy
+from graphsvc.projection import Projection
+from graphsvc.store import open_store
+
+from conftest import application, build_store, contact
+
+
+def _weight(linkage, projection, a: str, b: str) -> float:
+    position = {k: i for i, k in enumerate(projection.applicants)}
+    return float(linkage.graph[position[a], position[b]])
+
+
+@pytest.fixture
+def hand_built(tmp_path):
+    """Six kinds of sharing, each between applicants of its own number range.
+
+    1-2 share a device; 3-5 list one agent phone within three days; 6-7 list one
+    phone two years apart; 8-9 list the same 400 service line; 10 lists 11's own
+    phone and 11 lists 10's; 20-70 (51 applicants) share one device, a hub.
+    """
+    apps = [application(n) for n in range(1, 20)]
+    apps[1] = application(2, device="dev-1")
+    apps += [application(n, day=n - 19, device="farm") for n in range(20, 71)]
+    contacts = [contact(n, "13912345678", day=n) for n in (3, 4, 5)]
+    contacts += [contact(6, "13987654321", day=1), contact(7, "13987654321", day=720)]
+    contacts += [contact(8, "4001234567"), contact(9, "4001234567")]
+    contacts += [contact(10, "13800000011"), contact(11, "13800000010")]
+    path = build_store(tmp_path, apps, contacts)
+    with open_store(str(path), readonly=True) as store:
+        projection = Projection.from_store(store)
+        yield projection, link(projection, Policy(), store)
+
+
+def test_each_kind_of_sharing_gets_its_documented_weight(hand_built):
+    projection, linked = hand_built
+    w = lambda a, b: _weight(linked, projection, f"A{a:03d}", f"A{b:03d}")  # noqa: E731
+    assert w(1, 2) == pytest.approx(1.0)  # a device held by two
+    assert w(3, 4) == pytest.approx(1.0) and w(3, 5) == pytest.approx(1.0)  # agent phone in a burst
+    assert w(6, 7) == pytest.approx(14 / (719))  # same phone listed 719 days apart: window / spread
+    assert w(8, 9) == 0  # a service line links nobody
+    assert w(10, 11) == pytest.approx(2 * 0.3)  # listing each other's phone, no common contact
+    assert w(20, 21) == 0  # through a hub device
+    assert w(1, 3) == 0
+
+
+def test_hubs_are_reported_with_degree_and_verdict(hand_built):
+    _, linked = hand_built
+    hubs = linked.hubs
+    assert hubs[["kind", "value", "role", "degree", "fraud", "verdict"]].to_dict("records") == [
+        {"kind": "device", "value": "farm", "role": "own", "degree": 51, "fraud": 0, "verdict": "device farm"}]
+
+
+def test_graph_is_symmetric_without_self_links(hand_built):
+    _, linked = hand_built
+    graph = linked.graph
+    assert abs(graph - graph.T).max() == 0
+    assert graph.diagonal().sum() == 0
+
+
+def test_rarity_weighting():
+    assert rarity(np.array([2, 10, 40, 1000]), 10).tolist() == pytest.approx([1.0, 1.0, 0.5, 0.1])
+
+
+def test_shared_identifier_weights_match_networkx(scenario_db):
+    """Own-identifier linkage equals a networkx projection of the bipartite graph
+    with the same weights (contact evidence switched off)."""
+    policy = Policy(contact_link=0, contact_common=0, shared_contact=KindRule(weight=0, hub=40))
+    with open_store(str(scenario_db), readonly=True) as store:
+        projection = Projection.from_store(store)
+        linked = link(projection, policy, store)
+    bipartite = nx.Graph()
+    own = projection.own.tocoo()
+    bipartite.add_edges_from(zip((f"a{r}" for r in own.row), (f"i{c}" for c in own.col)))
+    oracle = nx.Graph()
+    for node in (n for n in bipartite if n.startswith("i")):
+        holders = sorted(bipartite[node])
+        kind = projection.kind_of(np.array([int(node[1:])]))[0]
+        rule = policy.rule(kind)
+        if len(holders) < 2 or len(holders) > rule.hub:
+            continue
+        weight = rule.weight * min(1.0, (policy.rarity_reference / len(holders))) ** 0.5
+        for a, b in itertools.combinations(holders, 2):
+            previous = oracle.get_edge_data(a, b, {"weight": 0.0})["weight"]
+            oracle.add_edge(a, b, weight=previous + weight)
+    ours = linked.graph.tocoo()
+    got = {(f"a{r}", f"a{c}"): v for r, c, v in zip(ours.row, ours.col, ours.data) if r < c}
+    want = {tuple(sorted((a, b), key=lambda x: int(x[1:]))): d["weight"] for a, b, d in oracle.edges(data=True)}
+    assert got.keys() == want.keys()
+    assert max(abs(got[k] - want[k]) for k in want) < 1e-5
+    assert len(want) > 500
