@@ -60,23 +60,18 @@ def rarity(holders: np.ndarray, reference: int) -> np.ndarray:
     return np.sqrt(np.minimum(1.0, reference / np.maximum(holders, 1)))
 
 
-def burst(projection: Projection, identifiers: np.ndarray, window: float) -> np.ndarray:
+def burst(projection: Projection, identifiers: np.ndarray, window: float, store: Store) -> np.ndarray:
     """Per contact number: 1 when all its listings fall within ``window`` seconds,
     ``window / spread`` when they spread wider (undated listings count as spread).
 
     An intermediary files its clients' applications in a burst; friends who
     happen to list the same number do so over months or years.
     """
-    arrays = projection.arrays
-    contact = arrays.link_contact
-    wanted = np.zeros(projection.contact.shape[1], dtype=bool)
-    wanted[identifiers] = True
-    ident = arrays.link_identifier[contact]
-    picked = wanted[ident]
-    frame = pd.DataFrame({"identifier": ident[picked], "seen": arrays.contact_seen[picked]})
-    grouped = frame.groupby("identifier")["seen"]
+    refs = projection.arrays.identifier_ref[identifiers]
+    times = store.contact_times(refs, projection.as_of)
+    grouped = times.groupby("ref")["first_seen"]
     spans = (grouped.max() - grouped.min()).where(grouped.count() == grouped.size(), np.inf)
-    spread = spans.reindex(identifiers).to_numpy(float)
+    spread = spans.reindex(refs).fillna(np.inf).to_numpy(float)
     return np.minimum(1.0, window / np.maximum(spread, window))
 
 
@@ -130,7 +125,7 @@ def link(projection: Projection, policy: Policy, store: Store) -> Linkage:
     contact_weight = np.zeros(len(holders))
     shared = candidates[~contact_hub[candidates] & ~service[candidates]]
     contact_weight[shared] = (rule.weight * rarity(listers[shared], policy.rarity_reference)
-                              * burst(projection, shared, policy.velocity_window_days * DAY))
+                              * burst(projection, shared, policy.velocity_window_days * DAY, store))
 
     phone_owners = projection.kind_mask("phone") & (holders >= 1) & ~own_hub
     graph = (_co_holding(projection.own, own_weight)

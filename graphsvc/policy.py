@@ -74,7 +74,10 @@ class Policy(BaseModel):
     ring_match: float = Field(0.5, gt=0, le=1)  # Jaccard overlap that keeps a previous ring id
     velocity_window_days: int = Field(14, ge=1)
     restart: float = Field(0.3, gt=0, lt=1)  # personalised PageRank restart probability
-    proximity_scale: float = Field(0.02, gt=0)  # PageRank mass giving ~63% proximity
+    # Proximity uses the lift of propagated risk: an applicant's PageRank mass over the
+    # average applicant's. Lift 1 + scale gives 63% of the reason's strength.
+    proximity_scale: float = Field(10.0, gt=0)
+    default_proximity_scale: float = Field(3.0, gt=0)  # defaults are far commoner, so lifts are lower
     bands: Bands = Bands()
 
     def rule(self, kind: str) -> KindRule:

@@ -113,7 +113,7 @@ def analyse(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
     to_default = propagation.nearest_seed_paths(linked.graph, projection.default)
     done("propagate")
     scores = _score(projection, linked, policy, store, label, ring_ids, ring_risk,
-                    fraud_mass * projection.fraud.sum(), default_mass * projection.default.sum(),
+                    fraud_mass * projection.known.sum(), default_mass * projection.known.sum(),
                     to_fraud, to_default)
     done("score")
     ring_table = ring_features.assign(ring_id=ring_ids, risk=ring_risk)
@@ -149,10 +149,11 @@ def _score(projection: Projection, linked, policy: Policy, store: Store, label, 
         ReasonCode.SHARES_WITH_FRAUD: np.where(best >= 0, STRENGTH[ReasonCode.SHARES_WITH_FRAUD]
                                                * np.minimum(best_weight, 1.0), 0.0),
         ReasonCode.FRAUD_PROXIMITY: np.where(fraud, 0.0, STRENGTH[ReasonCode.FRAUD_PROXIMITY]
-                                             * saturate(fraud_mass, policy.proximity_scale)),
+                                             * saturate(np.maximum(fraud_mass - 1, 0), policy.proximity_scale)),
         ReasonCode.HUB_IDENTIFIER: np.where(holds_hub, STRENGTH[ReasonCode.HUB_IDENTIFIER], 0.0),
         ReasonCode.DEFAULT_PROXIMITY: np.where(default, 0.0, STRENGTH[ReasonCode.DEFAULT_PROXIMITY]
-                                               * saturate(default_mass, policy.proximity_scale)),
+                                               * saturate(np.maximum(default_mass - 1, 0),
+                                                          policy.default_proximity_scale)),
     }
     for code in strength:
         strength[code] = np.where(projection.known, strength[code], 0.0)
@@ -169,13 +170,19 @@ def _score(projection: Projection, linked, policy: Policy, store: Store, label, 
         hub_of = dict(zip(rows.row.tolist(), risky_hubs[rows.col].tolist()))
     involved = np.array(sorted({i for ids in shared.values() for i in ids[0] + ids[1]} | set(hub_of.values())),
                         dtype=np.int64)
-    values = projection.values(involved, store).set_index("identifier") if len(involved) else None
+    named = projection.values(involved, store)
+    kind_of = dict(zip(named["identifier"].tolist(), named["kind"].tolist()))
+    value_of = dict(zip(named["identifier"].tolist(), named["value"].tolist()))
     holders = projection.holders()
     applicants = projection.applicants
     reasons: list[str | None] = [None] * n
+    codes = list(ReasonCode)
+    reported = {code: points[code] >= MIN_POINTS for code in codes}
     for i in scored.tolist():
         items = []
-        for code in ReasonCode:
+        for code in codes:
+            if not reported[code][i]:
+                continue
             p = int(points[code][i])
             if p < MIN_POINTS:
                 continue
@@ -186,14 +193,12 @@ def _score(projection: Projection, linked, policy: Policy, store: Store, label, 
             elif code is ReasonCode.SHARES_WITH_FRAUD:
                 identifiers, contacts, listed = shared[i]
                 evidence = {"applicant_id": applicants[best[i]],
-                            "shared": [{"kind": values.at[j, "kind"], "value": values.at[j, "value"]}
-                                       for j in identifiers],
-                            "shared_contacts": [values.at[j, "value"] for j in contacts],
+                            "shared": [{"kind": kind_of[j], "value": value_of[j]} for j in identifiers],
+                            "shared_contacts": [value_of[j] for j in contacts],
                             "contact_listing": listed}
             elif code is ReasonCode.HUB_IDENTIFIER:
                 j = hub_of[i]
-                evidence = {"kind": values.at[j, "kind"], "value": values.at[j, "value"],
-                            "holders": int(holders[j])}
+                evidence = {"kind": kind_of[j], "value": value_of[j], "holders": int(holders[j])}
             else:
                 toward = to_fraud if code is ReasonCode.FRAUD_PROXIMITY else to_default
                 evidence = {"path": applicants[propagation.path_to_seed(toward, i)].tolist()}
@@ -204,7 +209,8 @@ def _score(projection: Projection, linked, policy: Policy, store: Store, label, 
     ring_column = np.where(in_ring, ring_ids[np.maximum(label, 0)] if len(ring_ids) else None, None)
     return pd.DataFrame({
         "applicant_id": applicants[known], "score": score[known],
-        "band": [policy.bands.of(int(s)) for s in score[known]],
+        "band": np.select([score[known] >= policy.bands.high, score[known] >= policy.bands.review],
+                          ["high", "review"], "low").astype(object),
         "ring_id": ring_column[known], "reasons": np.asarray(reasons, dtype=object)[known],
     })
 

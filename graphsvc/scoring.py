@@ -12,6 +12,7 @@ CONFIRMED_FRAUD        0.95   the applicant's own fraud outcome
 RING_MEMBER            0.85   ring id, ring risk and size (p = 0.85 x risk)
 SHARES_WITH_FRAUD      0.60   the confirmed-fraud applicant and what is shared
 FRAUD_PROXIMITY        0.50   path of applicants to the nearest confirmed fraud
+                              (p from the lift of personalised PageRank mass)
 HUB_IDENTIFIER         0.30   the hub identifier held and its number of holders
 DEFAULT_PROXIMITY      0.25   path of applicants to the nearest default
 =====================  =====  ===================================================
@@ -45,8 +46,9 @@ STRENGTH = {
     ReasonCode.HUB_IDENTIFIER: 0.30,
     ReasonCode.DEFAULT_PROXIMITY: 0.25,
 }
-#: reasons weaker than this are not reported (and do not count)
-MIN_POINTS = 20
+#: reasons weaker than this are not reported (and do not count): a faint trace of
+#: propagated risk three hops away is not a reason a person should read
+MIN_POINTS = 50
 
 
 def combine(strengths: dict[ReasonCode, np.ndarray]) -> np.ndarray:
@@ -58,9 +60,10 @@ def combine(strengths: dict[ReasonCode, np.ndarray]) -> np.ndarray:
     return np.rint(1000 * (1 - keep)).astype(np.int64)
 
 
-def saturate(mass: np.ndarray, scale: float) -> np.ndarray:
-    """Map non-negative propagated mass to [0, 1): ``1 - exp(-mass / scale)``."""
-    return 1 - np.exp(-np.asarray(mass, dtype=float) / scale)
+def saturate(excess: np.ndarray, scale: float) -> np.ndarray:
+    """Map a non-negative excess (of propagated risk over the average) to [0, 1):
+    ``1 - exp(-excess / scale)``."""
+    return 1 - np.exp(-np.asarray(excess, dtype=float) / scale)
 
 
 def strongest_neighbour(graph: sparse.csr_matrix, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

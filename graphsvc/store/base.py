@@ -75,7 +75,6 @@ class GraphArrays:
     link_applicant: np.ndarray  # int32
     link_identifier: np.ndarray  # int32
     link_contact: np.ndarray  # bool: the applicant listed the phone as a contact
-    contact_seen: np.ndarray  # float first_seen of the contact links, in link order (NaN: undated)
     outcome_applicant: np.ndarray  # int32
     outcome: np.ndarray  # outcome names
     outcome_at: np.ndarray  # float seconds, NaN when undated
@@ -153,6 +152,11 @@ class Store(ABC):
         """Links, outcomes and applications known at ``as_of`` (epoch seconds;
         everything when None). Undated links count as always known; undated
         outcomes as never known before the present."""
+
+    @abstractmethod
+    def contact_times(self, refs: np.ndarray, as_of: int | None = None) -> pd.DataFrame:
+        """When identifiers (store ids) were listed as contacts, one row per contact
+        link known at ``as_of``: ref, first_seen (NaN when undated)."""
 
     @abstractmethod
     def identifier_values(self, refs: np.ndarray) -> pd.DataFrame:
