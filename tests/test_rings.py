@@ -1,6 +1,8 @@
 """Rings: components over strong links, Leiden refinement, stable ids, features."""
 
 import networkx as nx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import numpy as np
 import pytest
 from scipy import sparse
@@ -86,3 +88,27 @@ def test_ring_features_of_a_device_farm_burst(tmp_path):
         "devices_per_member": 0.2, "shared_identifiers": 2, "link_density": round(23 / 45, 4),
         "cross_listing": round(1 / 90, 4), "agent_phones": 1, "agent_share": 0.3, "velocity": 1.0})
     assert 0.5 < risk(features(label, projection, linked, policy))[0] < 1
+
+
+@given(st.integers(2, 40).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1),
+                                   st.sampled_from([0.2, 0.6, 1.0])), max_size=80))))
+@settings(max_examples=60, deadline=None)
+def test_rings_are_disjoint_connected_and_large_enough(case):
+    """Invariants on random graphs: every ring has at least min_ring_size members,
+    rings do not overlap, and each ring is connected by strong links."""
+    n, edges = case
+    edges = [(a, b, w) for a, b, w in edges if a != b]
+    if not edges:
+        return
+    graph = _graph(n, edges)
+    graph.data[graph.data < 0.5] = 0
+    graph.eliminate_zeros()
+    policy = Policy(min_ring_size=3, refine_above=6)
+    label = communities(graph, policy, seed=2)
+    oracle = nx.from_scipy_sparse_array(graph)
+    groups = members(label)
+    assert sorted(np.concatenate(groups).tolist() if groups else []) == np.flatnonzero(label >= 0).tolist()
+    for group in groups:
+        assert len(group) >= 3
+        assert nx.is_connected(oracle.subgraph(group.tolist()))
