@@ -7,7 +7,9 @@ canonical form. Results are pandas DataFrames and networkx graphs.
 
 from __future__ import annotations
 
+import itertools
 import json
+import time
 from pathlib import Path
 
 import networkx as nx
@@ -93,15 +95,15 @@ class Service:
         return _readable(links.drop(columns=["applicant_id"]))
 
     def ego_network(self, applicant_id: str, hops: int = 2, max_degree: int = 200,
-                    max_nodes: int = 5_000) -> nx.Graph:
+                    max_nodes: int = 5_000, deadline: float | None = None) -> nx.Graph:
         """The neighbourhood of an applicant as a bipartite networkx graph.
 
         ``hops`` counts edges from the applicant, as :func:`networkx.ego_graph`'s
         radius does: 1 gives its identifiers, 2 adds the applicants sharing them.
         Identifiers held by more than ``max_degree`` applicants (carrier NAT,
         service numbers) are kept as nodes marked ``hub=True`` but not expanded.
-        Growth stops once ``max_nodes`` is reached (the graph is marked
-        ``truncated``).
+        Growth stops once ``max_nodes`` is reached or the ``deadline``
+        (``time.monotonic()`` value) passes (the graph is marked ``truncated``).
 
         Complexity: one store round trip per hop; the work is bounded by
         ``max_degree`` per identifier and ``max_nodes`` overall.
@@ -113,7 +115,7 @@ class Service:
         graph.add_node(node_id("applicant", applicant_id), kind="applicant", value=applicant_id)
         frontier_applicants, frontier_identifiers = [applicant_id], []
         for hop in range(hops):
-            if len(graph) >= max_nodes:
+            if len(graph) >= max_nodes or (deadline is not None and time.monotonic() > deadline):
                 graph.graph["truncated"] = True
                 break
             if hop % 2 == 0:
@@ -160,6 +162,72 @@ class Service:
             node = graph.nodes[node_id("applicant", row.applicant_id)]
             node["outcomes"] = sorted(row.outcomes.split(",")) if isinstance(row.outcomes, str) else []
             node["applications"] = int(row.applications)
+
+    def paths(self, source: str, target: str, max_hops: int = 3, max_degree: int = 200,
+              max_nodes: int = 2_000, deadline: float | None = None) -> dict:
+        """A shortest evidence path between two applicants, in applicant hops.
+
+        Breadth-first from ``source`` through shared identifiers (own or listed
+        phones) and contact listings, never through hubs (more than
+        ``max_degree`` holders), visiting at most ``max_nodes`` applicants before
+        ``deadline``. Returns ``found``, ``hops``, ``steps`` (each with the links
+        between its two applicants) and ``truncated``.
+
+        Raises
+        ------
+        NotFoundError
+            When either applicant is unknown.
+        """
+        self._require(source)
+        self._require(target)
+        parents: dict[str, str | None] = {source: None}
+        frontier, truncated = [source], False
+        for _ in range(max_hops):
+            if target in parents or not frontier:
+                break
+            if len(parents) >= max_nodes or (deadline is not None and time.monotonic() > deadline):
+                truncated = True
+                break
+            links = self.store.applicant_links(frontier)
+            identifiers = sorted(set(zip(links["kind"], links["value"])))
+            reached = self.store.identifier_links(identifiers, max_degree=max_degree)
+            holders = links.groupby(["kind", "value"])["applicant_id"].apply(list).to_dict()
+            nxt = []
+            for row in reached.sort_values(["applicant_id", "kind", "value"]).itertuples(index=False):
+                if row.applicant_id in parents:
+                    continue
+                parents[row.applicant_id] = sorted(holders[(row.kind, row.value)])[0]
+                nxt.append(row.applicant_id)
+                if len(parents) >= max_nodes:
+                    truncated = True
+                    break
+            frontier = nxt
+        if target not in parents:
+            return {"from": source, "to": target, "found": False, "hops": None, "steps": [], "truncated": truncated}
+        chain = [target]
+        while parents[chain[-1]] is not None:
+            chain.append(parents[chain[-1]])
+        chain.reverse()
+        steps = [{"from": a, "to": b, "links": self.links_between(a, b)} for a, b in itertools.pairwise(chain)]
+        return {"from": source, "to": target, "found": True, "hops": len(chain) - 1, "steps": steps,
+                "truncated": truncated}
+
+    def links_between(self, first: str, second: str) -> list[dict]:
+        """What links two applicants: identifiers both hold (``shared``), a phone of
+        one the other lists (``listed``), a number both list (``co-listed``)."""
+        links = self.store.applicant_links([first, second])
+        mine = links[links["applicant_id"] == first]
+        theirs = links[links["applicant_id"] == second]
+        out = []
+        for (kind, value), a in mine.groupby(["kind", "value"]):
+            b = theirs[(theirs["kind"] == kind) & (theirs["value"] == value)]
+            if not len(b):
+                continue
+            roles = {*a["role"], *b["role"]}
+            how = ("shared" if "own" in set(a["role"]) and "own" in set(b["role"])
+                   else "co-listed" if roles == {"contact"} else "listed")
+            out.append({"kind": kind, "value": value, "how": how})
+        return out
 
     def shared_identifiers(self, kind: str, min_degree: int = 2, top: int | None = None) -> pd.DataFrame:
         """Identifiers of ``kind`` held by several applicants, with their fraud share."""

@@ -9,12 +9,21 @@ import os
 import secrets
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graphsvc.errors import ConfigurationError
 
 MIN_KEY_LENGTH = 32
+
+
+class ApiKey(BaseModel):
+    """Who holds an API key: a name for the audit trail and a role."""
+
+    name: str = Field(min_length=1, max_length=64)
+    role: Literal["underwriter", "investigator", "collector", "admin"]
 
 
 class Settings(BaseSettings):
@@ -36,6 +45,16 @@ class Settings(BaseSettings):
         default="UTC", description="Time zone assumed for timestamps written without an offset."
     )
     batch_rows: int = Field(default=500_000, ge=1, description="Rows per atomic load batch.")
+    api_keys: dict[str, ApiKey] = Field(
+        default_factory=dict,
+        description="API keys by SHA-256 hex digest of the key: {digest: {name, role}} "
+                    "(`graphsvc apikey` makes one). Keys themselves are never stored.",
+    )
+    api_max_body_bytes: int = Field(default=65_536, ge=1024, description="Largest request body (413 above).")
+    api_rate_per_second: float = Field(default=500.0, gt=0, description="Requests per second per API key.")
+    api_rate_burst: int = Field(default=1_000, ge=1, description="Requests a key may send at once.")
+    api_max_nodes: int = Field(default=2_000, ge=10, description="Most nodes one network or path request visits.")
+    api_timeout_seconds: float = Field(default=2.0, gt=0, description="Time budget of one traversal request.")
 
     @field_validator("default_region")
     @classmethod

@@ -47,4 +47,4 @@ def _progress_bar() -> Progress:
                     TimeElapsedColumn(), console=console, transient=True)
 
 
-from graphsvc.cli import loading, scoring  # noqa: E402,F401 - registers the commands
+from graphsvc.cli import loading, scoring, serving  # noqa: E402,F401 - registers the commands

@@ -102,10 +102,27 @@ class Store(ABC):
         """
         return rows
 
-    @abstractmethod
     def apply(self, batch: Batch) -> BatchResult:
         """Apply one batch atomically, with its manifest row and rejects (staging
         it first unless ``batch.staged``)."""
+        return self.apply_all([batch])[0]
+
+    @abstractmethod
+    def apply_all(self, batches: list[Batch]) -> list[BatchResult]:
+        """Apply several batches in one transaction (an application with its
+        contacts, written by the API): all of them or none."""
+
+    @abstractmethod
+    def application(self, application_id: str) -> dict | None:
+        """A stored application: applicant_id, applied_at and content digest; None if unknown."""
+
+    @abstractmethod
+    def record_access(self, entry: dict) -> None:
+        """Append one row to the audit trail (append-only: rows are never changed)."""
+
+    @abstractmethod
+    def access_log(self, limit: int = 100, subject: str | None = None) -> pd.DataFrame:
+        """The newest audit rows, optionally those naming ``subject`` among their subjects."""
 
     @abstractmethod
     def loaded_batches(self, checksum: str, table: str) -> pd.DataFrame:

@@ -36,11 +36,13 @@ class EmbeddedStore(Writer, Reader, Results, Store):
             if not self.path.exists():
                 raise StoreError(f"no store at {self.path}")
             uri = f"file:{self.path}?mode=ro"
-            self._con = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
+            self._con = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30, check_same_thread=False)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._con = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self._con = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
         self.readonly = readonly
+        # The connection may move between threads (the API's event loop, test clients):
+        # callers use a store from one thread at a time.
         # Applicant key -> id never changes once committed, so this cache stays valid
         # whatever other writers do; entries of the open batch join it on commit.
         self._applicant_cache: dict[str, int] = {}

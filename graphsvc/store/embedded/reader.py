@@ -115,6 +115,15 @@ class Reader:
         )
 
 
+    def application(self, application_id: str) -> dict | None:
+        row = self._con.execute(
+            "SELECT p.key, a.key, p.applied_at, p.digest FROM applications p JOIN applicants a ON a.id = p.applicant "
+            "WHERE p.hash = ?", (int(keys.salted("application", np.array([application_id], dtype=object))[0]),)
+        ).fetchone()
+        if row is None or row[0] != application_id:
+            return None
+        return {"applicant_id": row[1], "applied_at": row[2], "digest": row[3]}
+
     def outcome_events(self, outcome: str) -> pd.DataFrame:
         return self._frame(
             "SELECT a.key AS applicant_id, o.observed_at FROM outcomes o JOIN applicants a ON a.id = o.applicant "

@@ -77,3 +77,21 @@ class Results:
         cursor = self._con.execute(
             f"SELECT {quoted} FROM {table} WHERE {' AND '.join(clauses)}", params)  # noqa: S608 - checked names
         return pd.DataFrame(cursor.fetchall(), columns=columns)
+
+    def record_access(self, entry: dict) -> None:
+        self._con.execute(
+            "INSERT INTO audit (at, caller, role, route, method, status, subjects, purpose) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (entry["at"], entry["caller"], entry["role"], entry["route"], entry["method"], entry["status"],
+             json.dumps(entry["subjects"]), entry.get("purpose")))
+
+    def access_log(self, limit: int = 100, subject: str | None = None) -> pd.DataFrame:
+        where, params = "", []
+        if subject is not None:
+            where, params = "WHERE EXISTS (SELECT 1 FROM json_each(subjects) WHERE value = ?)", [subject]
+        cursor = self._con.execute(f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ?",  # noqa: S608
+                                   [*params, limit])
+        frame = pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+        frame["subjects"] = [json.loads(s) for s in frame["subjects"]]
+        frame["purpose"] = frame["purpose"].astype(object).where(frame["purpose"].notna(), None)
+        return frame

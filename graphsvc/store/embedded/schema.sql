@@ -137,3 +137,19 @@ CREATE TABLE IF NOT EXISTS hubs (
     verdict     TEXT NOT NULL,
     PRIMARY KEY (run_id, kind, value, role)
 ) WITHOUT ROWID;
+-- Audit trail of personal-data access (API responses, skip-traces): append-only.
+CREATE TABLE IF NOT EXISTS audit (
+    id       INTEGER PRIMARY KEY,
+    at       TEXT NOT NULL,
+    caller   TEXT NOT NULL,
+    role     TEXT NOT NULL,
+    route    TEXT NOT NULL,
+    method   TEXT NOT NULL,
+    status   INTEGER NOT NULL,
+    subjects TEXT NOT NULL,  -- JSON list of applicant ids the response is about
+    purpose  TEXT            -- the caller's X-Purpose header
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;

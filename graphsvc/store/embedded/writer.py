@@ -101,31 +101,36 @@ class Writer:
                 rows["_h"] = identifier_hashes("phone", rows["phone"])
         return rows
 
-    def apply(self, batch: Batch) -> BatchResult:
+    def apply_all(self, batches: list[Batch]) -> list[BatchResult]:
         if self.readonly:
             raise StoreError("the store is open read-only")
-        apply_table = getattr(self, f"_apply_{batch.origin.table}")
-        rows = batch.rows if batch.staged else self.stage(batch.origin.table, batch.rows)
         con = self._con
         con.execute("BEGIN IMMEDIATE")
         try:
-            loaded, duplicates, store_rejects = apply_table(rows)
-            rejects = pd.concat(
-                [frame for frame in (batch.rejects, store_rejects) if len(frame)]
-                or [pd.DataFrame(columns=REJECT_COLUMNS)],
-                ignore_index=True,
-            )
-            self._record(batch, loaded, duplicates, rejects)
+            results = [self._apply_one(batch) for batch in batches]
             con.execute("COMMIT")
             self._applicant_cache.update(self._pending_applicants)
         except sqlite3.IntegrityError as exc:
             con.execute("ROLLBACK")
-            raise StoreError(f"{batch.origin.file} rows {batch.origin.start_row}-: {exc}") from exc
+            first = batches[0].origin
+            raise StoreError(f"{first.file} rows {first.start_row}-: {exc}") from exc
         except BaseException:
             con.execute("ROLLBACK")
             raise
         finally:
             self._pending_applicants = {}
+        return results
+
+    def _apply_one(self, batch: Batch) -> BatchResult:
+        apply_table = getattr(self, f"_apply_{batch.origin.table}")
+        rows = batch.rows if batch.staged else self.stage(batch.origin.table, batch.rows)
+        loaded, duplicates, store_rejects = apply_table(rows)
+        rejects = pd.concat(
+            [frame for frame in (batch.rejects, store_rejects) if len(frame)]
+            or [pd.DataFrame(columns=REJECT_COLUMNS)],
+            ignore_index=True,
+        )
+        self._record(batch, loaded, duplicates, rejects)
         return BatchResult(loaded=loaded, duplicates=duplicates, rejects=rejects)
 
     def _record(self, batch: Batch, loaded: int, duplicates: int, rejects: pd.DataFrame) -> None:

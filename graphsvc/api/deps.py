@@ -1,0 +1,64 @@
+"""Shared dependencies of the routers: the app state, the caller and the audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader
+
+from graphsvc.api.security import ROLE_MATRIX, Caller, RateLimiter, Role, digest
+from graphsvc.service import Service
+from graphsvc.settings import Settings
+
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key (see `graphsvc apikey`).")
+
+
+@dataclass
+class AppState:
+    service: Service
+    settings: Settings
+    limiter: RateLimiter
+    jobs: dict = field(default_factory=dict)
+
+
+def state(request: Request) -> AppState:
+    return request.app.state.graphsvc
+
+
+State = Annotated[AppState, Depends(state)]
+
+
+def allowed(route: str):
+    """Dependency: the authenticated caller, if its role may use ``route`` and it is within its rate."""
+    roles = ROLE_MATRIX[route]
+
+    def check(request: Request, app_state: State, key: str | None = Security(api_key_header)) -> Caller:
+        if not key:
+            raise HTTPException(401, "an X-API-Key header is required", headers={"WWW-Authenticate": "ApiKey"})
+        entry = app_state.settings.api_keys.get(digest(key))
+        if entry is None:
+            raise HTTPException(401, "unknown API key", headers={"WWW-Authenticate": "ApiKey"})
+        caller = Caller(entry.name, Role(entry.role))
+        if caller.role not in roles:
+            raise HTTPException(403, f"role {caller.role} may not use {route}; allowed: "
+                                     f"{', '.join(sorted(roles))}")
+        wait = app_state.limiter.allow(caller.name)
+        if wait:
+            raise HTTPException(429, "rate limit exceeded", headers={"Retry-After": str(max(1, round(wait)))})
+        request.state.caller = caller
+        return caller
+
+    return check
+
+
+def audit(request: Request, app_state: AppState, caller: Caller, subjects: list[str], status: int = 200) -> None:
+    """Append one audit row for a response carrying personal data about ``subjects``."""
+    app_state.service.store.record_access({
+        "at": datetime.now(UTC).isoformat(timespec="milliseconds"), "caller": caller.name, "role": str(caller.role),
+        "route": request.scope.get("route").path if request.scope.get("route") else request.url.path,
+        "method": request.method, "status": status, "subjects": sorted(set(subjects)),
+        "purpose": request.headers.get("X-Purpose"),
+    })

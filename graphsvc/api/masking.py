@@ -1,0 +1,59 @@
+"""Personal data in API output, masked by role.
+
+Phones show their first three and last four national digits (``138****1234``)
+and names their first character (``张*``) to every role but admin; identity
+number tokens are never returned to anyone. Other identifiers (devices, IPs,
+cards) are shown as stored.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from graphsvc.api.security import Role
+
+WITHHELD = None  # what an identity token becomes
+
+
+def mask_phone(e164: str) -> str:
+    try:
+        national = str(phonenumbers.parse(e164, None).national_number)
+    except phonenumbers.NumberParseException:
+        national = "".join(ch for ch in e164 if ch.isdigit())
+    if len(national) <= 7:
+        return national[:2] + "*" * max(len(national) - 2, 0)
+    return national[:3] + "*" * (len(national) - 7) + national[-4:]
+
+
+def mask_name(name: str) -> str:
+    return name[:1] + "*" * (len(name) - 1) if name else name
+
+
+def identifier(kind: str, value: str | None, role: Role) -> str | None:
+    """An identifier value as ``role`` may see it."""
+    if value is None or kind == "id_number":
+        return WITHHELD
+    if kind == "phone" and role is not Role.ADMIN:
+        return mask_phone(value)
+    return value
+
+
+def name(value: str | None, role: Role) -> str | None:
+    if value is None or role is Role.ADMIN:
+        return value
+    return mask_name(value)
+
+
+def evidence(items: list[dict], role: Role) -> list[dict]:
+    """Reasons with their evidence values masked for ``role``."""
+    out = []
+    for reason in items:
+        ev = dict(reason["evidence"])
+        if "shared" in ev:
+            ev["shared"] = [{"kind": s["kind"], "value": identifier(s["kind"], s["value"], role)} for s in ev["shared"]]
+        if "shared_contacts" in ev:
+            ev["shared_contacts"] = [identifier("phone", v, role) for v in ev["shared_contacts"]]
+        if "kind" in ev and "value" in ev:
+            ev["value"] = identifier(ev["kind"], ev["value"], role)
+        out.append({**reason, "evidence": ev})
+    return out

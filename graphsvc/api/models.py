@@ -1,0 +1,212 @@
+"""Request and response models of the HTTP API (the OpenAPI document's schemas)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from graphsvc.contract import CONTACT_SOURCES, RELATIONS
+
+Band = Literal["low", "review", "high"]
+Text = Field(min_length=1, max_length=128)
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contact_phone: str = Field(min_length=1, max_length=64)
+    relation: Literal[RELATIONS] | None = None  # type: ignore[valid-type]
+    contact_name: str | None = Field(None, max_length=64)
+    source: Literal[CONTACT_SOURCES] | None = None  # type: ignore[valid-type]
+    recorded_at: str | None = Field(None, max_length=64, description="ISO 8601; default: applied_at")
+
+
+class ApplicationIn(BaseModel):
+    """One application as the data contract defines it, with its contacts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    application_id: str = Text
+    applicant_id: str = Text
+    applied_at: str = Field(min_length=1, max_length=64, description="ISO 8601 date or timestamp")
+    phone: str | None = Field(None, max_length=64)
+    device_id: str | None = Field(None, max_length=128)
+    ip: str | None = Field(None, max_length=64)
+    id_number: str | None = Field(None, max_length=64, description="stored only as a keyed HMAC token")
+    contacts: list[ContactIn] = Field(default_factory=list, max_length=200)
+
+
+class Reason(BaseModel):
+    code: str
+    points: int
+    evidence: dict[str, Any]
+
+
+class RingRef(BaseModel):
+    ring_id: str
+    risk: float | None = None
+    size: int | None = None
+    member: bool = Field(description="false: not a member in the run, but strongly linked to one (via)")
+    via: str | None = None
+
+
+class Versions(BaseModel):
+    run_id: str | None = Field(description="the re-score run the answer builds on (none before the first run)")
+    policy_version: str
+
+
+class Neighbourhood(BaseModel):
+    identifiers: int
+    hubs: int
+    applicants: int
+
+
+class ScoreOut(BaseModel):
+    application_id: str
+    applicant_id: str
+    stored: bool = Field(description="false for a dry run or an application already stored")
+    dry_run: bool
+    score: int = Field(ge=0, le=1000)
+    band: Band
+    reasons: list[Reason]
+    ring: RingRef | None
+    versions: Versions
+    neighbourhood: Neighbourhood
+    scored_at: str
+
+
+class LinkOut(BaseModel):
+    kind: str
+    value: str | None = Field(description="masked by role; identity tokens are never returned")
+    role: str
+    relation: str | None
+    first_seen: str | None
+    last_seen: str | None
+    count: int
+
+
+class ApplicantOut(BaseModel):
+    applicant_id: str
+    applications: int
+    outcomes: list[str]
+    score: int | None
+    band: Band | None
+    ring_id: str | None
+    run_id: str | None
+    reasons: list[Reason]
+    identifiers: list[LinkOut]
+
+
+class HolderOut(BaseModel):
+    applicant_id: str
+    role: str
+    relation: str | None
+    first_seen: str | None
+    last_seen: str | None
+    count: int
+
+
+class IdentifierOut(BaseModel):
+    kind: str
+    value: str | None
+    degree: int
+    hub: bool = Field(description="more holders than the kind's cap: holders are not listed")
+    applicants: list[HolderOut]
+
+
+class CyElement(BaseModel):
+    data: dict[str, Any]
+
+
+class CyElements(BaseModel):
+    nodes: list[CyElement]
+    edges: list[CyElement]
+
+
+class NetworkOut(BaseModel):
+    """Cytoscape.js elements JSON."""
+
+    center: str
+    truncated: bool
+    elements: CyElements
+
+
+class PathLink(BaseModel):
+    kind: str
+    value: str | None
+    how: str = Field(description="shared (both hold it), listed (one lists the other's phone), or co-listed")
+
+
+class PathStep(BaseModel):
+    from_: str = Field(alias="from")
+    to: str
+    links: list[PathLink]
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class PathsOut(BaseModel):
+    from_: str = Field(alias="from")
+    to: str
+    found: bool
+    hops: int | None
+    steps: list[PathStep]
+    truncated: bool
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class RingOut(BaseModel):
+    ring_id: str
+    size: int
+    risk: float
+    fraud: int
+    default: int
+    features: dict[str, float]
+
+
+class RingPage(BaseModel):
+    run_id: str
+    items: list[RingOut]
+    next_cursor: str | None
+
+
+class MemberOut(BaseModel):
+    applicant_id: str
+    score: int | None
+    band: Band | None
+
+
+class RingDetail(RingOut):
+    run_id: str
+    members: list[MemberOut]
+
+
+class ExplainOut(BaseModel):
+    run_id: str
+    applicant_id: str
+    score: int
+    band: Band
+    ring_id: str | None
+    reasons: list[Reason]
+
+
+class JobIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: str | None = Field(None, max_length=64)
+    seed: int = Field(7, ge=0, le=2**31 - 1)
+
+
+class JobOut(BaseModel):
+    job_id: str
+    status: Literal["running", "succeeded", "failed"]
+    started_at: str
+    finished_at: str | None = None
+    run_id: str | None = None
+    error: str | None = None
+
+
+class Health(BaseModel):
+    status: str

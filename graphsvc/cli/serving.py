@@ -1,0 +1,68 @@
+"""Commands of the HTTP API: serve, apikey, audit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from graphsvc.cli import DbOption, _fail, _table, app, console
+from graphsvc.errors import MissingExtraError
+
+
+@app.command()
+def serve(
+    db: DbOption,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs) over the store with uvicorn."""
+    try:
+        import uvicorn
+
+        from graphsvc.api import create_app
+    except ImportError as exc:
+        raise _fail(MissingExtraError(f"the API needs its extra: pip install 'graphsvc[api]' ({exc})")) from exc
+    try:
+        application = create_app(db)
+    except FileNotFoundError as exc:
+        raise _fail(exc) from exc
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+
+
+@app.command()
+def apikey(
+    name: Annotated[str, typer.Option(help="Who holds the key (shown in the audit trail).")],
+    role: Annotated[str, typer.Option(help="underwriter, investigator, collector or admin")],
+) -> None:
+    """Make an API key: prints the key once, and the GRAPHSVC_API_KEYS entry that admits it."""
+    from graphsvc.api.security import Role, new_key
+
+    if role not in {r.value for r in Role}:
+        raise _fail(ValueError(f"--role {role!r}: one of {', '.join(r.value for r in Role)}"))
+    key, key_digest = new_key()
+    typer.echo(f"key for {name} (shown once, stored nowhere): {key}")
+    typer.echo(f"GRAPHSVC_API_KEYS entry: {json.dumps({key_digest: {'name': name, 'role': role}})}")
+
+
+@app.command()
+def audit(
+    db: DbOption,
+    subject: Annotated[str | None, typer.Option(help="Only rows about this applicant.")] = None,
+    limit: Annotated[int, typer.Option(help="Newest rows shown.")] = 50,
+    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Who saw whose personal data, when, through which route and for what purpose."""
+    from graphsvc.store import open_store
+
+    if not Path(db).exists():
+        raise _fail(FileNotFoundError(f"no store at {db}"))
+    with open_store(str(db), readonly=True) as store:
+        rows = store.access_log(limit=limit, subject=subject)
+    if output == "json":
+        typer.echo(rows.to_json(orient="records", indent=2))
+    else:
+        rows["subjects"] = [", ".join(s[:5]) + (" ..." if len(s) > 5 else "") for s in rows["subjects"]]
+        console.print(_table(rows, f"audit trail of {db}"))

@@ -1,0 +1,298 @@
+"""The HTTP API: roles on every route, masking, audit, idempotency, limits, problems."""
+
+import json
+import shutil
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+import graphsvc
+from graphsvc.api import create_app
+from graphsvc.api.security import ROLE_MATRIX, Role, digest
+from graphsvc.settings import Settings
+
+from conftest import TEST_KEY
+
+KEYS = {role: f"key-{role.value}" for role in Role}
+
+
+def _settings(**changes) -> Settings:
+    return Settings(hmac_key=TEST_KEY, api_keys={digest(k): {"name": f"{r.value}-1", "role": r.value}
+                                                 for r, k in KEYS.items()}, **changes)
+
+
+@pytest.fixture(scope="module")
+def api_db(scenario_db, tmp_path_factory):
+    path = tmp_path_factory.mktemp("api") / "graph.db"
+    shutil.copy(scenario_db, path)
+    with graphsvc.open(path) as service:
+        service.rescore(seed=1)
+    return path
+
+
+@pytest.fixture
+def client(api_db, tmp_path):
+    path = tmp_path / "graph.db"
+    shutil.copy(api_db, path)
+    with TestClient(create_app(path, _settings())) as c:
+        yield c
+
+
+def _as(role: Role, **headers) -> dict:
+    return {"X-API-Key": KEYS[role], **headers}
+
+
+@pytest.fixture
+def sample(client):
+    """A ring member, one of its rings, and a phone it holds (from the store)."""
+    store = client.app.state.graphsvc.service.store
+    ring = client.app.state.graphsvc.service.rings(top=1).iloc[0]
+    member = client.app.state.graphsvc.service.ring_members(ring["ring_id"])["applicant_id"].iloc[0]
+    links = store.applicant_links([member])
+    phone = links.loc[(links["kind"] == "phone") & (links["role"] == "own"), "value"].iloc[0]
+    return {"applicant": member, "ring": ring["ring_id"], "phone": phone, "other": "A00000002"}
+
+
+def _application(n: int, **changes) -> dict:
+    return {"application_id": f"NEW{n}", "applicant_id": f"NEWA{n}", "applied_at": "2025-12-01T09:00:00Z",
+            "phone": "13912340000", "device_id": f"new-device-{n}", "ip": "10.9.8.7",
+            "id_number": "110101199001011234",
+            "contacts": [{"contact_phone": "13800000001", "relation": "friend", "contact_name": "王小明",
+                          "source": "emergency"}], **changes}
+
+
+def _requests(sample: dict) -> dict[str, tuple[str, str, dict | None]]:
+    a = sample["applicant"]
+    return {
+        "score_application": ("POST", "/v1/applications/score?dry_run=true", _application(1)),
+        "get_applicant": ("GET", f"/v1/applicants/{a}", None),
+        "get_network": ("GET", f"/v1/applicants/{a}/network?hops=2", None),
+        "identifier_applicants": ("GET", f"/v1/identifiers/phone/{sample['phone']}/applicants", None),
+        "get_paths": ("GET", f"/v1/paths?from={a}&to={sample['other']}&max_hops=2", None),
+        "explain_applicant": ("GET", f"/v1/applicants/{a}/explain", None),
+        "list_rings": ("GET", "/v1/rings?limit=5", None),
+        "get_ring": ("GET", f"/v1/rings/{sample['ring']}", None),
+        "start_rescore": ("POST", "/v1/jobs/rescore", {"seed": 1}),
+        "get_job": ("GET", "/v1/jobs/job-unknown", None),
+    }
+
+
+def test_the_role_matrix_covers_every_route(client, sample):
+    paths = client.get("/openapi.json").json()["paths"]
+    named = {op["operationId"] for path, ops in paths.items() if path.startswith("/v1") for op in ops.values()}
+    assert named == set(ROLE_MATRIX) == set(_requests(sample))
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_route_under_every_role(client, sample, role, monkeypatch):
+    from graphsvc.api.routes import jobs
+
+    real = jobs.multiprocessing.get_context
+    monkeypatch.setattr(jobs.multiprocessing, "get_context", lambda method: _no_process_context(real(method)))
+    for route, (method, url, body) in _requests(sample).items():
+        response = client.request(method, url, json=body, headers=_as(role))
+        if role in ROLE_MATRIX[route]:
+            expected = {"start_rescore": 202, "get_job": 404}.get(route, 200)
+            assert response.status_code == expected, (route, role, response.text)
+        else:
+            assert response.status_code == 403, (route, role)
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["detail"].startswith(f"role {role.value} may not use {route}")
+
+
+class _NoProcess:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def start(self):
+        pass
+
+    def is_alive(self):
+        return True
+
+
+def _no_process_context(context):
+    """A multiprocessing context whose processes never start (the role test needs no job)."""
+
+    class Context:
+        Pipe = context.Pipe
+        Process = _NoProcess
+
+    return Context()
+
+
+def test_keys_are_required(client, sample):
+    url = f"/v1/applicants/{sample['applicant']}"
+    missing = client.get(url)
+    unknown = client.get(url, headers={"X-API-Key": "nope"})
+    assert (missing.status_code, unknown.status_code) == (401, 401)
+    assert missing.json() == {"type": "/problems/unauthorized", "title": "Unauthorized", "status": 401,
+                              "detail": "an X-API-Key header is required", "instance": url}
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready"}
+
+
+def test_phones_and_names_are_masked_by_role(client, sample):
+    url = f"/v1/applicants/{sample['applicant']}"
+    national = sample["phone"][3:]
+    for role, shown in ((Role.UNDERWRITER, national[:3] + "****" + national[-4:]), (Role.ADMIN, sample["phone"])):
+        body = client.get(url, headers=_as(role)).json()
+        phones = [i["value"] for i in body["identifiers"] if i["kind"] == "phone" and i["role"] == "own"]
+        assert shown in phones
+        assert all(i["value"] is None for i in body["identifiers"] if i["kind"] == "id_number")
+    network = client.get(f"{url}/network", headers=_as(Role.INVESTIGATOR)).json()
+    text = json.dumps(network)
+    assert sample["phone"] not in text and national not in text
+    ids = [n["data"]["id"] for n in network["elements"]["nodes"] if n["data"]["kind"] == "id_number"]
+    assert ids and all(i.startswith("id_number:#") for i in ids)
+
+
+def test_personal_data_responses_are_audited(client, sample):
+    store = client.app.state.graphsvc.service.store
+    before = len(store.access_log(limit=1000))
+    client.get(f"/v1/applicants/{sample['applicant']}", headers=_as(Role.COLLECTOR, **{"X-Purpose": "collections"}))
+    client.get("/v1/rings?limit=2", headers=_as(Role.ADMIN))  # no personal data: not audited
+    client.get(f"/v1/applicants/{sample['applicant']}", headers=_as(Role.UNDERWRITER))  # no purpose given
+    log = store.access_log(limit=1000)
+    assert len(log) == before + 2
+    newest, previous = log.iloc[0], log.iloc[1]
+    assert (previous["caller"], previous["role"], previous["route"], previous["method"], previous["status"],
+            previous["subjects"], previous["purpose"]) == (
+        "collector-1", "collector", "/v1/applicants/{applicant_id}", "GET", 200, [sample["applicant"]], "collections")
+    assert newest["purpose"] is None
+    with pytest.raises(Exception, match="append-only"):
+        store._con.execute("DELETE FROM audit")
+
+
+def test_score_on_write_is_idempotent_and_conflicts_are_409(client):
+    first = client.post("/v1/applications/score", json=_application(7), headers=_as(Role.UNDERWRITER))
+    again = client.post("/v1/applications/score", json=_application(7), headers=_as(Role.UNDERWRITER))
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert (first.json()["stored"], again.json()["stored"]) == (True, False)
+    assert first.json()["score"] == again.json()["score"]
+    assert first.json()["versions"]["run_id"].startswith("run-")
+    changed = client.post("/v1/applications/score", json=_application(7, ip="10.0.0.9"),
+                          headers=_as(Role.UNDERWRITER))
+    assert changed.status_code == 409
+    assert changed.json()["detail"] == "application 'NEW7' is already stored with other content"
+    store = client.app.state.graphsvc.service.store
+    assert store.application("NEW7")["applicant_id"] == "NEWA7"
+    assert store.applicant_links(["NEWA7"])["role"].value_counts().to_dict() == {"own": 4, "contact": 1}
+
+
+def test_dry_run_stores_nothing(client):
+    response = client.post("/v1/applications/score?dry_run=true", json=_application(8),
+                           headers=_as(Role.UNDERWRITER))
+    assert response.status_code == 200 and response.json()["stored"] is False
+    assert client.app.state.graphsvc.service.store.application("NEW8") is None
+
+
+def test_an_application_sharing_a_ring_device_scores_high(client, sample):
+    store = client.app.state.graphsvc.service.store
+    links = store.applicant_links([sample["applicant"]])
+    device = links.loc[links["kind"] == "device", "value"].iloc[0]
+    body = client.post("/v1/applications/score", json=_application(9, device_id=device),
+                       headers=_as(Role.UNDERWRITER)).json()
+    codes = [r["code"] for r in body["reasons"]]
+    assert body["band"] == "high" and "RING_MEMBER" in codes
+    assert body["ring"]["ring_id"] == sample["ring"] and body["ring"]["member"] is False
+    clean = client.post("/v1/applications/score", json=_application(10, contacts=[]),
+                        headers=_as(Role.UNDERWRITER)).json()
+    assert clean["score"] < body["score"]
+
+
+def test_invalid_applications_are_422_problems(client):
+    bad = client.post("/v1/applications/score", json=_application(11, applied_at="soon", phone="12"),
+                      headers=_as(Role.UNDERWRITER))
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    assert [(e["loc"], e["type"]) for e in bad.json()["errors"]] == [
+        (["body", "applied_at"], "invalid_timestamp"), (["body", "phone"], "invalid_phone")]
+    schema = client.post("/v1/applications/score", json={"application_id": "x"}, headers=_as(Role.UNDERWRITER))
+    assert schema.status_code == 422 and {tuple(e["loc"]) for e in schema.json()["errors"]} == {
+        ("body", "applicant_id"), ("body", "applied_at")}
+
+
+def test_body_size_and_rate_limits(api_db, tmp_path):
+    path = tmp_path / "graph.db"
+    shutil.copy(api_db, path)
+    with TestClient(create_app(path, _settings(api_max_body_bytes=2048, api_rate_burst=3,
+                                               api_rate_per_second=0.5))) as c:
+        big = _application(12, contacts=[{"contact_phone": f"1380000{i:04d}"} for i in range(100)])
+        response = c.post("/v1/applications/score", json=big, headers=_as(Role.UNDERWRITER))
+        assert response.status_code == 413 and response.json()["status"] == 413
+        statuses = [c.get("/v1/rings", headers=_as(Role.ADMIN)).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        limited = c.get("/v1/rings", headers=_as(Role.ADMIN))
+        assert int(limited.headers["Retry-After"]) >= 1
+        assert c.get("/v1/rings", headers=_as(Role.INVESTIGATOR)).status_code == 200  # per key
+
+
+def test_a_hub_cannot_make_a_request_expensive(api_db, tmp_path, client):
+    store = client.app.state.graphsvc.service.store
+    nat = store.shared_identifiers("ip").iloc[0]
+    assert nat["degree"] > 200  # a carrier NAT address
+    holder = store.identifier_links([("ip", nat["value"])])["applicant_id"].iloc[0]
+    network = client.get(f"/v1/applicants/{holder}/network?hops=3&max_nodes=10000",
+                         headers=_as(Role.INVESTIGATOR)).json()
+    hub = next(n["data"] for n in network["elements"]["nodes"] if n["data"]["id"] == f"ip:{nat['value']}")
+    assert hub["hub"] is True and hub["degree"] == nat["degree"]
+    assert len(network["elements"]["nodes"]) < nat["degree"]
+    path = tmp_path / "small.db"
+    shutil.copy(api_db, path)
+    with TestClient(create_app(path, _settings(api_max_nodes=10))) as c:
+        small = c.get(f"/v1/applicants/{holder}/network?hops=3", headers=_as(Role.INVESTIGATOR)).json()
+        assert small["truncated"] is True and len(small["elements"]["nodes"]) <= 10
+
+
+def test_rings_pages_follow_the_cursor(client):
+    everything = client.get("/v1/rings?limit=500", headers=_as(Role.INVESTIGATOR)).json()
+    seen, cursor = [], None
+    while True:
+        url = "/v1/rings?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(url, headers=_as(Role.INVESTIGATOR)).json()
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == everything["items"] and len(seen) > 2
+    risks = [r["risk"] for r in seen]
+    assert risks == sorted(risks, reverse=True)
+    assert client.get("/v1/rings?cursor=bm9wZQ", headers=_as(Role.INVESTIGATOR)).status_code == 400
+    high = client.get("/v1/rings?min_risk=0.99&min_size=10", headers=_as(Role.INVESTIGATOR)).json()["items"]
+    assert all(r["risk"] >= 0.99 and r["size"] >= 10 for r in high)
+
+
+def test_paths_between_applicants(client, sample):
+    store = client.app.state.graphsvc.service.store
+    members = client.app.state.graphsvc.service.ring_members(sample["ring"])["applicant_id"].tolist()
+    body = client.get(f"/v1/paths?from={members[0]}&to={members[1]}&max_hops=4",
+                      headers=_as(Role.INVESTIGATOR)).json()
+    assert body["found"] is True and body["steps"][0]["from"] == members[0] and body["steps"][-1]["to"] == members[1]
+    assert all(step["links"] for step in body["steps"])
+    assert store is not None
+    missing = client.get(f"/v1/paths?from={members[0]}&to=nobody", headers=_as(Role.INVESTIGATOR))
+    assert missing.status_code == 404
+
+
+def test_rescore_job_runs_in_its_own_process(client):
+    started = client.post("/v1/jobs/rescore", json={"seed": 2}, headers=_as(Role.ADMIN))
+    assert started.status_code == 202 and started.json()["status"] == "running"
+    job_id = started.json()["job_id"]
+    for _ in range(240):
+        job = client.get(f"/v1/jobs/{job_id}", headers=_as(Role.ADMIN)).json()
+        if job["status"] != "running":
+            break
+        time.sleep(0.25)
+    assert job["status"] == "succeeded", job
+    assert client.app.state.graphsvc.service.run_id() == job["run_id"]
+
+
+def test_openapi_document_matches_the_committed_snapshot(client):
+    from pathlib import Path
+
+    snapshot = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
+    document = client.get("/openapi.json").json()
+    assert document == json.loads(snapshot.read_text()), (
+        "the API changed: review it, then refresh docs/openapi.json with `python -m graphsvc.api.openapi`")
+    assert all(p.startswith("/v1/") or p in ("/healthz", "/readyz", "/metrics") for p in document["paths"])
