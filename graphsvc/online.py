@@ -136,11 +136,17 @@ class Neighbour:
     listing: bool = False
 
 
+_POLICIES: dict[str, Policy] = {}  # policy_version -> Policy: parsed once per process
+
+
 def _latest_run(store: Store) -> tuple[str | None, Policy]:
-    runs = store.runs()
-    if not len(runs):
+    run = store.latest_run()
+    if run is None:
         return None, Policy()
-    return str(runs["run_id"].iloc[0]), Policy.model_validate(runs["params"].iloc[0]["policy"])
+    version = run["params"]["policy_version"]
+    if version not in _POLICIES:
+        _POLICIES[version] = Policy.model_validate(run["params"]["policy"])
+    return str(run["run_id"]), _POLICIES[version]
 
 
 def score_neighbourhood(store: Store, prepared: Prepared, *, max_neighbours: int = 500) -> dict:
@@ -152,7 +158,8 @@ def score_neighbourhood(store: Store, prepared: Prepared, *, max_neighbours: int
                                  if r == str(Role.OWN)}
     listed = set(prepared.listed()) | set(stored.loc[stored["role"] == str(Role.CONTACT), "value"])
     wanted = sorted(own | {("phone", p) for p in listed})
-    degrees = store.identifier_degrees(wanted)
+    cap = max([policy.shared_contact.hub, policy.other_kind.hub, *(r.hub for r in policy.kinds.values())])
+    degrees = store.identifier_degrees(wanted, cap=cap)
     degree = {(k, v): int(d) for k, v, d in degrees.itertuples(index=False)}
     hubs = [(k, v) for k, v in sorted(own) if degree.get((k, v), 0) > policy.rule(k).hub]
     open_ids = [(k, v) for k, v in wanted
@@ -246,7 +253,9 @@ def score_neighbourhood(store: Store, prepared: Prepared, *, max_neighbours: int
     if hubs and any(policy.rule(k).hub_is_risk for k, _ in hubs):
         kind, value = next((k, v) for k, v in hubs if policy.rule(k).hub_is_risk)
         strength[ReasonCode.HUB_IDENTIFIER] = STRENGTH[ReasonCode.HUB_IDENTIFIER]
-        evidence[ReasonCode.HUB_IDENTIFIER] = {"kind": kind, "value": value, "holders": degree[(kind, value)]}
+        # degrees are counted only up to the cap: the batch run reports the exact number
+        evidence[ReasonCode.HUB_IDENTIFIER] = {"kind": kind, "value": value,
+                                               "holders_over": policy.rule(kind).hub}
 
     score = int(np.atleast_1d(combine({c: np.array([p]) for c, p in strength.items()}))[0])
     reasons = sorted(({"code": str(c), "points": round(1000 * p), "evidence": evidence[c]}

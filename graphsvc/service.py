@@ -261,10 +261,10 @@ class Service:
         """
         if run_id:
             return run_id
-        runs = self.store.runs()
-        if not len(runs):
+        latest = self.store.latest_run()
+        if latest is None:
             raise NotFoundError("no re-score run yet: run `graphsvc rescore` first")
-        return str(runs["run_id"].iloc[0])
+        return str(latest["run_id"])
 
     def rings(self, top: int | None = None, run_id: str | None = None) -> pd.DataFrame:
         """Rings of a run by descending risk, features as columns."""

@@ -172,6 +172,9 @@ def test_score_on_write_is_idempotent_and_conflicts_are_409(client):
     assert (first.json()["stored"], again.json()["stored"]) == (True, False)
     assert first.json()["score"] == again.json()["score"]
     assert first.json()["versions"]["run_id"].startswith("run-")
+    unnamed = client.post("/v1/applications/score", headers=_as(Role.UNDERWRITER),
+                          json=_application(70, contacts=[{"contact_phone": "13800000002"}]))
+    assert unnamed.status_code == 200 and unnamed.json()["stored"] is True
     changed = client.post("/v1/applications/score", json=_application(7, ip="10.0.0.9"),
                           headers=_as(Role.UNDERWRITER))
     assert changed.status_code == 409

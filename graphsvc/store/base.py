@@ -148,8 +148,10 @@ class Store(ABC):
         are left out (see :meth:`identifier_degrees`)."""
 
     @abstractmethod
-    def identifier_degrees(self, identifiers: list[tuple[str, str]]) -> pd.DataFrame:
-        """Number of distinct applicants per identifier: kind, value, degree."""
+    def identifier_degrees(self, identifiers: list[tuple[str, str]], cap: int | None = None) -> pd.DataFrame:
+        """Number of distinct applicants per identifier: kind, value, degree. With
+        ``cap``, counting stops at ``cap + 1`` (enough to tell a hub), so the cost
+        is bounded whatever the identifier's real degree."""
 
     @abstractmethod
     def applicants(self, applicant_ids: list[str]) -> pd.DataFrame:
@@ -183,6 +185,10 @@ class Store(ABC):
     def save_run(self, run: dict, tables: dict[str, pd.DataFrame]) -> None:
         """Write a re-score run (``run_id``, parameters, timings, counts) and its
         result tables (:data:`RUN_TABLES`) in one transaction."""
+
+    @abstractmethod
+    def latest_run(self) -> dict | None:
+        """The newest run record (as :meth:`runs` gives it), or None before the first."""
 
     @abstractmethod
     def runs(self) -> pd.DataFrame:

@@ -34,8 +34,8 @@ async def get_applicant(applicant_id: str, request: Request, app_state: State,
     if not len(info):
         raise NotFoundError(f"no applicant {applicant_id!r}")
     row = info.iloc[0]
-    runs = service.store.runs()
-    run_id = str(runs["run_id"].iloc[0]) if len(runs) else None
+    latest = service.store.latest_run()
+    run_id = str(latest["run_id"]) if latest else None
     scored = (service.store.run_table(run_id, "scores", where={"applicant_id": [applicant_id]})
               if run_id else None)
     score = scored.iloc[0] if scored is not None and len(scored) else None

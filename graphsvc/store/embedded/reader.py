@@ -70,19 +70,22 @@ class Reader:
             ids.extend(keys.identifier_ids(str(kind), part["value"].to_numpy(object)).tolist())
         return ids
 
-    def identifier_degrees(self, identifiers: list[tuple[str, str]]) -> pd.DataFrame:
-        frames = [
-            self._frame(
-                "SELECT i.kind, i.value, count(DISTINCT l.applicant) AS degree FROM identifiers i "
-                f"JOIN links l ON l.identifier = i.id WHERE i.hash IN ({','.join('?' * len(chunk))}) "
-                "GROUP BY i.id", chunk)
-            for chunk in _chunks(self._identifier_hashes(identifiers))
-        ]
-        return _concat(frames, ["kind", "value", "degree"])
+    def identifier_degrees(self, identifiers: list[tuple[str, str]], cap: int | None = None) -> pd.DataFrame:
+        if cap is None:
+            sql = ("SELECT i.kind, i.value, count(DISTINCT l.applicant) AS degree FROM identifiers i "
+                   "JOIN links l ON l.identifier = i.id WHERE i.hash IN ({}) GROUP BY i.id")
+        else:  # stop counting past the cap: a hub costs no more than a rare value
+            sql = ("SELECT i.kind, i.value, (SELECT count(*) FROM (SELECT DISTINCT l.applicant FROM links l "
+                   f"WHERE l.identifier = i.id LIMIT {int(cap) + 1})) AS degree FROM identifiers i "
+                   "WHERE i.hash IN ({})")
+        frames = [self._frame(sql.format(",".join("?" * len(chunk))), chunk)
+                  for chunk in _chunks(self._identifier_hashes(identifiers))]
+        frame = _concat(frames, ["kind", "value", "degree"])
+        return frame[frame["degree"] > 0].reset_index(drop=True)
 
     def identifier_links(self, identifiers: list[tuple[str, str]], max_degree: int | None = None) -> pd.DataFrame:
         if max_degree is not None:
-            degrees = self.identifier_degrees(identifiers)
+            degrees = self.identifier_degrees(identifiers, cap=max_degree)
             identifiers = list(zip(degrees.loc[degrees["degree"] <= max_degree, "kind"],
                                    degrees.loc[degrees["degree"] <= max_degree, "value"]))
         frames = [

@@ -59,6 +59,16 @@ class Results:
             frame[column] = [json.loads(v) for v in frame[column]]
         return frame
 
+    def latest_run(self) -> dict | None:
+        if not self._has_runs():
+            return None
+        cursor = self._con.execute("SELECT * FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1")
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        record = dict(zip([d[0] for d in cursor.description], row))
+        return {**record, **{c: json.loads(record[c]) for c in _JSON_COLUMNS}}
+
     def run_table(self, run_id: str, table: str, *, where: dict[str, list] | None = None) -> pd.DataFrame:
         if table not in RUN_TABLES:
             raise ValueError(f"unknown result table {table!r}; one of {sorted(RUN_TABLES)}")

@@ -266,7 +266,7 @@ class Writer:
         extra = []
         for column in ("name", "source"):
             if column in links:
-                extra.append(links[column].to_numpy(object)[order][ends].tolist())
+                extra.append(_column(links[column].to_numpy(object)[order][ends]))
             else:
                 extra.append([None] * len(starts))
 
