@@ -242,7 +242,6 @@ def rescore(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
             progress: Progress | None = None) -> dict:
     """Run the analysis and write it as a new versioned run; returns the run record."""
     result = analyse(store, as_of=as_of, seed=seed, policy=policy, progress=progress)
-    started = time.perf_counter()
     run = {
         "run_id": new_run_id(), "created_at": datetime.now(UTC).isoformat(timespec="microseconds"),
         "as_of": as_of, "seed": seed,
@@ -252,7 +251,6 @@ def rescore(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
     rings_table = result.rings.assign(features=[json.dumps(f, sort_keys=True) for f in result.rings["features"]])
     store.save_run(run, {"scores": result.scores, "rings": rings_table, "ring_members": result.ring_members,
                          "hubs": result.hubs})
-    run["timings"]["write"] = round(time.perf_counter() - started, 3)
     if progress:
         progress("write", len(STAGES), len(STAGES))
     return run

@@ -184,7 +184,8 @@ class Store(ABC):
     @abstractmethod
     def save_run(self, run: dict, tables: dict[str, pd.DataFrame]) -> None:
         """Write a re-score run (``run_id``, parameters, timings, counts) and its
-        result tables (:data:`RUN_TABLES`) in one transaction."""
+        result tables (:data:`RUN_TABLES`) in one transaction, adding the time the
+        write took to ``run["timings"]["write"]``."""
 
     @abstractmethod
     def latest_run(self) -> dict | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 
 import pandas as pd
 
@@ -33,18 +34,21 @@ class Results:
         if self.readonly:
             raise StoreError("the store is open read-only")
         con = self._con
+        started = time.perf_counter()
         con.execute("BEGIN IMMEDIATE")
         try:
-            con.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (run["run_id"], run["created_at"], run["as_of"], run["seed"],
-                 *(json.dumps(run[c], sort_keys=True) for c in _JSON_COLUMNS)),
-            )
             for name, columns in RUN_TABLES.items():
                 frame = tables[name][columns]
                 marks = ", ".join("?" * (len(columns) + 1))
                 con.executemany(f"INSERT INTO {name} VALUES ({marks})",  # noqa: S608 - fixed names
                                 ((run["run_id"], *row) for row in _bindable(frame)))
+            # the run's row goes last, so it can carry the time the write took
+            run["timings"]["write"] = round(time.perf_counter() - started, 3)
+            con.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run["run_id"], run["created_at"], run["as_of"], run["seed"],
+                 *(json.dumps(run[c], sort_keys=True) for c in _JSON_COLUMNS)),
+            )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
