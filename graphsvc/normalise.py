@@ -27,8 +27,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import math
 import re
 from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -141,31 +144,30 @@ def ips(values: pd.Series) -> pd.Series:
     return _per_distinct(values, lambda u: [_ip_one(v) for v in u.to_numpy(object)])
 
 
+def plain_id(raw: str) -> str | None:
+    """One trimmed opaque identifier, or None when empty, over 256 characters or
+    holding control characters."""
+    trimmed = raw.strip()
+    return trimmed if _PRINTABLE_ID.match(trimmed) else None
+
+
 def plain_ids(values: pd.Series) -> pd.Series:
-    """Trimmed opaque identifiers (devices, cards, declared kinds).
+    """Trimmed opaque identifiers (devices, cards, declared kinds): :func:`plain_id`
+    per distinct value."""
+    return _per_distinct(values, lambda u: [plain_id(v) for v in u.to_numpy(object)])
 
-    Empty after trimming, longer than 256 characters or holding control
-    characters: missing.
-    """
 
-    def convert(uniques: pd.Series) -> np.ndarray:
-        trimmed = uniques.str.strip()
-        ok = trimmed.str.match(_PRINTABLE_ID).fillna(False).to_numpy(dtype=bool)
-        return np.where(ok, trimmed.to_numpy(object), None)
-
-    return _per_distinct(values, convert)
+def identity_token(raw: str, key: bytes) -> str | None:
+    """Keyed HMAC-SHA256 token of one identity number (spaces dropped, upper case)."""
+    canonical = re.sub(r"\s+", "", raw).upper()
+    if not _PRINTABLE_ID.match(canonical):
+        return None
+    return hmac.new(key, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def identity_tokens(values: pd.Series, key: bytes) -> pd.Series:
     """Keyed HMAC-SHA256 tokens of identity numbers (never stored in clear)."""
-
-    def token(raw: str) -> str | None:
-        canonical = re.sub(r"\s+", "", raw).upper()
-        if not _PRINTABLE_ID.match(canonical):
-            return None
-        return hmac.new(key, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
-
-    return _per_distinct(values, lambda u: [token(v) for v in u.to_numpy(object)])
+    return _per_distinct(values, lambda u: [identity_token(v, key) for v in u.to_numpy(object)])
 
 
 _HAS_OFFSET = r"(?:[zZ]|[+-]\d{2}:?\d{2})$"
@@ -220,6 +222,44 @@ def format_timestamp(seconds: int | None) -> str | None:
     if seconds is None:
         return None
     return pd.Timestamp(int(seconds), unit="s").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_ISO_SIMPLE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:Z|[+-]\d{2}:\d{2})?$")
+
+
+def timestamp_one(raw: str, timezone: str = "UTC") -> int | None:
+    """One ISO 8601 timestamp as epoch seconds, as :func:`timestamps` reads it.
+
+    The common shapes are parsed directly (the API's per-request path); anything
+    else goes through :func:`timestamps` itself.
+    """
+    text = raw.strip()
+    if not _ISO_SIMPLE.match(text):
+        value = timestamps(pd.Series([raw], dtype=object), timezone).iloc[0]
+        return None if value is None else int(value)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        zone = ZoneInfo(timezone)
+        early, late = parsed.replace(tzinfo=zone, fold=0), parsed.replace(tzinfo=zone, fold=1)
+        if early.utcoffset() != late.utcoffset():
+            return None  # ambiguous or non-existent local time, as timestamps() rejects it
+        parsed = early
+    return math.floor(parsed.timestamp())
+
+
+def identifier_one(kind: str, raw: str, *, region: str, identity_key: Callable[[], bytes]) -> str | None:
+    """Canonical value of one identifier, as :func:`identifiers` gives it."""
+    if kind == "phone":
+        return phone_one(raw, region)
+    if kind == "ip":
+        return _ip_one(raw)
+    if kind == "id_number":
+        return identity_token(raw, identity_key())
+    return plain_id(raw)
 
 
 def identifiers(kind: str, values: pd.Series, *, region: str, identity_key: Callable[[], bytes]) -> pd.Series:

@@ -26,17 +26,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
-import pandas as pd
 
-from graphsvc import normalise
-from graphsvc.contract import Role
+from graphsvc import keys, normalise
+from graphsvc.contract import APPLICATION_IDENTIFIER_COLUMNS, Reason, Role
 from graphsvc.errors import GraphsvcError
 from graphsvc.linkage import rarity
 from graphsvc.policy import Policy
 from graphsvc.scoring import MIN_POINTS, STRENGTH, ReasonCode, combine
 from graphsvc.settings import Settings
-from graphsvc.store.base import Batch, BatchOrigin, Store
-from graphsvc.validate import Context, prepare
+from graphsvc.store.base import Store
+from graphsvc.validate import TIMESTAMP_DETAIL, Context, identifier_rule
 
 
 class ConflictError(GraphsvcError):
@@ -53,50 +52,86 @@ class InvalidApplicationError(GraphsvcError):
 
 @dataclass
 class Prepared:
-    application: pd.DataFrame  # one validated row in the store's batch layout
-    contacts: pd.DataFrame
+    """One validated application (``id:<kind>`` values canonical, times in epoch
+    seconds, ``digest`` of its content) and its validated contacts."""
+
+    application: dict
+    contacts: list[dict]
 
     @property
     def application_id(self) -> str:
-        return str(self.application["application_id"].iloc[0])
+        return self.application["application_id"]
 
     @property
     def applicant_id(self) -> str:
-        return str(self.application["applicant_id"].iloc[0])
+        return self.application["applicant_id"]
 
     def own(self) -> list[tuple[str, str]]:
-        row = self.application.iloc[0]
-        return [(c[3:], row[c]) for c in self.application.columns if c.startswith("id:") and pd.notna(row[c])]
+        return [(c[3:], v) for c, v in sorted(self.application.items()) if c.startswith("id:") and v is not None]
 
     def listed(self) -> list[str]:
-        return sorted(set(self.contacts["contact_phone"].dropna()))
+        return sorted({c["contact_phone"] for c in self.contacts})
+
+
+def _text(value) -> str | None:
+    text = None if value is None else str(value).strip()
+    return text or None
 
 
 def prepare_application(application: dict, contacts: list[dict], settings: Settings) -> Prepared:
-    """Validate and normalise one application and its contacts, as the loader does.
+    """Validate and normalise one application and its contacts, value by value,
+    with the loader's normalisers, reasons and content digest.
 
     Raises
     ------
     InvalidApplicationError
         With every problem found (field, reason, detail); nothing is stored.
     """
-    ctx = Context(identity_key=settings.identity_key(), region=settings.default_region, timezone=settings.timezone)
-    frame = pd.DataFrame([{**application, "row": 1}])
-    rows, rejects = prepare("applications", frame, ctx)
-    problems = [{"field": r.column, "reason": r.reason, "detail": r.detail} for r in rejects.itertuples()]
-    applied = rows["applied_at"].iloc[0] if len(rows) else None  # contacts default to it when valid
-    default_at = normalise.format_timestamp(int(applied)) if applied is not None and applied == applied else None
-    listed = pd.DataFrame([{**c, "applicant_id": application.get("applicant_id"), "row": i + 1,
-                            "recorded_at": c.get("recorded_at") or default_at}
-                           for i, c in enumerate(contacts)])
-    contact_rows = pd.DataFrame(columns=["row", "applicant_id", "contact_phone"])
-    if len(listed):
-        contact_rows, contact_rejects = prepare("contacts", listed, ctx)
-        problems += [{"field": f"contacts[{int(r.row) - 1}].{r.column}", "reason": r.reason, "detail": r.detail}
-                     for r in contact_rejects.itertuples()]
+    region, zone = settings.default_region, settings.timezone
+    problems: list[dict] = []
+
+    def problem(field_: str, reason: Reason, detail: str) -> None:
+        problems.append({"field": field_, "reason": str(reason), "detail": detail})
+
+    row: dict = {}
+    for column in ("application_id", "applicant_id", "applied_at"):
+        row[column] = _text(application.get(column))
+        if row[column] is None:
+            problem(column, Reason.MISSING_VALUE, f"{column} is required")
+    if row["applied_at"] is not None:
+        row["applied_at"] = normalise.timestamp_one(row["applied_at"], zone)
+        if row["applied_at"] is None:
+            problem("applied_at", Reason.INVALID_TIMESTAMP, TIMESTAMP_DETAIL)
+    ctx = Context(identity_key=b"", region=region, timezone=zone)
+    for column, kind in APPLICATION_IDENTIFIER_COLUMNS.items():
+        raw = _text(application.get(column))
+        value = None if raw is None else normalise.identifier_one(str(kind), raw, region=region,
+                                                                  identity_key=settings.identity_key)
+        if raw is not None and value is None:
+            _, reason, detail = identifier_rule(str(kind), ctx)
+            problem(column, reason, detail)
+        row[f"id:{kind}"] = value
+    listed = []
+    for i, contact in enumerate(contacts):
+        raw = _text(contact.get("contact_phone"))
+        phone = None if raw is None else normalise.phone_one(raw, region)
+        if raw is None:
+            problem(f"contacts[{i}].contact_phone", Reason.MISSING_VALUE, "contact_phone is required")
+        elif phone is None:
+            _, reason, detail = identifier_rule("phone", ctx)
+            problem(f"contacts[{i}].contact_phone", reason, detail)
+        recorded = _text(contact.get("recorded_at"))
+        at = row["applied_at"] if recorded is None else normalise.timestamp_one(recorded, zone)
+        if recorded is not None and at is None:
+            problem(f"contacts[{i}].recorded_at", Reason.INVALID_TIMESTAMP, TIMESTAMP_DETAIL)
+        listed.append({"contact_phone": phone, "relation": contact.get("relation") or "other",
+                       "source": contact.get("source"), "contact_name": _text(contact.get("contact_name")),
+                       "recorded_at": at})
     if problems:
         raise InvalidApplicationError(problems)
-    return Prepared(rows, contact_rows)
+    content = [row["applicant_id"], row["applied_at"]] + [row[c] for c in sorted(row) if c.startswith("id:")]
+    row["digest"] = int(keys.row_ids("application-content", [np.array([v], dtype=object) for v in content])[0])
+    return Prepared(row, listed)
 
 
 def store_application(store: Store, prepared: Prepared) -> bool:
@@ -109,23 +144,11 @@ def store_application(store: Store, prepared: Prepared) -> bool:
     ConflictError
         When the application id is stored with other content.
     """
-    existing = store.application(prepared.application_id)
-    digest = int(prepared.application["digest"].iloc[0])
-    if existing is not None:
-        if existing["digest"] != digest:
-            raise ConflictError(f"application {prepared.application_id!r} is already stored with other content")
-        return False
-    checksum = f"api:{prepared.application_id}:{digest}"
-
-    def origin(table: str, rows: int) -> BatchOrigin:
-        return BatchOrigin(source="api", file="api", checksum=checksum, table=table, start_row=1,
-                           end_row=rows, rows_read=rows)
-
-    batches = [Batch(origin("applications", 1), prepared.application)]
-    if len(prepared.contacts):
-        batches.append(Batch(origin("contacts", len(prepared.contacts)), prepared.contacts))
-    store.apply_all(batches)
-    return True
+    checksum = f"api:{prepared.application_id}:{prepared.application['digest']}"
+    outcome = store.write_application(prepared.application, prepared.contacts, checksum)
+    if outcome == "conflict":
+        raise ConflictError(f"application {prepared.application_id!r} is already stored with other content")
+    return outcome == "stored"
 
 
 @dataclass
@@ -153,62 +176,58 @@ def score_neighbourhood(store: Store, prepared: Prepared, *, max_neighbours: int
     """Score an application from its bounded neighbourhood and the latest run."""
     run_id, policy = _latest_run(store)
     me = prepared.applicant_id
-    stored = store.applicant_links([me])
-    own = set(prepared.own()) | {(k, v) for k, v, r in zip(stored["kind"], stored["value"], stored["role"])
-                                 if r == str(Role.OWN)}
-    listed = set(prepared.listed()) | set(stored.loc[stored["role"] == str(Role.CONTACT), "value"])
-    wanted = sorted(own | {("phone", p) for p in listed})
     cap = max([policy.shared_contact.hub, policy.other_kind.hub, *(r.hub for r in policy.kinds.values())])
-    degrees = store.identifier_degrees(wanted, cap=cap)
-    degree = {(k, v): int(d) for k, v, d in degrees.itertuples(index=False)}
+    listed_now = prepared.listed()
+    rows = store.neighbourhood(me, prepared.own() + [("phone", p) for p in listed_now], cap)
+    own, listed = set(prepared.own()), set(listed_now)
+    degree: dict[tuple[str, str], int] = {}
+    holders: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for kind, value, count, holder, role, _relation, _seen in rows:
+        degree[(kind, value)] = count
+        if holder == me:
+            (own.add((kind, value)) if role == str(Role.OWN) else listed.add(value))
+        elif holder is not None:
+            holders.setdefault((kind, value), []).append((holder, role))
     hubs = [(k, v) for k, v in sorted(own) if degree.get((k, v), 0) > policy.rule(k).hub]
-    open_ids = [(k, v) for k, v in wanted
-                if degree.get((k, v), 0) <= max(policy.rule(k).hub, policy.shared_contact.hub)]
-    links = store.identifier_links(open_ids)
-    links = links[links["applicant_id"] != me]
 
     neighbours: dict[str, Neighbour] = {}
-    for (kind, value), part in links.groupby(["kind", "value"], sort=True):
-        holders = part.loc[part["role"] == str(Role.OWN), "applicant_id"].unique()
-        listers = part.loc[part["role"] == str(Role.CONTACT), "applicant_id"].unique()
-        if (kind, value) in own and len(holders) and len(holders) + 1 <= policy.rule(kind).hub:
-            w = policy.rule(kind).weight * float(rarity(np.array([len(holders) + 1]), policy.rarity_reference)[0])
-            for other in holders:
+    for (kind, value), linked in sorted(holders.items()):
+        holding = sorted({a for a, r in linked if r == str(Role.OWN)})
+        listing = sorted({a for a, r in linked if r == str(Role.CONTACT)})
+        if (kind, value) in own and holding and len(holding) + 1 <= policy.rule(kind).hub:
+            w = policy.rule(kind).weight * float(rarity(np.array([len(holding) + 1]), policy.rarity_reference)[0])
+            for other in holding:
                 n = neighbours.setdefault(other, Neighbour())
                 n.weight += w
                 n.shared.append({"kind": kind, "value": value})
         if kind == "phone" and value in listed:
-            for other in holders:  # I list their own phone
+            for other in holding:  # I list their own phone
                 n = neighbours.setdefault(other, Neighbour())
                 n.weight += policy.contact_link
                 n.listing = True
-            if not len(holders) and len(listers) and len(listers) + 1 <= policy.shared_contact.hub:
+            if not holding and listing and len(listing) + 1 <= policy.shared_contact.hub:
                 w = policy.shared_contact.weight * float(
-                    rarity(np.array([len(listers) + 1]), policy.rarity_reference)[0])
-                for other in listers:
+                    rarity(np.array([len(listing) + 1]), policy.rarity_reference)[0])
+                for other in listing:
                     n = neighbours.setdefault(other, Neighbour())
                     n.weight += w
                     n.contacts.append(value)
         if (kind, value) in own and kind == "phone":
-            for other in listers:  # they list my phone
+            for other in listing:  # they list my phone
                 n = neighbours.setdefault(other, Neighbour())
                 n.weight += policy.contact_link
                 n.listing = True
     ranked = sorted(neighbours.items(), key=lambda item: (-item[1].weight, item[0]))[:max_neighbours]
     neighbours = dict(ranked)
     ids = sorted(neighbours)
-    info = store.applicants(ids + [me]).set_index("applicant_id")
-    outcomes = {a: set(o.split(",")) if isinstance(o, str) else set() for a, o in info["outcomes"].items()}
-    run_rows = (store.run_table(run_id, "scores", where={"applicant_id": ids + [me]}).set_index("applicant_id")
-                if run_id else pd.DataFrame(columns=["score", "band", "ring_id", "reasons"]))
-    rings = (store.run_table(run_id, "rings", where={"ring_id": sorted(set(run_rows["ring_id"].dropna()))})
-             .set_index("ring_id") if run_id and run_rows["ring_id"].notna().any()
-             else pd.DataFrame(columns=["size", "risk"]))
+    outcomes = store.outcomes_of(ids + [me])
+    run_rows = store.latest_scores(run_id, ids + [me]) if run_id else {}
 
     def stored_reason(applicant: str, code: ReasonCode) -> dict | None:
-        if applicant not in run_rows.index or not isinstance(run_rows.at[applicant, "reasons"], str):
+        row = run_rows.get(applicant)
+        if row is None or not isinstance(row[3], str) or str(code) not in row[3]:
             return None
-        return next((r for r in json.loads(run_rows.at[applicant, "reasons"]) if r["code"] == code), None)
+        return next((r for r in json.loads(row[3]) if r["code"] == code), None)
 
     strength: dict[ReasonCode, float] = {}
     evidence: dict[ReasonCode, dict] = {}
@@ -223,16 +242,17 @@ def score_neighbourhood(store: Store, prepared: Prepared, *, max_neighbours: int
         evidence[ReasonCode.SHARES_WITH_FRAUD] = {"applicant_id": best, "shared": n.shared,
                                                   "shared_contacts": n.contacts, "contact_listing": n.listing}
     ring = None
-    if me in run_rows.index and isinstance(run_rows.at[me, "ring_id"], str):
-        ring = {"ring_id": run_rows.at[me, "ring_id"], "member": True, "via": None}
+    if me in run_rows and run_rows[me][2] is not None:
+        ring = {"ring_id": run_rows[me][2], "member": True, "via": None, "risk": run_rows[me][4],
+                "size": run_rows[me][5]}
     else:
-        linked = [a for a in ids if neighbours[a].weight >= policy.strong_link and a in run_rows.index
-                  and isinstance(run_rows.at[a, "ring_id"], str)]
+        linked = [a for a in ids if neighbours[a].weight >= policy.strong_link and a in run_rows
+                  and run_rows[a][2] is not None]
         if linked:
             via = max(linked, key=lambda a: (neighbours[a].weight, a))
-            ring = {"ring_id": run_rows.at[via, "ring_id"], "member": False, "via": via}
-    if ring is not None and ring["ring_id"] in rings.index:
-        ring.update(risk=float(rings.at[ring["ring_id"], "risk"]), size=int(rings.at[ring["ring_id"], "size"]))
+            ring = {"ring_id": run_rows[via][2], "member": False, "via": via, "risk": run_rows[via][4],
+                    "size": run_rows[via][5]}
+    if ring is not None and ring["risk"] is not None:
         strength[ReasonCode.RING_MEMBER] = STRENGTH[ReasonCode.RING_MEMBER] * ring["risk"]
         evidence[ReasonCode.RING_MEMBER] = {"ring_id": ring["ring_id"], "ring_risk": ring["risk"],
                                             **({"via": ring["via"]} if ring["via"] else {})}
@@ -264,7 +284,7 @@ def score_neighbourhood(store: Store, prepared: Prepared, *, max_neighbours: int
     return {
         "applicant_id": me, "score": score, "band": policy.bands.of(score), "reasons": reasons, "ring": ring,
         "versions": {"run_id": run_id, "policy_version": policy.version},
-        "neighbourhood": {"identifiers": len(wanted), "hubs": len(hubs), "applicants": len(neighbours)},
+        "neighbourhood": {"identifiers": len(degree), "hubs": len(hubs), "applicants": len(neighbours)},
         "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 

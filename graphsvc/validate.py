@@ -17,6 +17,9 @@ from graphsvc.contract import APPLICATION_IDENTIFIER_COLUMNS, KIND_NAME, TABLES,
 from graphsvc.store.base import REJECT_COLUMNS
 
 
+TIMESTAMP_DETAIL = "not an ISO 8601 date or timestamp"
+
+
 @dataclass
 class Context:
     """What normalisation needs from the settings."""
@@ -74,7 +77,7 @@ class _Checker:
         return rows.loc[~self.bad].reset_index(drop=True), rejects
 
 
-def _identifier_converter(kind: str, ctx: Context):
+def identifier_rule(kind: str, ctx: Context):
     """How to normalise one identifier kind, and the rejection when it fails."""
 
     def convert(values: pd.Series) -> pd.Series:
@@ -92,7 +95,7 @@ def _identifier_converter(kind: str, ctx: Context):
 
 def _timestamp(check: _Checker, column: str, ctx: Context, *, required: bool) -> pd.Series:
     return check.normalised(column, lambda s: normalise.timestamps(s, ctx.timezone),
-                            Reason.INVALID_TIMESTAMP, "not an ISO 8601 date or timestamp",
+                            Reason.INVALID_TIMESTAMP, TIMESTAMP_DETAIL,
                             required=required)
 
 
@@ -118,7 +121,7 @@ def prepare(table: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
         columns = {c: str(k) for c, k in APPLICATION_IDENTIFIER_COLUMNS.items()}
         columns.update({c: c[len("kind:"):] for c in frame.columns if c.startswith("kind:")})
         for column, kind in columns.items():
-            convert, reason, detail = _identifier_converter(kind, ctx)
+            convert, reason, detail = identifier_rule(kind, ctx)
             out[f"id:{kind}"] = check.normalised(column, convert, reason, detail, required=False)
         content = [out["applicant_id"], out["applied_at"]] + [out[c] for c in sorted(out) if c.startswith("id:")]
         if "properties" in out:
@@ -132,14 +135,14 @@ def prepare(table: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
         value = pd.Series(None, index=frame.index, dtype=object)
         for name in kind.dropna().unique():
             part = (kind == name).fillna(False).to_numpy()
-            convert, reason, detail = _identifier_converter(str(name), ctx)
+            convert, reason, detail = identifier_rule(str(name), ctx)
             converted = convert(raw[part])
             value[part] = converted.to_numpy(object)
             check.mark(part & raw.notna().to_numpy() & value.isna().to_numpy(), "value", reason, detail)
         out["kind"], out["value"] = kind, value
         out["observed_at"] = _timestamp(check, "observed_at", ctx, required=False)
     elif table == "contacts":
-        convert, reason, detail = _identifier_converter(Kind.PHONE, ctx)
+        convert, reason, detail = identifier_rule(Kind.PHONE, ctx)
         out["contact_phone"] = check.normalised("contact_phone", convert, reason, detail, required=True)
         out["relation"] = check.choice("relation", TABLES[table].choices["relation"], required=False, default="other")
         out["source"] = check.choice("source", TABLES[table].choices["source"], required=False)
@@ -148,7 +151,7 @@ def prepare(table: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
     elif table == "outcomes":
         out["outcome"] = check.choice("outcome", TABLES[table].choices["outcome"], required=True)
         out["observed_at"] = _timestamp(check, "observed_at", ctx, required=False)
-        convert, reason, detail = _identifier_converter(Kind.PHONE, ctx)
+        convert, reason, detail = identifier_rule(Kind.PHONE, ctx)
         out["phone"] = check.normalised("phone", convert, reason, detail, required=False)
     elif table == "relations":
         out["src_applicant_id"] = check.text("src_applicant_id", required=True)

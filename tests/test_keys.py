@@ -30,3 +30,14 @@ def test_missing_differs_from_empty_and_ids_are_non_negative():
 PINNED_STRINGS = [3515026237745272125, 3556635862040169235]
 PINNED_PHONE = [8366856769024609285]
 PINNED_ROW = [9087707751513791676]
+
+
+def test_small_arrays_hash_as_large_ones():
+    values = [f"v{i}" for i in range(40)] + ["", "王", "+8613800138000"]
+    bulk = keys.salted("k", np.array(values, dtype=object))
+    one_by_one = [keys.salted("k", np.array([v], dtype=object))[0] for v in values]
+    assert bulk.tolist() == one_by_one
+    rows = [np.array([1704153600, None, "x", 2.5] * 5, dtype=object), np.array(["a", "b", None, ""] * 5, dtype=object)]
+    bulk_rows = keys.row_ids("t", rows)
+    single = [keys.row_ids("t", [np.array([c[i]], dtype=object) for c in rows])[0] for i in range(20)]
+    assert bulk_rows.tolist() == single

@@ -84,3 +84,29 @@ def test_timestamps():
 def test_plain_ids():
     out = normalise.plain_ids(pd.Series(["  dev-1 ", "", "a\x00b", "x" * 257, "设备"]))
     assert out.tolist() == ["dev-1", None, None, None, "设备"]
+
+
+@given(st.datetimes(min_value=__import__("datetime").datetime(1950, 1, 1),
+                    max_value=__import__("datetime").datetime(2090, 1, 1)),
+       st.sampled_from(["date", "minutes", "seconds", "micros"]),
+       st.sampled_from(["", "Z", "+08:00", "-05:30"]),
+       st.sampled_from(["UTC", "Asia/Shanghai", "America/New_York", "Europe/London"]))
+@settings(max_examples=300, deadline=None)
+def test_one_timestamp_reads_as_the_vectorised_path(moment, precision, offset, zone):
+    text = {"date": moment.strftime("%Y-%m-%d"), "minutes": moment.strftime("%Y-%m-%dT%H:%M"),
+            "seconds": moment.strftime("%Y-%m-%dT%H:%M:%S"),
+            "micros": moment.strftime("%Y-%m-%dT%H:%M:%S.%f")}[precision]
+    if precision != "date":
+        text += offset
+    expected = normalise.timestamps(pd.Series([text]), zone).iloc[0]
+    assert normalise.timestamp_one(text, zone) == expected
+
+
+@pytest.mark.parametrize("kind,raw", [
+    ("phone", "138 0013 8000"), ("phone", "+86 10 6234 5678"), ("phone", "12"), ("ip", "::ffff:10.0.0.1"),
+    ("ip", "300.1.1.1"), ("device", "  dev-1 "), ("device", "bad\x01"), ("id_number", "1101 0119 9001 011234"),
+    ("id_number", ""), ("card", "4111-1111")])
+def test_one_identifier_reads_as_the_vectorised_path(kind, raw):
+    key = lambda: b"k" * 32  # noqa: E731
+    expected = normalise.identifiers(kind, pd.Series([raw]), region="CN", identity_key=key).iloc[0]
+    assert normalise.identifier_one(kind, raw, region="CN", identity_key=key) == expected

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from graphsvc.api import problems
@@ -45,23 +45,57 @@ def create_app(db: str | Path, settings: Settings | None = None) -> FastAPI:
     for module in (applications, applicants, identifiers, rings, jobs, system):
         app.include_router(module.router)
 
-    @app.middleware("http")
-    async def limit_and_measure(request: Request, call_next):
-        started = time.perf_counter()
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.api_max_body_bytes):
-            response = problems.problem(413, f"the body is larger than {settings.api_max_body_bytes} bytes",
-                                        request.url.path)
-        elif length is None and request.method in ("POST", "PUT", "PATCH") and \
-                len(await request.body()) > settings.api_max_body_bytes:
-            response = problems.problem(413, f"the body is larger than {settings.api_max_body_bytes} bytes",
-                                        request.url.path)
-        else:
-            response = await call_next(request)
-        route = request.scope.get("route")
-        path = route.path if route is not None else "unmatched"
-        requests.labels(path, request.method, str(response.status_code)).inc()
-        latency.labels(path).observe(time.perf_counter() - started)
-        return response
-
+    app.add_middleware(Guard, max_body=settings.api_max_body_bytes, requests=requests, latency=latency)
     return app
+
+
+class Guard:
+    """ASGI middleware: refuse bodies over the limit (413) and count every request.
+
+    Bodies announced too large are refused before they are read; a body sent
+    without a length is counted as it arrives and refused once it passes the limit.
+    """
+
+    def __init__(self, app, *, max_body: int, requests: Counter, latency: Histogram) -> None:
+        self.app, self.max_body, self.requests, self.latency = app, max_body, requests, latency
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def sending(message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        too_large = length is not None and (not length.isdigit() or int(length) > self.max_body)
+        received = {"bytes": 0}
+
+        async def receiving():
+            message = await receive()
+            if message["type"] == "http.request":
+                received["bytes"] += len(message.get("body", b""))
+                if received["bytes"] > self.max_body:
+                    raise _TooLarge
+            return message
+
+        try:
+            if too_large:
+                raise _TooLarge
+            await self.app(scope, receiving, sending)
+        except _TooLarge:
+            response = problems.problem(413, f"the body is larger than {self.max_body} bytes", scope["path"])
+            await response(scope, receive, sending)
+        route = scope.get("route")
+        path = route.path if route is not None else "unmatched"
+        self.requests.labels(path, scope["method"], str(status["code"])).inc()
+        self.latency.labels(path).observe(time.perf_counter() - started)
+
+
+class _TooLarge(Exception):
+    pass

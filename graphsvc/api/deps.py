@@ -24,7 +24,7 @@ class AppState:
     jobs: dict = field(default_factory=dict)
 
 
-def state(request: Request) -> AppState:
+async def state(request: Request) -> AppState:  # async: no thread hop
     return request.app.state.graphsvc
 
 
@@ -35,7 +35,7 @@ def allowed(route: str):
     """Dependency: the authenticated caller, if its role may use ``route`` and it is within its rate."""
     roles = ROLE_MATRIX[route]
 
-    def check(request: Request, app_state: State, key: str | None = Security(api_key_header)) -> Caller:
+    async def check(request: Request, app_state: State, key: str | None = Security(api_key_header)) -> Caller:
         if not key:
             raise HTTPException(401, "an X-API-Key header is required", headers={"WWW-Authenticate": "ApiKey"})
         entry = app_state.settings.api_keys.get(digest(key))

@@ -113,6 +113,30 @@ class Store(ABC):
         contacts, written by the API): all of them or none."""
 
     @abstractmethod
+    def write_application(self, application: dict, contacts: list[dict], checksum: str) -> str:
+        """Write one validated application with its contacts in one transaction, as a
+        loaded batch would (the API's path): ``stored``, ``duplicate`` or ``conflict``."""
+
+    @abstractmethod
+    def neighbourhood(self, applicant_id: str, identifiers: list[tuple[str, str]], cap: int) -> list[tuple]:
+        """The one-hop neighbourhood of an applicant for online scoring, as tuples.
+
+        Covers ``identifiers`` and every identifier the applicant already has:
+        ``(kind, value, degree, holder, role, relation, first_seen)``, one row per
+        link, with ``degree`` (distinct applicants) counted only up to ``cap + 1``;
+        identifiers above ``cap`` come as one row without holder (None).
+        """
+
+    @abstractmethod
+    def latest_scores(self, run_id: str, applicant_ids: list[str]) -> dict[str, tuple]:
+        """Scores of a run by applicant: ``(score, band, ring_id, reasons JSON)``,
+        with the ring's ``(risk, size)`` appended (None, None outside rings)."""
+
+    @abstractmethod
+    def outcomes_of(self, applicant_ids: list[str]) -> dict[str, set[str]]:
+        """Recorded outcomes by applicant (applicants without any are left out)."""
+
+    @abstractmethod
     def application(self, application_id: str) -> dict | None:
         """A stored application: applicant_id, applied_at and content digest; None if unknown."""
 

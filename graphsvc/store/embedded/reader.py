@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -64,11 +65,11 @@ class Reader:
         return _concat(frames, LINK_COLUMNS)
 
     def _identifier_hashes(self, identifiers: list[tuple[str, str]]) -> list[int]:
-        ids: list[int] = []
-        frame = pd.DataFrame(identifiers, columns=["kind", "value"])
-        for kind, part in frame.groupby("kind"):
-            ids.extend(keys.identifier_ids(str(kind), part["value"].to_numpy(object)).tolist())
-        return ids
+        by_kind: dict[str, list[str]] = {}
+        for kind, value in identifiers:
+            by_kind.setdefault(str(kind), []).append(value)
+        return [h for kind, values in sorted(by_kind.items())
+                for h in keys.identifier_ids(kind, np.array(values, dtype=object)).tolist()]
 
     def identifier_degrees(self, identifiers: list[tuple[str, str]], cap: int | None = None) -> pd.DataFrame:
         if cap is None:
@@ -117,6 +118,26 @@ class Reader:
             (kind, min_degree),
         )
 
+
+    def neighbourhood(self, applicant_id: str, identifiers: list[tuple[str, str]], cap: int) -> list[tuple]:
+        hashes = json.dumps([int(h) for h in self._identifier_hashes(identifiers)])
+        return self._con.execute(
+            "WITH ids(id) AS (SELECT i.id FROM identifiers i WHERE i.hash IN (SELECT value FROM json_each(?1)) "
+            "UNION SELECT l.identifier FROM links l WHERE l.applicant = (SELECT id FROM applicants WHERE key = ?2)), "
+            "deg AS (SELECT i.id, i.kind, i.value, (SELECT count(*) FROM (SELECT DISTINCT x.applicant FROM links x "
+            "WHERE x.identifier = i.id LIMIT ?3)) AS degree FROM identifiers i JOIN ids ON ids.id = i.id) "
+            "SELECT d.kind, d.value, d.degree, a.key, l.role, l.relation, l.first_seen FROM deg d "
+            "LEFT JOIN links l ON l.identifier = d.id AND d.degree < ?3 "
+            "LEFT JOIN applicants a ON a.id = l.applicant ORDER BY d.kind, d.value, a.key",
+            (hashes, applicant_id, int(cap) + 1)).fetchall()
+
+    def outcomes_of(self, applicant_ids: list[str]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for key, outcome in self._con.execute(
+                "SELECT a.key, o.outcome FROM applicants a JOIN outcomes o ON o.applicant = a.id "
+                "WHERE a.key IN (SELECT value FROM json_each(?))", (json.dumps(list(applicant_ids)),)):
+            out.setdefault(key, set()).add(outcome)
+        return out
 
     def application(self, application_id: str) -> dict | None:
         row = self._con.execute(

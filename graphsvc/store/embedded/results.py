@@ -73,6 +73,14 @@ class Results:
         record = dict(zip([d[0] for d in cursor.description], row))
         return {**record, **{c: json.loads(record[c]) for c in _JSON_COLUMNS}}
 
+    def latest_scores(self, run_id: str, applicant_ids: list[str]) -> dict[str, tuple]:
+        rows = self._con.execute(
+            "SELECT s.applicant_id, s.score, s.band, s.ring_id, s.reasons, r.risk, r.size FROM scores s "
+            "LEFT JOIN rings r ON r.run_id = s.run_id AND r.ring_id = s.ring_id "
+            "WHERE s.run_id = ? AND s.applicant_id IN (SELECT value FROM json_each(?))",
+            (run_id, json.dumps(list(applicant_ids)))).fetchall()
+        return {row[0]: row[1:] for row in rows}
+
     def run_table(self, run_id: str, table: str, *, where: dict[str, list] | None = None) -> pd.DataFrame:
         if table not in RUN_TABLES:
             raise ValueError(f"unknown result table {table!r}; one of {sorted(RUN_TABLES)}")

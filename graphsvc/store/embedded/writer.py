@@ -12,6 +12,7 @@ link (first and last seen, count, and for contacts the name and source given).
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -276,6 +277,103 @@ class Writer:
         self._con.executemany(_UPSERT_LINK, zip(
             applicant[starts].tolist(), identifier[starts].tolist(), role.tolist(), relation.tolist(),
             stamps(first), stamps(last), size.tolist(), *extra))
+
+    # -- one application at a time (the API's score-on-write) ---------------------------
+
+    def write_application(self, application: dict, contacts: list[dict], checksum: str) -> str:
+        """Write one validated application and its contacts in one transaction, with
+        the same hashes, links and manifest rows a loaded batch would give.
+
+        ``application`` holds ``application_id, applicant_id, applied_at, digest``
+        and ``id:<kind>`` values; contacts hold ``contact_phone, relation, source,
+        contact_name, recorded_at``. Returns ``stored``, ``duplicate`` (the same
+        content is already stored) or ``conflict`` (other content under the id).
+        """
+        if self.readonly:
+            raise StoreError("the store is open read-only")
+        con = self._con
+        app_hash = int(keys.salted("application", np.array([application["application_id"]], dtype=object))[0])
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            found = con.execute("SELECT key, digest FROM applications WHERE hash = ?", (app_hash,)).fetchone()
+            if found is not None:
+                if found[0] != application["application_id"]:
+                    raise KeyCollisionError(f"application hash collision: {application['application_id']!r}")
+                con.execute("ROLLBACK")
+                return "duplicate" if found[1] == application["digest"] else "conflict"
+            applicant = self._one_applicant(application["applicant_id"])
+            at = application["applied_at"]
+            con.execute("INSERT INTO applications VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (int(self._next_ids("applications", 1)[0]), app_hash, application["application_id"],
+                         applicant, at, application["digest"], application.get("properties")))
+            for column in sorted(c for c in application if c.startswith("id:")):
+                if application[column] is not None:
+                    identifier = self._one_identifier(column[3:], application[column])
+                    con.execute(_UPSERT_LINK, (applicant, identifier, str(Role.OWN), "", at, at, 1, None, None))
+            new_contacts = self._one_contacts(application["applicant_id"], applicant, contacts)
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            con.execute("INSERT INTO manifest VALUES (?, ?, 1, 1, 'api', 'api', 1, 1, 0, 0, ?)",
+                        (checksum, "applications", now))
+            if contacts:
+                con.execute("INSERT INTO manifest VALUES (?, ?, 1, ?, 'api', 'api', ?, ?, ?, 0, ?)",
+                            (checksum, "contacts", len(contacts), len(contacts), new_contacts,
+                             len(contacts) - new_contacts, now))
+            con.execute("COMMIT")
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+        self._applicant_cache[application["applicant_id"]] = applicant
+        return "stored"
+
+    def _one_applicant(self, key: str) -> int:
+        known = self._applicant_cache.get(key)
+        if known is None:
+            row = self._con.execute("SELECT id FROM applicants WHERE key = ?", (key,)).fetchone()
+            known = row[0] if row else None
+        if known is None:
+            known = int(self._next_ids("applicants", 1)[0])
+            self._con.execute("INSERT INTO applicants (id, key) VALUES (?, ?)", (known, key))
+        return known
+
+    def _one_identifier(self, kind: str, value: str) -> int:
+        h = int(keys.identifier_ids(kind, np.array([value], dtype=object))[0])
+        row = self._con.execute("SELECT id, kind, value FROM identifiers WHERE hash = ?", (h,)).fetchone()
+        if row is not None:
+            if (row[1], row[2]) != (kind, value):
+                raise KeyCollisionError(f"identifier hash collision: {h}")
+            return row[0]
+        new = int(self._next_ids("identifiers", 1)[0])
+        self._con.execute("INSERT INTO identifiers (id, hash, kind, value) VALUES (?, ?, ?, ?)", (new, h, kind, value))
+        return new
+
+    def _one_contacts(self, applicant_key: str, applicant: int, contacts: list[dict]) -> int:
+        """Contact facts of one application; links aggregated as a batch aggregates them."""
+        if not contacts:
+            return 0
+        columns = _FACT_KEYS["contacts"][1]
+        values = [[applicant_key if c == "applicant_id" else row.get(c) for row in contacts] for c in columns]
+        facts = keys.row_ids("contacts", [np.array(v, dtype=object) for v in values]).tolist()
+        fresh, seen_facts = [], set()
+        for fact, row in zip(facts, contacts):
+            if fact in seen_facts or self._con.execute(
+                    "SELECT 1 FROM contact_records WHERE hash = ?", (fact,)).fetchone():
+                continue
+            seen_facts.add(fact)
+            fresh.append(row)
+            self._con.execute("INSERT INTO contact_records VALUES (?)", (fact,))
+        links: dict[tuple[str, str], list[dict]] = {}
+        for row in fresh:
+            links.setdefault((row["contact_phone"], row["relation"]), []).append(row)
+        for (phone, relation), rows in sorted(links.items()):
+            ordered = sorted(rows, key=lambda r: -math.inf if r.get("recorded_at") is None else r["recorded_at"])
+            times = [r["recorded_at"] for r in ordered if r.get("recorded_at") is not None]
+            last = ordered[-1]
+            self._con.execute(_UPSERT_LINK, (
+                applicant, self._one_identifier("phone", phone), str(Role.CONTACT), relation,
+                min(times) if times else None, max(times) if times else None, len(rows),
+                last.get("contact_name"), last.get("source")))
+        return len(fresh)
 
     @staticmethod
     def _rejects(rows: pd.DataFrame, mask: np.ndarray, column: str, reason: Reason, detail: str) -> pd.DataFrame:
