@@ -21,6 +21,7 @@ def document() -> dict:
         open_store(str(db)).close()
         app = create_app(db, Settings())
         out = app.openapi()
+        app.state.checkpointer.stop()
         app.state.graphsvc.service.close()
         return out
 
