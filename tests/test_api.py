@@ -141,6 +141,10 @@ def test_phones_and_names_are_masked_by_role(client, sample):
         phones = [i["value"] for i in body["identifiers"] if i["kind"] == "phone" and i["role"] == "own"]
         assert shown in phones
         assert all(i["value"] is None for i in body["identifiers"] if i["kind"] == "id_number")
+    client.post("/v1/applications/score", json=_application(13), headers=_as(Role.UNDERWRITER))
+    names = {role: [i["name"] for i in client.get("/v1/applicants/NEWA13", headers=_as(role)).json()["identifiers"]
+                    if i["role"] == "contact"] for role in (Role.UNDERWRITER, Role.ADMIN)}
+    assert names == {Role.UNDERWRITER: ["王**"], Role.ADMIN: ["王小明"]}
     network = client.get(f"{url}/network", headers=_as(Role.INVESTIGATOR)).json()
     text = json.dumps(network)
     assert sample["phone"] not in text and national not in text

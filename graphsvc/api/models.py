@@ -81,6 +81,7 @@ class LinkOut(BaseModel):
     value: str | None = Field(description="masked by role; identity tokens are never returned")
     role: str
     relation: str | None
+    name: str | None = Field(description="contacts: the name given, masked by role")
     first_seen: str | None
     last_seen: str | None
     count: int

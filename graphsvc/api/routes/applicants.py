@@ -49,7 +49,8 @@ async def get_applicant(applicant_id: str, request: Request, app_state: State,
         ring_id=None if score is None else score["ring_id"], run_id=run_id,
         reasons=masking.evidence(reasons, caller.role),
         identifiers=[LinkOut(kind=r.kind, value=masking.identifier(r.kind, r.value, caller.role), role=r.role,
-                             relation=r.relation or None, first_seen=_stamp(r.first_seen),
+                             relation=r.relation or None, name=masking.name(r.name, caller.role),
+                             first_seen=_stamp(r.first_seen),
                              last_seen=_stamp(r.last_seen), count=int(r.count))
                      for r in links.itertuples(index=False)])
 
