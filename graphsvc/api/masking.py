@@ -39,9 +39,9 @@ def identifier(kind: str, value: str | None, role: Role) -> str | None:
 
 
 def name(value: str | None, role: Role) -> str | None:
-    if value is None or role is Role.ADMIN:
-        return value
-    return mask_name(value)
+    if not isinstance(value, str):  # missing (None or NaN from a frame)
+        return None
+    return value if role is Role.ADMIN else mask_name(value)
 
 
 def evidence(items: list[dict], role: Role) -> list[dict]:
