@@ -303,6 +303,21 @@ class Service:
         return backtest(self.store, at, seed=seed, policy=policy, k=k,
                         truth=Path(truth) if truth else None, progress=progress)
 
+    # -- skip-tracing (graphsvc.skiptrace) ----------------------------------------------
+
+    def skiptrace(self, applicant_id: str, limit: int = 10) -> pd.DataFrame:
+        """Ranked contact points for a borrower who stopped answering: phone,
+        channel (own or third party), evidence, confidence, usage and the path."""
+        from graphsvc.skiptrace import skiptrace
+
+        return skiptrace(self.store, applicant_id, limit=limit)
+
+    def lost_contact(self) -> list[str]:
+        """Borrowers whose contact is lost (and not restored since)."""
+        from graphsvc.skiptrace import lost_contact_borrowers
+
+        return lost_contact_borrowers(self.store)
+
     def _require(self, applicant_id: str) -> None:
         if not len(self.store.applicants([applicant_id])):
             raise NotFoundError(f"no applicant {applicant_id!r}")

@@ -75,6 +75,7 @@ def _requests(sample: dict) -> dict[str, tuple[str, str, dict | None]]:
         "get_ring": ("GET", f"/v1/rings/{sample['ring']}", None),
         "start_rescore": ("POST", "/v1/jobs/rescore", {"seed": 1}),
         "get_job": ("GET", "/v1/jobs/job-unknown", None),
+        "skiptrace": ("POST", "/v1/skiptrace", {"applicant_id": a}),
     }
 
 
@@ -91,7 +92,7 @@ def test_every_route_under_every_role(client, sample, role, monkeypatch):
     real = jobs.multiprocessing.get_context
     monkeypatch.setattr(jobs.multiprocessing, "get_context", lambda method: _no_process_context(real(method)))
     for route, (method, url, body) in _requests(sample).items():
-        response = client.request(method, url, json=body, headers=_as(role))
+        response = client.request(method, url, json=body, headers=_as(role, **{"X-Purpose": "collections"}))
         if role in ROLE_MATRIX[route]:
             expected = {"start_rescore": 202, "get_job": 404}.get(route, 200)
             assert response.status_code == expected, (route, role, response.text)

@@ -211,3 +211,29 @@ class JobOut(BaseModel):
 
 class Health(BaseModel):
     status: str
+
+
+class SkiptraceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    applicant_id: str = Text
+    limit: int = Field(10, ge=1, le=50)
+
+
+class Candidate(BaseModel):
+    rank: int
+    phone: str
+    channel: Literal["own", "third_party"]
+    evidence: str
+    relation: str | None
+    confidence: float
+    seen: str | None
+    usage: Literal["contact_borrower", "ask_for_borrower_only"] = Field(
+        description="third parties may only be asked for a way to reach the borrower")
+    via: str | None
+
+
+class SkiptraceOut(BaseModel):
+    applicant_id: str
+    purpose: str
+    candidates: list[Candidate]

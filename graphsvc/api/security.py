@@ -35,6 +35,7 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "get_ring": frozenset({I, A}),
     "start_rescore": frozenset({A}),
     "get_job": frozenset({A}),
+    "skiptrace": frozenset({C, A}),
 }
 
 

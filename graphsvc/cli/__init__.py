@@ -37,7 +37,7 @@ def _table(frame: pd.DataFrame, title: str) -> Table:
     for column in frame.columns:
         table.add_column(str(column), justify="right" if frame[column].dtype.kind in "iuf" else "left")
     for row in frame.itertuples(index=False):
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*("" if v is None or v != v else str(v) for v in row))
     return table
 
 

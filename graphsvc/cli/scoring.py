@@ -162,3 +162,64 @@ def backtest(
 
     rows = [{"measure": key, "value": value} for key, value in figures.items() if key != "timings"]
     console.print(_table(pd.DataFrame(rows), f"backtest as of {as_of}"))
+
+
+@app.command()
+def skiptrace(
+    db: DbOption,
+    applicant_id: Annotated[str | None, typer.Argument(help="The borrower to reach.")] = None,
+    all_lost_contact: Annotated[bool, typer.Option("--all-lost-contact", help="Every lost-contact borrower.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Batch output (CSV or Parquet by suffix).")] = None,
+    limit: Annotated[int, typer.Option(help="Candidates per borrower.")] = 10,
+    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Ranked ways to reach a borrower (own channels first, third parties only to ask for the borrower)."""
+    import pandas as pd
+
+    with _service(db) as service:
+        if all_lost_contact:
+            if out is None:
+                raise _fail(ValueError("--all-lost-contact needs --out FILE"))
+            borrowers = service.lost_contact()
+            frames = []
+            bar = _progress_bar()
+            with bar:
+                task = bar.add_task("skip-tracing", total=len(borrowers))
+                for borrower in borrowers:
+                    frames.append(service.skiptrace(borrower, limit=limit).assign(applicant_id=borrower))
+                    bar.advance(task)
+            frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            frame.to_parquet(out, index=False) if out.suffix == ".parquet" else frame.to_csv(out, index=False)
+            console.print(f"{len(borrowers):,} borrowers, {len(frame):,} candidates written to {out}")
+            return
+        if applicant_id is None:
+            raise _fail(ValueError("give APPLICANT_ID or --all-lost-contact"))
+        frame = service.skiptrace(applicant_id, limit=limit)
+    if output == "json":
+        typer.echo(frame.to_json(orient="records", indent=2, force_ascii=False))
+    else:
+        console.print(_table(frame, f"how to reach {applicant_id}"))
+
+
+@app.command("skiptrace-eval")
+def skiptrace_eval(
+    db: DbOption,
+    truth: Annotated[Path, typer.Option(help="truth_lost_contact file of a generated scenario.")],
+    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Hit@1, hit@3, MRR and coverage of skip-tracing against generated truth, per route."""
+    import pandas as pd
+
+    from graphsvc.skiptrace import evaluate
+
+    frame = pd.read_parquet(truth) if truth.suffix == ".parquet" else pd.read_csv(truth)
+    with _service(db) as service:
+        bar = _progress_bar()
+        with bar:
+            task = bar.add_task("skip-tracing", total=len(frame))
+            figures = evaluate(service.store, frame, progress=lambda _d, done, total: bar.update(
+                task, completed=done, total=total))
+    if output == "json":
+        typer.echo(figures.to_json(orient="records", indent=2))
+    else:
+        console.print(_table(figures, "skip-trace evaluation"))

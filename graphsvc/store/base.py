@@ -133,6 +133,10 @@ class Store(ABC):
         with the ring's ``(risk, size)`` appended (None, None outside rings)."""
 
     @abstractmethod
+    def applicant_outcomes(self, applicant_id: str) -> list[tuple]:
+        """One applicant's outcomes, oldest first: ``(outcome, observed_at, phone)``."""
+
+    @abstractmethod
     def outcomes_of(self, applicant_ids: list[str]) -> dict[str, set[str]]:
         """Recorded outcomes by applicant (applicants without any are left out)."""
 

@@ -131,6 +131,12 @@ class Reader:
             "LEFT JOIN applicants a ON a.id = l.applicant ORDER BY d.kind, d.value, a.key",
             (hashes, applicant_id, int(cap) + 1)).fetchall()
 
+    def applicant_outcomes(self, applicant_id: str) -> list[tuple]:
+        return self._con.execute(
+            "SELECT o.outcome, o.observed_at, i.value FROM outcomes o JOIN applicants a ON a.id = o.applicant "
+            "LEFT JOIN identifiers i ON i.id = o.phone WHERE a.key = ? ORDER BY o.observed_at, o.id",
+            (applicant_id,)).fetchall()
+
     def outcomes_of(self, applicant_ids: list[str]) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
         for key, outcome in self._con.execute(
