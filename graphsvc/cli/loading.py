@@ -152,8 +152,20 @@ def demo(
         show_graph(service, top=5)
     with graphsvc.open(db, settings=settings) as service:
         show_scoring(service)
+        show_skiptrace(service)
     console.print(f"\nexplore it: graphsvc rings --db {db}, graphsvc explain APPLICANT_ID --db {db}, "
                   f"or in Python: graphsvc.open('{db}')")
+
+
+def show_skiptrace(service) -> None:
+    """Skip-trace the first lost-contact borrower."""
+    lost = service.lost_contact()
+    if not lost:
+        return
+    found = service.skiptrace(lost[0], limit=5)
+    console.print(f"\n{len(lost):,} borrowers have lost contact; graphsvc skiptrace {lost[0]}:")
+    console.print(_table(found[["rank", "phone", "channel", "evidence", "relation", "confidence", "usage"]],
+                         f"how to reach {lost[0]}"))
 
 
 def show_scoring(service, top: int = 5, explained: int = 2) -> None:
