@@ -32,12 +32,13 @@ def _percentiles(seconds: list[float]) -> str:
 
 
 def graphsvc_way(db: Path, truth: pd.DataFrame) -> None:
-    from graphsvc.skiptrace import evaluate, skiptrace
+    from graphsvc.skiptrace import calibration_table, evaluate, skiptrace
     from graphsvc.store import open_store
 
     with open_store(str(db), readonly=True) as store:
         started = time.perf_counter()
-        figures = evaluate(store, truth)
+        proposed: list = []
+        figures = evaluate(store, truth, calibration=proposed)
         took = time.perf_counter() - started
         seconds = []
         for applicant in truth["applicant_id"]:
@@ -45,6 +46,8 @@ def graphsvc_way(db: Path, truth: pd.DataFrame) -> None:
             skiptrace(store, applicant)
             seconds.append(time.perf_counter() - t)
     print(figures.to_string(index=False))
+    print("calibration (the candidates' stated confidence against how often each was the new phone):")
+    print(calibration_table(proposed).to_string(index=False))
     print(f"graphsvc: {len(truth)} borrowers in {took:.1f} s; one skip-trace {_percentiles(seconds)}")
 
 
