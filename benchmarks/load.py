@@ -15,21 +15,14 @@ Prints rows per second, links, wall time and peak memory (max RSS) of each job.
 
 from __future__ import annotations
 
-import argparse
 import json
-import resource
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+import jobs
+
 KEY = "benchmark-key-0123456789-abcdefghijkl"
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def job_generate(size: int, out: Path) -> dict:
@@ -37,7 +30,7 @@ def job_generate(size: int, out: Path) -> dict:
 
     started = time.perf_counter()
     summary = generate(Scenario(size, seed=1), out)
-    return {"seconds": time.perf_counter() - started, "rows": summary["rows"], "peak_mb": _peak_mb()}
+    return {"seconds": time.perf_counter() - started, "rows": summary["rows"], "peak_mb": jobs.peak_mb()}
 
 
 def job_store(data: Path, db: Path) -> dict:
@@ -56,7 +49,7 @@ def job_store(data: Path, db: Path) -> dict:
     summary = report.summary()
     return {"seconds": seconds, "rows": int(summary["read"].sum()), "loaded": int(summary["loaded"].sum()),
             "rejected": int(summary["rejected"].sum()), "links": sum(counts["links"].values()),
-            "nodes": sum(counts["nodes"].values()), "peak_mb": _peak_mb()}
+            "nodes": sum(counts["nodes"].values()), "peak_mb": jobs.peak_mb()}
 
 
 def job_networkx(data: Path) -> dict:
@@ -89,21 +82,15 @@ def job_networkx(data: Path) -> dict:
     seconds = time.perf_counter() - started
     rows = len(apps) + len(contacts)
     return {"seconds": seconds, "rows": rows, "links": graph.number_of_edges(),
-            "nodes": graph.number_of_nodes(), "peak_mb": _peak_mb()}
+            "nodes": graph.number_of_nodes(), "peak_mb": jobs.peak_mb()}
 
 
 def run_job(*args: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--job", *args], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return jobs.run_job(__file__, *args)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="100000,1000000")
-    parser.add_argument("--workdir", default=str(HERE.parent / "bench-data"))
-    parser.add_argument("--skip-networkx-above", type=int, default=2_000_000)
-    parser.add_argument("--job", nargs="+", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = jobs.parser(__doc__, 2_000_000).parse_args()
     if args.job:
         name, *rest = args.job
         result = {"generate": lambda: job_generate(int(rest[0]), Path(rest[1])),

@@ -25,21 +25,14 @@ legitimately sharing applicants.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
-import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+import jobs
+
 KEY = "benchmark-key-0123456789-abcdefghijkl"
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _quality(members, scores, data: Path) -> dict:
@@ -67,8 +60,8 @@ def job_prepare(size: int, data: Path, db: Path) -> dict:
 
 
 def job_graphsvc(data: Path, db: Path) -> dict:
-    from graphsvc.store import open_store
     from graphsvc.rescore import rescore
+    from graphsvc.store import open_store
 
     started = time.perf_counter()
     with open_store(str(db)) as store:
@@ -76,7 +69,7 @@ def job_graphsvc(data: Path, db: Path) -> dict:
         seconds = time.perf_counter() - started
         members = store.run_table(run["run_id"], "ring_members")
         scores = store.run_table(run["run_id"], "scores")
-    return {"seconds": seconds, "peak_mb": _peak_mb(), "timings": run["timings"], "rings": run["counts"]["rings"],
+    return {"seconds": seconds, "peak_mb": jobs.peak_mb(), "timings": run["timings"], "rings": run["counts"]["rings"],
             **_quality(members, scores, data)}
 
 
@@ -199,21 +192,15 @@ def job_networkx(data: Path, db: Path) -> dict:
     members = pd.DataFrame({"ring_id": label[label >= 0], "applicant_id": projection.applicants[label >= 0]})
     scores = pd.DataFrame({"applicant_id": projection.applicants, "band": "low",
                            "ring_id": np.where(label >= 0, label, None)})
-    return {"seconds": seconds, "peak_mb": _peak_mb(), "rings": int(keep.sum()), "hubs": len(hubs), **_quality(members, scores, data)}
+    return {"seconds": seconds, "peak_mb": jobs.peak_mb(), "rings": int(keep.sum()), "hubs": len(hubs), **_quality(members, scores, data)}
 
 
 def run_job(*args: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--job", *args], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return jobs.run_job(__file__, *args)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="100000,1000000")
-    parser.add_argument("--workdir", default=str(HERE.parent / "bench-data"))
-    parser.add_argument("--skip-networkx-above", type=int, default=100_000)
-    parser.add_argument("--job", nargs="+", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = jobs.parser(__doc__, 100_000).parse_args()
     if args.job:
         name, *rest = args.job
         result = {"prepare": lambda: job_prepare(int(rest[0]), Path(rest[1]), Path(rest[2])),
@@ -229,9 +216,9 @@ def main() -> None:
         data, db = workdir / f"scenario-{size}", workdir / f"store-{size}.db"
         if not db.exists() or not (data / "truth.json").exists():
             run_job("prepare", str(size), str(data), str(db))
-        jobs = ["graphsvc"] + (["networkx"] if size <= args.skip_networkx_above else [])
+        ways = ["graphsvc"] + (["networkx"] if size <= args.skip_networkx_above else [])
         results = {}
-        for job in jobs:
+        for job in ways:
             r = results[job] = run_job(job, str(data), str(db))
             print(f"{size:>10} {job:<10} {r['seconds']:>8.1f} {r['peak_mb']:>8.0f} {r['rings']:>6} "
                   f"{r['ring_precision']:>9.4f} {r['ring_recall']:>7.4f} {r['adjusted_rand']:>6.4f} "

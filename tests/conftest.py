@@ -105,3 +105,19 @@ def population(tmp_path_factory) -> Path:
         load(s, scenario_sources(out))
     use_settings(None)
     return out
+
+
+@pytest.fixture(scope="session")
+def scored_db(scenario_db, tmp_path_factory) -> Path:
+    """The small scenario with one re-score run (seed 1); copy it before writing."""
+    import shutil
+
+    import graphsvc
+
+    path = tmp_path_factory.mktemp("scored") / "graph.db"
+    shutil.copy(scenario_db, path)
+    use_settings(Settings(hmac_key=TEST_KEY))
+    with graphsvc.open(path) as service:
+        service.rescore(seed=1)
+    use_settings(None)
+    return path

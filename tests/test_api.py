@@ -7,7 +7,6 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-import graphsvc
 from graphsvc.api import create_app
 from graphsvc.api.security import ROLE_MATRIX, Role, digest
 from graphsvc.settings import Settings
@@ -22,13 +21,9 @@ def _settings(**changes) -> Settings:
                                                  for r, k in KEYS.items()}, **changes)
 
 
-@pytest.fixture(scope="module")
-def api_db(scenario_db, tmp_path_factory):
-    path = tmp_path_factory.mktemp("api") / "graph.db"
-    shutil.copy(scenario_db, path)
-    with graphsvc.open(path) as service:
-        service.rescore(seed=1)
-    return path
+@pytest.fixture
+def api_db(scored_db):
+    return scored_db
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
-import graphsvc
 from graphsvc.api import create_app
 from graphsvc.api.security import digest
 from graphsvc.settings import Settings
@@ -19,11 +18,9 @@ ADMIN = "fuzz-admin-key"
 
 
 @pytest.fixture(scope="module")
-def app(scenario_db, tmp_path_factory):
+def app(scored_db, tmp_path_factory):
     path = tmp_path_factory.mktemp("fuzz") / "graph.db"
-    shutil.copy(scenario_db, path)
-    with graphsvc.open(path) as service:
-        service.rescore(seed=1)
+    shutil.copy(scored_db, path)
     return create_app(path, Settings(hmac_key=TEST_KEY, api_keys={digest(ADMIN): {"name": "fuzz", "role": "admin"}},
                                      api_rate_per_second=10_000, api_rate_burst=100_000))
 

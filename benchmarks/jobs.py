@@ -1,0 +1,34 @@
+"""What the benchmark scripts share: each job runs in its own process, so that the
+peak memory it reports (max RSS) is its own."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_job(script: str, *args: str) -> dict:
+    """Run ``script --job ARGS`` in a new interpreter; its last stdout line is JSON."""
+    out = subprocess.run([sys.executable, script, "--job", *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def parser(doc: str, networkx_up_to: int) -> argparse.ArgumentParser:
+    """The options every size-by-size benchmark takes."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", default="100000,1000000")
+    p.add_argument("--workdir", default=str(HERE.parent / "bench-data"))
+    p.add_argument("--skip-networkx-above", type=int, default=networkx_up_to)
+    p.add_argument("--job", nargs="+", help=argparse.SUPPRESS)
+    return p
