@@ -303,6 +303,25 @@ class Service:
         return backtest(self.store, at, seed=seed, policy=policy, k=k,
                         truth=Path(truth) if truth else None, progress=progress)
 
+    def ring_graph(self, ring_id: str, run_id: str | None = None, max_degree: int = 200) -> nx.Graph:
+        """A ring as a networkx graph: its members and the identifiers at least two
+        of them hold or list (hubs marked, as in :meth:`ego_network`)."""
+        members = self.ring_members(ring_id, run_id=run_id)["applicant_id"].tolist()
+        links = self.store.applicant_links(members)
+        holders = links.groupby(["kind", "value"])["applicant_id"].nunique()
+        shared = set(holders[holders >= 2].index)
+        graph = nx.Graph(title=f"ring {ring_id}", ring_id=ring_id, truncated=False)
+        for member in members:
+            graph.add_node(node_id("applicant", member), kind="applicant", value=member)
+        keep = [(k, v) in shared for k, v in zip(links["kind"], links["value"])]
+        self._add_links(graph, links[keep], max_nodes=len(members) + len(shared))
+        for kind, value, degree in self.store.identifier_degrees(sorted(shared), cap=max_degree).itertuples(
+                index=False):
+            node = graph.nodes[node_id(kind, value)]
+            node["degree"], node["hub"] = int(degree), bool(degree > max_degree)
+        self._annotate_applicants(graph)
+        return graph
+
     # -- skip-tracing (graphsvc.skiptrace) ----------------------------------------------
 
     def skiptrace(self, applicant_id: str, limit: int = 10) -> pd.DataFrame:

@@ -153,6 +153,13 @@ def demo(
     with graphsvc.open(db, settings=settings) as service:
         show_scoring(service)
         show_skiptrace(service)
+        from graphsvc.pictures import save
+
+        top = service.rings(top=1)
+        if len(top):
+            ring = top["ring_id"].iloc[0]
+            page = save(service.ring_graph(ring), workdir / f"ring-{ring}.html", title=f"ring {ring}")
+            console.print(f"\nthe riskiest ring, drawn: {page} (offline; open it in a browser)")
     console.print(f"\nexplore it: graphsvc rings --db {db}, graphsvc explain APPLICANT_ID --db {db}, "
                   f"or in Python: graphsvc.open('{db}')")
 
