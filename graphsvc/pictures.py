@@ -10,7 +10,6 @@ loads nothing from the network. Identity-number tokens are never drawn.
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 import networkx as nx
@@ -126,12 +125,14 @@ def _plain(data: dict) -> dict:
     return clean
 
 
-def to_html(graph: nx.Graph, path: Path, title: str = "") -> None:
+def svg(graph: nx.Graph, prefix: str = "g") -> str:
+    """The graph as an SVG element (class ``graph``; element ids start with ``prefix``),
+    for :func:`to_html` and reports; :data:`SCRIPT` makes it interactive."""
     where = positions(graph)
     numbers: dict[str, int] = {}
     size, pad = 1000, 40
     xy = {n: (pad + p[0] * (size - 2 * pad), pad + p[1] * (size - 2 * pad)) for n, p in where.items()}
-    ids = {n: f"n{i}" for i, n in enumerate(graph.nodes())}
+    ids = {n: f"{prefix}-{i}" for i, n in enumerate(graph.nodes())}
     edges = "\n".join(
         f'<line x1="{xy[a][0]:.1f}" y1="{xy[a][1]:.1f}" x2="{xy[b][0]:.1f}" y2="{xy[b][1]:.1f}" '
         f'data-a="{ids[a]}" data-b="{ids[b]}"><title>{html.escape(", ".join(d.get("roles", [])))}</title></line>'
@@ -149,34 +150,39 @@ def to_html(graph: nx.Graph, path: Path, title: str = "") -> None:
                      f'fill="{colour(data)}" class="{"hub" if hub else ""}" data-kind="{data.get("kind")}">'
                      f'<title>{html.escape(chr(10).join(tip))}</title></circle>')
         texts.append(f'<text x="{xy[node][0] + 10:.1f}" y="{xy[node][1] - 10:.1f}">{html.escape(name)}</text>')
-    legend = "".join(f'<span><i style="background:{c}"></i>{html.escape(k)}</span>' for k, c in
-                     [*KIND_COLOURS.items(), *(("applicant: " + o, c) for o, c in OUTCOME_COLOURS.items())])
+    return (f'<svg class="graph" viewBox="0 0 1000 1000" data-nodes="{graph.number_of_nodes()}" '
+            f'data-edges="{graph.number_of_edges()}"><g>{edges}</g><g>{"".join(nodes)}</g>'
+            f'<g>{"".join(texts)}</g></svg>')
+
+
+def legend() -> str:
+    """The colour key as HTML."""
+    return "".join(f'<span class="key"><i style="background:{c}"></i>{html.escape(k)}</span>' for k, c in
+                   [*KIND_COLOURS.items(), *(("applicant: " + o, c) for o, c in OUTCOME_COLOURS.items())])
+
+
+def to_html(graph: nx.Graph, path: Path, title: str = "") -> None:
     heading = html.escape(title or graph.graph.get("title", ""))
-    page = _PAGE.replace("{title}", heading).replace("{legend}", legend).replace("{edges}", edges) \
-        .replace("{nodes}", "\n".join(nodes)).replace("{texts}", "\n".join(texts)) \
-        .replace("{count}", json.dumps({"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges()}))
-    path.write_text(page, encoding="utf-8")
+    path.write_text(
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{heading}</title>'
+        f"<style>{STYLE} svg.graph {{ width: 100vw; height: calc(100vh - 40px); }}</style></head>"
+        f"<body><header><b>{heading}</b> &nbsp; {legend()} <small>drag to pan, wheel to zoom, click a node"
+        f"</small></header>{svg(graph)}<script>{SCRIPT}</script></body></html>\n", encoding="utf-8")
 
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
+STYLE = """
  body { font: 13px sans-serif; margin: 0; }
  header { padding: 8px 12px; border-bottom: 1px solid #ddd; }
- header span { margin-right: 12px; } header i { display: inline-block; width: 10px; height: 10px;
+ .key { margin-right: 12px; } .key i { display: inline-block; width: 10px; height: 10px;
    border-radius: 50%; margin-right: 4px; }
- svg { width: 100vw; height: calc(100vh - 40px); cursor: grab; }
+ svg.graph { cursor: grab; }
  line { stroke: #bdbdbd; stroke-width: 1.2; } circle { stroke: #fff; stroke-width: 1.5; cursor: pointer; }
  circle.hub { stroke: #000; stroke-dasharray: 4 2; } text { font-size: 10px; fill: #333; pointer-events: none; }
  .dim { opacity: 0.15; }
-</style></head>
-<body><header><b>{title}</b> &nbsp; {legend} <small>drag to pan, wheel to zoom, click a node</small></header>
-<svg id="graph" viewBox="0 0 1000 1000" data-count='{count}'>
-<g id="edges">{edges}</g><g id="nodes">{nodes}</g><g id="labels">{texts}</g>
-</svg>
-<script>
-(function () {
-  const svg = document.getElementById("graph");
+"""
+
+SCRIPT = """
+document.querySelectorAll("svg.graph").forEach(function (svg) {
   let box = [0, 0, 1000, 1000], drag = null;
   const show = () => svg.setAttribute("viewBox", box.join(" "));
   svg.addEventListener("mousedown", e => { drag = [e.clientX, e.clientY]; });
@@ -201,6 +207,5 @@ _PAGE = """<!DOCTYPE html>
     svg.querySelectorAll("circle").forEach(o => o.classList.toggle("dim", !near.has(o.id)));
     svg.querySelectorAll("line").forEach(l => l.classList.toggle("dim", !(l.dataset.a === c.id || l.dataset.b === c.id)));
   }));
-})();
-</script></body></html>
+});
 """

@@ -245,3 +245,19 @@ def picture(
         except (GraphsvcError, ValueError) as exc:
             raise _fail(exc) from exc
     console.print(f"{graph.number_of_nodes()} nodes and {graph.number_of_edges()} links drawn to {written}")
+
+
+@app.command()
+def report(
+    db: DbOption,
+    out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("report.html"),
+    run: RunOption = None,
+    top: Annotated[int, typer.Option(help="Rings drawn, by descending risk.")] = 10,
+    backtest_file: Annotated[Path | None, typer.Option("--backtest", help="Figures of `graphsvc backtest --format json`.")] = None,
+) -> None:
+    """A self-contained HTML report of a re-score run: rings drawn, scores, hubs, backtest."""
+    from graphsvc import report as run_report
+
+    with _service(db) as service:
+        written = run_report.write(service, out, run_id=run, top=top, backtest=run_report.read_backtest(backtest_file))
+    console.print(f"report written to {written}")
