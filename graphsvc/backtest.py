@@ -77,6 +77,30 @@ def ring_recovery(members: pd.DataFrame, scores: pd.DataFrame, truth: pd.DataFra
     }
 
 
+def holdout(store: Store, share: float = 0.3, *, seed: int = 7, policy: Policy | None = None, k: int = 100,
+            progress: Progress | None = None) -> dict:
+    """Hide a random ``share`` of the confirmed-fraud applicants, score without
+    their labels, and measure how well the scores find them again among every
+    applicant not labelled fraud (for data without dates, such as P2P)."""
+    if not 0 < share < 1:
+        raise ValueError("the held-out share must be between 0 and 1")
+    fraud = sorted(set(store.outcome_events("fraud")["applicant_id"]))
+    rng = np.random.default_rng(seed)
+    hidden = set(rng.choice(np.array(fraud, dtype=object), size=max(1, round(share * len(fraud))), replace=False))
+    result = analyse(store, seed=seed, policy=policy, progress=progress, hidden=hidden)
+    scores = result.scores[~result.scores["applicant_id"].isin(set(fraud) - hidden)]
+    label = scores["applicant_id"].isin(hidden).to_numpy()
+    value = scores["score"].to_numpy()
+    alerted = scores["band"].isin(["review", "high"]).to_numpy()
+    return {
+        "held_out": len(hidden), "labelled": len(fraud) - len(hidden), "applicants_scored": len(scores),
+        "auc": None if (a := auc(value, label)) is None else round(a, 4),
+        f"precision_at_{k}": None if (p := precision_at(value, label, k)) is None else round(p, 4),
+        "recall_at_review": round(float(alerted[label].mean()), 4) if label.any() else None,
+        "alert_rate": round(float(alerted.mean()), 4), "seed": seed, "timings": result.timings,
+    }
+
+
 def backtest(store: Store, as_of: int, *, seed: int = 7, policy: Policy | None = None, k: int = 100,
              truth: Path | None = None, progress: Progress | None = None) -> dict:
     """Score as of ``as_of`` and evaluate against fraud observed after it."""

@@ -77,8 +77,11 @@ def _previous_rings(store: Store) -> dict[str, set[str]]:
 
 
 def analyse(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Policy | None = None,
-            progress: Progress | None = None) -> Analysis:
-    """Run every stage in memory and return the results (nothing is written)."""
+            progress: Progress | None = None, hidden: set[str] | None = None) -> Analysis:
+    """Run every stage in memory and return the results (nothing is written).
+
+    ``hidden`` applicants' fraud outcomes are ignored (a hold-out backtest).
+    """
     policy = policy or Policy()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -92,6 +95,8 @@ def analyse(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
             progress(stage, STAGES.index(stage) + 1, len(STAGES))
 
     projection = Projection.from_store(store, as_of)
+    if hidden:
+        projection.fraud[np.isin(projection.applicants, sorted(hidden))] = False
     done("read")
     linked = linkage_.link(projection, policy, store)
     done("link")

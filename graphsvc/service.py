@@ -337,6 +337,13 @@ class Service:
 
         return lost_contact_borrowers(self.store)
 
+    def holdout(self, share: float = 0.3, *, seed: int = 7, policy: Policy | None = None, k: int = 100) -> dict:
+        """Hide a share of the fraud labels, score without them, and measure how
+        well the scores find them (AUC, precision at k, recall at the review band)."""
+        from graphsvc.backtest import holdout
+
+        return holdout(self.store, share, seed=seed, policy=policy, k=k)
+
     def _require(self, applicant_id: str) -> None:
         if not len(self.store.applicants([applicant_id])):
             raise NotFoundError(f"no applicant {applicant_id!r}")

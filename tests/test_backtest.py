@@ -58,3 +58,18 @@ def test_backtest_of_a_generated_population(population):
     assert figures["ring_precision"] >= 0.8 and figures["ring_recall"] >= 0.8
     assert figures["false_flag_rate"] < 0.02
     assert set(figures["timings"]) == {"read", "link", "rings", "propagate", "score"}
+
+
+def test_holdout_finds_hidden_fraud(population):
+    from graphsvc.backtest import holdout
+
+    with open_store(str(population / "graph.db"), readonly=True) as store:
+        figures = holdout(store, 0.3, seed=1, k=20)
+        fraud = len(set(store.outcome_events("fraud")["applicant_id"]))
+    assert figures["held_out"] + figures["labelled"] == fraud
+    assert figures["held_out"] == round(0.3 * fraud)
+    base_rate = figures["held_out"] / figures["applicants_scored"]
+    assert figures["auc"] > 0.6 and figures["precision_at_20"] > 20 * base_rate
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        with open_store(str(population / "graph.db"), readonly=True) as store:
+            holdout(store, 1.5)
