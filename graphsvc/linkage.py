@@ -11,7 +11,9 @@ Three kinds of evidence link two applicants (weights from :class:`~graphsvc.poli
   lines (400/800 numbers) never link anyone;
 * **contact listing**: A lists B's own phone (``contact_link`` per direction),
   reinforced by each contact both list (``contact_common``, up to 3), which sets
-  a clique of cross-listed identities apart from a chain of friends.
+  a clique of cross-listed identities apart from a chain of friends;
+* **relations** between applicants (money transfers, referrals): each type's
+  ``relation_weights`` entry, once per pair.
 
 Identifiers with more holders than the kind's ``hub`` cap link nobody: they are
 reported in the hubs table with a verdict instead. Evidence adds up, and the
@@ -31,7 +33,7 @@ from scipy import sparse
 
 from graphsvc import normalise
 from graphsvc.policy import Policy
-from graphsvc.projection import Projection
+from graphsvc.projection import Projection, incidence
 from graphsvc.store.base import Store
 
 DAY = 86_400
@@ -100,6 +102,24 @@ def _listing(projection: Projection, phone_owners: np.ndarray, policy: Policy) -
     return (both * policy.contact_link + common * policy.contact_common).tocsr()
 
 
+def _related(projection: Projection, policy: Policy) -> sparse.csr_matrix:
+    """Applicant-applicant relations (transfers, referrals): each type's weight once
+    per pair, whichever the direction and however many times it happened."""
+    arrays = projection.arrays
+    n = len(arrays.applicants)
+    total = sparse.csr_matrix((n, n), dtype=np.float32)
+    if arrays.relation_src is None or not len(arrays.relation_src):
+        return total
+    for kind, weight in sorted(policy.relation_weights.items()):
+        picked = (arrays.relation_type == kind) & (arrays.relation_src != arrays.relation_dst)
+        if weight <= 0 or not picked.any():
+            continue
+        src, dst = arrays.relation_src[picked], arrays.relation_dst[picked]
+        pairs = incidence(np.concatenate([src, dst]), np.concatenate([dst, src]), (n, n))
+        total = total + pairs * weight
+    return total.tocsr()
+
+
 def link(projection: Projection, policy: Policy, store: Store) -> Linkage:
     """Build the weighted applicant graph and the hubs table of ``projection``."""
     holders = projection.holders()
@@ -130,7 +150,8 @@ def link(projection: Projection, policy: Policy, store: Store) -> Linkage:
     phone_owners = projection.kind_mask("phone") & (holders >= 1) & ~own_hub
     graph = (_co_holding(projection.own, own_weight)
              + _co_holding(projection.contact, contact_weight)
-             + _listing(projection, phone_owners, policy)).tocsr()
+             + _listing(projection, phone_owners, policy)
+             + _related(projection, policy)).tocsr()
     graph.sum_duplicates()
 
     parts = []

@@ -65,6 +65,8 @@ class Policy(BaseModel):
     # a phone listed as a contact by several applicants (an agent's phone)
     shared_contact: KindRule = KindRule(weight=1.0, hub=40, hub_verdict="popular contact number")
     contact_link: float = Field(0.3, ge=0, le=1)  # A lists B's own phone, per direction
+    # applicant-applicant relations by type (money transfers, referrals ...), once per pair and type
+    relation_weights: dict[str, float] = Field(default_factory=lambda: {"transfer": 0.3, "referral": 0.3})
     contact_common: float = Field(0.15, ge=0, le=1)  # per contact both list (up to 3)
     strong_link: float = Field(0.5, gt=0)  # components run over links at least this strong
     refine_above: int = Field(60, ge=2)  # components larger than this are split by Leiden

@@ -97,3 +97,25 @@ def test_shared_identifier_weights_match_networkx(scenario_db):
     assert got.keys() == want.keys()
     assert max(abs(got[k] - want[k]) for k in want) < 1e-5
     assert len(want) > 500
+
+
+def test_relations_link_once_per_pair_and_type(tmp_path):
+    from conftest import write_csv
+    from graphsvc.loader import load
+    from graphsvc.sources import canonical_sources
+
+    apps = write_csv(tmp_path / "apps.csv", [application(n) for n in (1, 2, 3)])
+    relations = write_csv(tmp_path / "relations.csv", [
+        {"src_applicant_id": "A001", "dst_applicant_id": "A002", "type": "transfer", "at": "2024-01-02", "amount": 5},
+        {"src_applicant_id": "A002", "dst_applicant_id": "A001", "type": "transfer", "at": "2024-01-03", "amount": 7},
+        {"src_applicant_id": "A001", "dst_applicant_id": "A002", "type": "referral", "at": "2024-01-04"},
+        {"src_applicant_id": "A002", "dst_applicant_id": "A003", "type": "gift", "at": "2024-01-05"},
+    ])
+    with open_store(str(tmp_path / "graph.db")) as store:
+        load(store, canonical_sources({"applications": apps, "relations": relations}))
+        projection = Projection.from_store(store)
+        linked = link(projection, Policy(), store)
+        as_of = link(Projection.from_store(store, as_of=1704240000), Policy(), store)  # 2024-01-03 00:00
+    assert _weight(linked, projection, "A001", "A002") == pytest.approx(0.6)  # transfer + referral
+    assert _weight(linked, projection, "A002", "A003") == 0  # a type without a weight links nobody
+    assert _weight(as_of, projection, "A001", "A002") == pytest.approx(0.3)  # only the first transfer known

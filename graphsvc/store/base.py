@@ -80,6 +80,9 @@ class GraphArrays:
     outcome_at: np.ndarray  # float seconds, NaN when undated
     application_applicant: np.ndarray  # int32
     application_at: np.ndarray  # int64 seconds
+    relation_src: np.ndarray | None = None  # int32: applicant-applicant relations (transfers, referrals ...)
+    relation_dst: np.ndarray | None = None  # int32
+    relation_type: np.ndarray | None = None  # relation type names
 
 
 #: result tables of a re-score run and their columns (keyed by natural keys)

@@ -181,6 +181,10 @@ class Reader:
                 applications = _ints(con,  # times shifted by 2**33 s so that pre-1970 dates pack too
                                      "SELECT (applicant << 34) | (applied_at + 8589934592) AS x FROM applications"
                                      + ("" if as_of is None else " WHERE applied_at <= ?"), params)
+                relations = pd.DataFrame(con.execute(
+                    "SELECT src, dst, type FROM relations"
+                    + ("" if as_of is None else " WHERE at IS NULL OR at <= ?"), params).fetchall(),
+                    columns=["src", "dst", "type"])
                 applicant_ids, applicants, identifier_ref, identifier_kind, kinds = nodes.result()
         finally:
             con.execute("COMMIT")
@@ -194,6 +198,9 @@ class Reader:
             outcome_at=pd.to_numeric(outcomes["at"], errors="coerce").to_numpy(float),
             application_applicant=_positions(applicant_ids, applications >> 34),
             application_at=(applications & ((1 << 34) - 1)) - (1 << 33),
+            relation_src=_positions(applicant_ids, relations["src"].to_numpy(np.int64)),
+            relation_dst=_positions(applicant_ids, relations["dst"].to_numpy(np.int64)),
+            relation_type=relations["type"].to_numpy(object),
         )
 
     def _node_arrays(self) -> tuple:
