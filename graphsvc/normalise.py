@@ -217,9 +217,10 @@ def numbers(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values.astype("string").str.strip(), errors="coerce")
 
 
-def format_timestamp(seconds: int | None) -> str | None:
-    """Epoch seconds as ISO 8601 UTC text (``2024-01-02T00:00:00Z``)."""
-    if seconds is None:
+def format_timestamp(seconds: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 UTC text (``2024-01-02T00:00:00Z``); missing
+    (None or NaN, as store frames hold it) stays None."""
+    if seconds is None or seconds != seconds:
         return None
     return pd.Timestamp(int(seconds), unit="s").strftime("%Y-%m-%dT%H:%M:%SZ")
 

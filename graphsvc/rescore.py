@@ -69,10 +69,10 @@ def parse_as_of(text: str | None, timezone: str = "UTC") -> int | None:
 
 
 def _previous_rings(store: Store) -> dict[str, set[str]]:
-    runs = store.runs()
-    if not len(runs):
+    latest = store.latest_run()
+    if latest is None:
         return {}
-    members = store.run_table(runs["run_id"].iloc[0], "ring_members")
+    members = store.run_table(latest["run_id"], "ring_members")
     return {ring: set(group) for ring, group in members.groupby("ring_id")["applicant_id"]}
 
 

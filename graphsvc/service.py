@@ -151,8 +151,8 @@ class Service:
             roles = graph.edges[a, i]["roles"] if graph.has_edge(a, i) else []
             label = row.role if not row.relation else f"{row.role}:{row.relation}"
             graph.add_edge(a, i, roles=sorted(set(roles) | {label}), count=int(row.count),
-                           first_seen=normalise.format_timestamp(_opt_int(row.first_seen)),
-                           last_seen=normalise.format_timestamp(_opt_int(row.last_seen)))
+                           first_seen=normalise.format_timestamp(row.first_seen),
+                           last_seen=normalise.format_timestamp(row.last_seen))
         return new
 
     def _annotate_applicants(self, graph: nx.Graph) -> None:
@@ -349,14 +349,10 @@ class Service:
             raise NotFoundError(f"no applicant {applicant_id!r}")
 
 
-def _opt_int(value: object) -> int | None:
-    return None if value is None or value != value else int(value)
-
-
 def _readable(links: pd.DataFrame) -> pd.DataFrame:
     out = links.copy()
     for column in ("first_seen", "last_seen"):
-        out[column] = [normalise.format_timestamp(_opt_int(v)) for v in out[column]]
+        out[column] = [normalise.format_timestamp(v) for v in out[column]]
     return out.reset_index(drop=True)
 
 

@@ -99,8 +99,7 @@ def skiptrace(store: Store, applicant_id: str, policy: Policy | None = None, lim
                 best["channel"] == channel and confidence > best["confidence"]):
             candidates[phone] = {"phone": phone, "channel": channel, "evidence": kind, "relation": relation,
                                  "confidence": round(confidence, 3),
-                                 "seen": normalise.format_timestamp(None if seen is None or seen != seen
-                                                                    else int(seen)), "via": via}
+                                 "seen": normalise.format_timestamp(seen), "via": via}
 
     for phone, at in restored.items():
         offer(phone, "confirmed", at)

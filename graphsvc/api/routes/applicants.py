@@ -21,10 +21,6 @@ ERRORS = {401: {"description": "no or unknown API key"}, 403: {"description": "r
 ApplicantId = Annotated[str, Query(min_length=1, max_length=128)]
 
 
-def _stamp(value) -> str | None:
-    return None if value is None or value != value else normalise.format_timestamp(int(value))
-
-
 @router.get("/applicants/{applicant_id}", response_model=ApplicantOut, name="get_applicant", responses=ERRORS)
 async def get_applicant(applicant_id: str, request: Request, app_state: State,
                         caller: Annotated[Caller, Depends(allowed("get_applicant"))]) -> ApplicantOut:
@@ -50,8 +46,8 @@ async def get_applicant(applicant_id: str, request: Request, app_state: State,
         reasons=masking.evidence(reasons, caller.role),
         identifiers=[LinkOut(kind=r.kind, value=masking.identifier(r.kind, r.value, caller.role), role=r.role,
                              relation=r.relation or None, name=masking.name(r.name, caller.role),
-                             first_seen=_stamp(r.first_seen),
-                             last_seen=_stamp(r.last_seen), count=int(r.count))
+                             first_seen=normalise.format_timestamp(r.first_seen),
+                             last_seen=normalise.format_timestamp(r.last_seen), count=int(r.count))
                      for r in links.itertuples(index=False)])
 
 

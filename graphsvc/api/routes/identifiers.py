@@ -18,10 +18,6 @@ ERRORS = {400: {"description": "the value is not valid for its kind"}, 401: {"de
           403: {"description": "role not allowed"}, 429: {"description": "rate limit exceeded"}}
 
 
-def _stamp(value) -> str | None:
-    return None if value is None or value != value else normalise.format_timestamp(int(value))
-
-
 @router.get("/{kind}/{value}/applicants", response_model=IdentifierOut, name="identifier_applicants",
             responses=ERRORS)
 async def identifier_applicants(
@@ -39,7 +35,7 @@ async def identifier_applicants(
     links = (service.store.identifier_links([(kind, canonical)]) if degree and not hub
              else service.store.identifier_links([]))
     holders = [HolderOut(applicant_id=r.applicant_id, role=r.role, relation=r.relation or None,
-                         first_seen=_stamp(r.first_seen), last_seen=_stamp(r.last_seen), count=int(r.count))
+                         first_seen=normalise.format_timestamp(r.first_seen), last_seen=normalise.format_timestamp(r.last_seen), count=int(r.count))
                for r in links.sort_values(["applicant_id", "role"]).itertuples(index=False)]
     audit(request, app_state, caller, [h.applicant_id for h in holders])
     return IdentifierOut(kind=kind, value=masking.identifier(kind, canonical, caller.role), degree=degree, hub=hub,
