@@ -71,6 +71,7 @@ class Policy(BaseModel):
     strong_link: float = Field(0.5, gt=0)  # components run over links at least this strong
     refine_above: int = Field(60, ge=2)  # components larger than this are split by Leiden
     resolution: float = Field(0.1, gt=0)  # Leiden CPM resolution: least mean link weight in a ring
+    gds_gamma: float = Field(1.0, gt=0)  # on Neo4j: GDS Leiden modularity resolution (GDS has no CPM)
     min_ring_size: int = Field(5, ge=2)
     min_ring_risk: float = Field(0.5, ge=0, le=1)  # groups below this risk are clusters, not rings
     ring_match: float = Field(0.5, gt=0, le=1)  # Jaccard overlap that keeps a previous ring id

@@ -100,7 +100,8 @@ def analyse(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
     done("read")
     linked = linkage_.link(projection, policy, store)
     done("link")
-    label = rings.communities(linked.strong(policy.strong_link), policy, seed)
+    algorithms = store.algorithms()
+    label = rings.communities(linked.strong(policy.strong_link), policy, seed, algorithms)
     label[~projection.known] = -1
     label = rings.relabel(label, min_size=policy.min_ring_size)
     ring_features = rings.features(label, projection, linked, policy)
@@ -112,8 +113,8 @@ def analyse(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
     ring_ids = np.array(rings.stable_ids(groups, _previous_rings(store), projection.applicants,
                                          policy.ring_match), dtype=object)
     done("rings")
-    fraud_mass = propagation.personalised_pagerank(linked.graph, projection.fraud, policy.restart)
-    default_mass = propagation.personalised_pagerank(linked.graph, projection.default, policy.restart)
+    fraud_mass = algorithms.pagerank(linked.graph, projection.fraud, policy.restart)
+    default_mass = algorithms.pagerank(linked.graph, projection.default, policy.restart)
     to_fraud = propagation.nearest_seed_paths(linked.graph, projection.fraud)
     to_default = propagation.nearest_seed_paths(linked.graph, projection.default)
     done("propagate")

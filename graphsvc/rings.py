@@ -26,11 +26,9 @@ from graphsvc.policy import Policy
 DAY = 86_400
 
 
-def communities(graph: sparse.csr_matrix, policy: Policy, seed: int) -> np.ndarray:
-    """Group label of each applicant (-1: in no group of ``min_ring_size`` or more).
-
-    Labels are numbered by each group's smallest applicant position.
-    """
+def groups(graph: sparse.csr_matrix, policy: Policy, seed: int) -> np.ndarray:
+    """Raw group of each applicant: its component, or its Leiden community inside
+    a component larger than ``policy.refine_above``."""
     import igraph as ig
     import leidenalg
 
@@ -51,6 +49,17 @@ def communities(graph: sparse.csr_matrix, policy: Policy, seed: int) -> np.ndarr
             resolution_parameter=policy.resolution, seed=seed, n_iterations=-1)
         label[members] = next_label + np.asarray(partition.membership, dtype=np.int64)
         next_label += len(partition)
+    return label
+
+
+def communities(graph: sparse.csr_matrix, policy: Policy, seed: int, algorithms=None) -> np.ndarray:
+    """Group label of each applicant (-1: in no group of ``min_ring_size`` or more).
+
+    ``algorithms`` finds the groups (:func:`groups` in process by default; GDS on
+    Neo4j). Labels are numbered by each group's smallest applicant position.
+    """
+    n = graph.shape[0]
+    label = (algorithms or LocalAlgorithms()).groups(graph, policy, seed)
     _, label, sizes = np.unique(label, return_inverse=True, return_counts=True)
     keep = sizes >= policy.min_ring_size
     first = np.full(len(sizes), n, dtype=np.int64)
@@ -59,6 +68,18 @@ def communities(graph: sparse.csr_matrix, policy: Policy, seed: int) -> np.ndarr
     rank = np.empty(len(sizes), dtype=np.int64)
     rank[order] = np.arange(len(sizes))
     return np.where(keep[label], rank[label], -1)
+
+
+class LocalAlgorithms:
+    """Whole-graph algorithms in this process: scipy components, leidenalg, scipy PageRank."""
+
+    def groups(self, graph: sparse.csr_matrix, policy: Policy, seed: int) -> np.ndarray:
+        return groups(graph, policy, seed)
+
+    def pagerank(self, graph: sparse.csr_matrix, seeds: np.ndarray, restart: float) -> np.ndarray:
+        from graphsvc.propagation import personalised_pagerank
+
+        return personalised_pagerank(graph, seeds, restart)
 
 
 def relabel(label: np.ndarray, keep: np.ndarray | None = None, min_size: int = 1) -> np.ndarray:

@@ -356,8 +356,10 @@ def _readable(links: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def open(path: str | Path, *, readonly: bool = False, settings: Settings | None = None) -> Service:  # noqa: A001
-    """Open the store at ``path`` for notebooks and scripts.
+def open(path: str | Path | None = None, *, readonly: bool = False,  # noqa: A001
+         settings: Settings | None = None) -> Service:
+    """Open the store for notebooks and scripts: the embedded file at ``path``, or
+    Neo4j when the settings say ``backend="neo4j"`` (``path`` is then not used).
 
     Examples
     --------
@@ -365,4 +367,7 @@ def open(path: str | Path, *, readonly: bool = False, settings: Settings | None 
     >>> svc = graphsvc.open("demo-data/graph.db")  # doctest: +SKIP
     >>> svc.ego_network("A00000042", hops=2)  # doctest: +SKIP
     """
-    return Service(open_store(str(path), readonly=readonly), settings)
+    settings = settings or get_settings()
+    if path is None and settings.backend == "embedded":
+        raise ValueError("graphsvc.open needs the store file's path (or settings with backend='neo4j')")
+    return Service(open_store(str(path), readonly=readonly, settings=settings), settings)

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     api_rate_per_second: float = Field(default=500.0, gt=0, description="Requests per second per API key.")
     api_rate_burst: int = Field(default=1_000, ge=1, description="Requests a key may send at once.")
     api_max_nodes: int = Field(default=2_000, ge=10, description="Most nodes one network or path request visits.")
+    backend: Literal["embedded", "neo4j"] = Field(
+        default="embedded", description="Store of record: the embedded SQLite file, or Neo4j with GDS.")
+    neo4j_uri: str | None = Field(default=None, description="Neo4j address, e.g. neo4j://db.internal:7687.")
+    neo4j_user: str = Field(default="neo4j", description="Neo4j user.")
+    neo4j_password: SecretStr | None = Field(default=None, description="Neo4j password.")
+    neo4j_database: str = Field(default="neo4j", description="Neo4j database name.")
     api_timeout_seconds: float = Field(default=2.0, gt=0, description="Time budget of one traversal request.")
 
     @field_validator("default_region")

@@ -30,21 +30,23 @@ __all__ = ["create_app"]
 def create_app(db: str | Path, settings: Settings | None = None) -> FastAPI:
     """The API over the store at ``db`` (which must exist)."""
     settings = settings or get_settings()
-    if not Path(db).exists():
+    if settings.backend == "embedded" and not Path(db).exists():
         raise FileNotFoundError(f"no store at {db}")
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
-        app.state.checkpointer.stop()
+        if app.state.checkpointer is not None:
+            app.state.checkpointer.stop()
         app.state.graphsvc.service.close()
 
     app = FastAPI(title="graphsvc", lifespan=lifespan, version="1", summary="Graph-based fraud-ring and relationship analysis",
                   docs_url="/docs", openapi_url="/openapi.json",
                   generate_unique_id_function=lambda route: route.name)  # operation ids = route names
-    store = open_store(str(db))
+    store = open_store(str(db), settings=settings)
     app.state.graphsvc = AppState(service=Service(store, settings), settings=settings,
                                   limiter=RateLimiter(settings.api_rate_per_second, settings.api_rate_burst))
-    app.state.checkpointer = Checkpointer(Path(db), store)
+    # the embedded file's write-ahead log is checkpointed off the request path; Neo4j needs nothing
+    app.state.checkpointer = Checkpointer(Path(db), store) if getattr(store, "path", None) else None
     registry = CollectorRegistry()
     app.state.registry = registry
     requests = Counter("graphsvc_requests", "HTTP requests", ["route", "method", "status"], registry=registry)

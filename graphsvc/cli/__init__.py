@@ -5,6 +5,7 @@ Run as ``graphsvc`` (console script) or ``python -m graphsvc.cli``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -24,12 +25,39 @@ app = typer.Typer(help="Graph-based fraud-ring and relationship analysis for con
                   no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console()
 
-DbOption = Annotated[Path, typer.Option("--db", help="Embedded store file (created when missing).")]
+DbOption = Annotated[Path, typer.Option(
+    "--db", help="Embedded store file (created when missing); ignored with --backend neo4j.")]
+DEFAULT_DB = Path("graphsvc.db")
+
+
+@app.callback()
+def main(
+    backend: Annotated[str | None, typer.Option(
+        "--backend", help="embedded (default, the --db file) or neo4j (GRAPHSVC_NEO4J_URI, _USER, "
+                          "_PASSWORD, _DATABASE). Same as GRAPHSVC_BACKEND.")] = None,
+) -> None:
+    """Graph-based fraud-ring and relationship analysis for consumer lenders."""
+    if backend is not None:
+        if backend not in ("embedded", "neo4j"):
+            raise typer.BadParameter("embedded or neo4j", param_hint="--backend")
+        # the environment carries the choice into settings and into child processes (re-score jobs)
+        os.environ["GRAPHSVC_BACKEND"] = backend
+        from graphsvc.settings import use_settings
+
+        use_settings(None)
 
 
 def _fail(exc: Exception) -> typer.Exit:
     console.print(f"[bold red]error:[/] {exc}")
     return typer.Exit(code=2)
+
+
+def _require_store(db: Path) -> None:
+    """Stop with an error when the embedded store file is missing (Neo4j needs no file)."""
+    from graphsvc.settings import get_settings
+
+    if get_settings().backend == "embedded" and not Path(db).exists():
+        raise _fail(FileNotFoundError(f"no store at {db}"))
 
 
 def _table(frame: pd.DataFrame, title: str) -> Table:

@@ -10,13 +10,13 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from graphsvc.cli import DbOption, _fail, _progress_bar, _table, app, console
+from graphsvc.cli import DEFAULT_DB, DbOption, _fail, _require_store, _progress_bar, _table, app, console
 from graphsvc.errors import GraphsvcError
 
 
 @app.command()
 def load(
-    db: DbOption,
+    db: DbOption = DEFAULT_DB,
     applications: Annotated[Path | None, typer.Option(help="Applications file (CSV or Parquet).")] = None,
     contacts: Annotated[Path | None, typer.Option(help="Contacts file.")] = None,
     outcomes: Annotated[Path | None, typer.Option(help="Outcomes file.")] = None,
@@ -94,12 +94,11 @@ def generate(
 
 
 @app.command()
-def info(db: DbOption, top: Annotated[int, typer.Option(help="Shared identifiers shown per kind.")] = 5) -> None:
+def info(db: DbOption = DEFAULT_DB, top: Annotated[int, typer.Option(help="Shared identifiers shown per kind.")] = 5) -> None:
     """What the graph holds: counts per kind and the most shared identifiers."""
     import graphsvc
 
-    if not db.exists():
-        raise _fail(FileNotFoundError(f"no store at {db}"))
+    _require_store(db)
     try:
         with graphsvc.open(db, readonly=True) as service:
             show_graph(service, top)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from graphsvc.cli import DbOption, _fail, _progress_bar, _table, app, console
+from graphsvc.cli import DEFAULT_DB, DbOption, _fail, _require_store, _progress_bar, _table, app, console
 from graphsvc.errors import GraphsvcError
 
 RunOption = Annotated[str | None, typer.Option("--run", help="Run id; default: the latest run.")]
@@ -24,8 +24,7 @@ def _service(db: Path, *, readonly: bool = True) -> Iterator:
     """Open an existing store, turning library errors into ``error:`` exits."""
     import graphsvc
 
-    if not db.exists():
-        raise _fail(FileNotFoundError(f"no store at {db}"))
+    _require_store(db)
     try:
         with graphsvc.open(db, readonly=readonly) as service:
             yield service
@@ -49,7 +48,7 @@ def _with_progress(work):
 
 @app.command()
 def rescore(
-    db: DbOption,
+    db: DbOption = DEFAULT_DB,
     as_of: Annotated[str | None, typer.Option(help="Use only what was known at this ISO date or time.")] = None,
     seed: SeedOption = 7,
     policy: PolicyOption = None,
@@ -68,7 +67,7 @@ def rescore(
 
 
 @app.command()
-def runs(db: DbOption, output: Annotated[str, typer.Option("--format", help="table or json")] = "table") -> None:
+def runs(db: DbOption = DEFAULT_DB, output: Annotated[str, typer.Option("--format", help="table or json")] = "table") -> None:
     """Re-score runs, newest first."""
     with _service(db) as service:
         frame = service.runs()
@@ -85,7 +84,7 @@ def runs(db: DbOption, output: Annotated[str, typer.Option("--format", help="tab
 
 @app.command()
 def rings(
-    db: DbOption,
+    db: DbOption = DEFAULT_DB,
     top: Annotated[int, typer.Option(help="Rings shown, by descending risk.")] = 10,
     run: RunOption = None,
     output: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
@@ -106,8 +105,8 @@ def rings(
 
 @app.command()
 def scores(
-    db: DbOption,
     out: Annotated[Path, typer.Option(help="Output file.")],
+    db: DbOption = DEFAULT_DB,
     run: RunOption = None,
     output: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
 ) -> None:
@@ -126,7 +125,7 @@ def scores(
 @app.command()
 def explain(
     applicant_id: Annotated[str, typer.Argument(help="The applicant to explain.")],
-    db: DbOption,
+    db: DbOption = DEFAULT_DB,
     run: RunOption = None,
     output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
@@ -143,8 +142,8 @@ def explain(
 
 @app.command()
 def backtest(
-    db: DbOption,
     as_of: Annotated[str, typer.Option(help="Score with what was known at this ISO date or time.")],
+    db: DbOption = DEFAULT_DB,
     truth: Annotated[Path | None, typer.Option(help="Truth file of a generated scenario (truth_applicants).")] = None,
     k: Annotated[int, typer.Option(help="Precision is measured among the k highest scores.")] = 100,
     seed: SeedOption = 7,
@@ -166,7 +165,7 @@ def backtest(
 
 @app.command()
 def skiptrace(
-    db: DbOption,
+    db: DbOption = DEFAULT_DB,
     applicant_id: Annotated[str | None, typer.Argument(help="The borrower to reach.")] = None,
     all_lost_contact: Annotated[bool, typer.Option("--all-lost-contact", help="Every lost-contact borrower.")] = False,
     out: Annotated[Path | None, typer.Option(help="Batch output (CSV or Parquet by suffix).")] = None,
@@ -203,8 +202,8 @@ def skiptrace(
 
 @app.command("skiptrace-eval")
 def skiptrace_eval(
-    db: DbOption,
     truth: Annotated[Path, typer.Option(help="truth_lost_contact file of a generated scenario.")],
+    db: DbOption = DEFAULT_DB,
     output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """Hit@1, hit@3, MRR and coverage of skip-tracing against generated truth, per route."""
@@ -227,8 +226,8 @@ def skiptrace_eval(
 
 @app.command()
 def picture(
-    db: DbOption,
     out: Annotated[Path, typer.Option(help="Output: .png, .html (offline, interactive), .graphml or .gexf.")],
+    db: DbOption = DEFAULT_DB,
     applicant: Annotated[str | None, typer.Option(help="Draw this applicant's neighbourhood.")] = None,
     ring: Annotated[str | None, typer.Option(help="Draw this ring of the latest run.")] = None,
     hops: Annotated[int, typer.Option(help="Neighbourhood depth in edges (2: applicants sharing).")] = 2,
@@ -249,7 +248,7 @@ def picture(
 
 @app.command()
 def report(
-    db: DbOption,
+    db: DbOption = DEFAULT_DB,
     out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("report.html"),
     run: RunOption = None,
     top: Annotated[int, typer.Option(help="Rings drawn, by descending risk.")] = 10,

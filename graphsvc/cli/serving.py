@@ -8,13 +8,13 @@ from typing import Annotated
 
 import typer
 
-from graphsvc.cli import DbOption, _fail, _table, app, console
+from graphsvc.cli import DEFAULT_DB, DbOption, _fail, _require_store, _table, app, console
 from graphsvc.errors import MissingExtraError
 
 
 @app.command()
 def serve(
-    db: DbOption,
+    db: DbOption = DEFAULT_DB,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
 ) -> None:
@@ -49,7 +49,7 @@ def apikey(
 
 @app.command()
 def audit(
-    db: DbOption,
+    db: DbOption = DEFAULT_DB,
     subject: Annotated[str | None, typer.Option(help="Only rows about this applicant.")] = None,
     limit: Annotated[int, typer.Option(help="Newest rows shown.")] = 50,
     output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
@@ -57,8 +57,7 @@ def audit(
     """Who saw whose personal data, when, through which route and for what purpose."""
     from graphsvc.store import open_store
 
-    if not Path(db).exists():
-        raise _fail(FileNotFoundError(f"no store at {db}"))
+    _require_store(db)
     with open_store(str(db), readonly=True) as store:
         rows = store.access_log(limit=limit, subject=subject)
     if output == "json":

@@ -231,6 +231,13 @@ class Store(ABC):
     def run_table(self, run_id: str, table: str, *, where: dict[str, list] | None = None) -> pd.DataFrame:
         """A result table of a run, optionally filtered by column values."""
 
+    def algorithms(self):
+        """Whole-graph algorithms (components, communities, PageRank) for this store's
+        data: in this process by default (:class:`graphsvc.rings.LocalAlgorithms`)."""
+        from graphsvc.rings import LocalAlgorithms
+
+        return LocalAlgorithms()
+
     @contextmanager
     def bulk(self, expected_rows: int) -> Iterator[None]:
         """Hint that many rows follow (an implementation may defer index upkeep)."""

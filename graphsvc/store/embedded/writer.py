@@ -24,17 +24,12 @@ import pandas as pd
 from graphsvc import keys
 from graphsvc.contract import Reason, Role
 from graphsvc.errors import KeyCollisionError, StoreError
+from graphsvc.store import staging
 from graphsvc.store.base import REJECT_COLUMNS, Batch, BatchResult
+from graphsvc.store.staging import FACT_KEYS
 
 LINK_INDEX = "CREATE INDEX IF NOT EXISTS links_by_identifier ON links (identifier)"
 _BULK_THRESHOLD = 500_000  # expected rows above which the identifier index is rebuilt once
-#: per fact table: the hash namespace and the columns of the natural key
-_FACT_KEYS = {
-    "identifiers": ("sightings", ("applicant_id", "kind", "value", "observed_at")),
-    "contacts": ("contacts", ("applicant_id", "contact_phone", "relation", "source", "recorded_at")),
-    "outcomes": ("outcomes", ("applicant_id", "outcome", "observed_at", "phone")),
-    "relations": ("relations", ("src_applicant_id", "dst_applicant_id", "type", "at", "amount")),
-}
 _UPSERT_LINK = (
     "INSERT INTO links (applicant, identifier, role, relation, first_seen, last_seen, count, name, source) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
@@ -75,32 +70,7 @@ class Writer:
     _pending_applicants: dict[str, int]
 
     def stage(self, table: str, rows: pd.DataFrame) -> pd.DataFrame:
-        """Hash natural keys: ``_fact`` (fact rows), ``_h`` or ``_h:<kind>`` (identifiers,
-        -1 where missing), so the writer only looks them up."""
-        rows = rows.copy()
-
-        def identifier_hashes(kinds: pd.Series | str, values: pd.Series) -> np.ndarray:
-            out = np.full(len(values), -1, dtype=np.int64)
-            kinds = pd.Series(kinds, index=values.index) if isinstance(kinds, str) else kinds
-            present = values.notna().to_numpy()
-            for kind in pd.unique(kinds[present]):
-                part = present & (kinds == kind).to_numpy()
-                out[part] = keys.identifier_ids(str(kind), values[part].to_numpy(object))
-            return out
-
-        if table == "applications":
-            rows["_fact"] = keys.salted("application", rows["application_id"].to_numpy(object))
-            for column in [c for c in rows.columns if c.startswith("id:")]:
-                rows[f"_h:{column[3:]}"] = identifier_hashes(column[3:], rows[column])
-        elif table in _FACT_KEYS:
-            rows["_fact"] = keys.row_ids(_FACT_KEYS[table][0], [rows[c] for c in _FACT_KEYS[table][1]])
-            if table == "identifiers":
-                rows["_h"] = identifier_hashes(rows["kind"], rows["value"])
-            elif table == "contacts":
-                rows["_h"] = identifier_hashes("phone", rows["contact_phone"])
-            elif table == "outcomes":
-                rows["_h"] = identifier_hashes("phone", rows["phone"])
-        return rows
+        return staging.stage(table, rows)
 
     def apply_all(self, batches: list[Batch]) -> list[BatchResult]:
         if self.readonly:
@@ -240,43 +210,14 @@ class Writer:
         return ids[order][np.searchsorted(known[order], hashes)]
 
     def _add_links(self, links: pd.DataFrame) -> None:
-        """Increment links from new facts: applicant, identifier, role, relation, seen
-        and, for contacts, name and source (those of the latest sighting win).
-
-        Aggregation is a numpy sort and ``reduceat`` over integer keys: pandas'
-        groupby was the slowest step of a load.
-        """
-        n = len(links)
-        if not n:
+        """Increment links from new facts (:func:`~graphsvc.store.staging.aggregate_links`)."""
+        if not len(links):
             return
-        seen = pd.to_numeric(pd.Series(links["seen"]), errors="coerce").to_numpy(float)
-        pair, pairs = pd.factorize(pd.MultiIndex.from_arrays([links["role"], links["relation"]]))
-        applicant = links["applicant"].to_numpy(np.int64)
-        identifier = links["identifier"].to_numpy(np.int64)
-        order = np.lexsort((np.nan_to_num(seen, nan=-np.inf), pair, identifier, applicant))
-        applicant, identifier, pair, seen = applicant[order], identifier[order], pair[order], seen[order]
-        starts = np.flatnonzero(np.concatenate([[True], (applicant[1:] != applicant[:-1])
-                                                | (identifier[1:] != identifier[:-1]) | (pair[1:] != pair[:-1])]))
-        ends = np.append(starts[1:], n) - 1
-        with np.errstate(invalid="ignore"):
-            first = np.fmin.reduceat(seen, starts)
-            last = np.fmax.reduceat(seen, starts)
-        size = np.diff(np.append(starts, n))
-        role = pairs[pair[starts]].get_level_values(0).to_numpy(object)
-        relation = pairs[pair[starts]].get_level_values(1).to_numpy(object)
-        extra = []
-        for column in ("name", "source"):
-            if column in links:
-                extra.append(_column(links[column].to_numpy(object)[order][ends]))
-            else:
-                extra.append([None] * len(starts))
-
-        def stamps(values: np.ndarray) -> list:
-            return [None if v != v else int(v) for v in values.tolist()]
-
+        agg = staging.aggregate_links(links)
         self._con.executemany(_UPSERT_LINK, zip(
-            applicant[starts].tolist(), identifier[starts].tolist(), role.tolist(), relation.tolist(),
-            stamps(first), stamps(last), size.tolist(), *extra))
+            agg["applicant"].tolist(), agg["identifier"].tolist(), agg["role"].tolist(), agg["relation"].tolist(),
+            staging.stamps(agg["first_seen"]), staging.stamps(agg["last_seen"]), agg["count"].tolist(),
+            _column(agg["name"].to_numpy(object)), _column(agg["source"].to_numpy(object))))
 
     # -- one application at a time (the API's score-on-write) ---------------------------
 
@@ -351,7 +292,7 @@ class Writer:
         """Contact facts of one application; links aggregated as a batch aggregates them."""
         if not contacts:
             return 0
-        columns = _FACT_KEYS["contacts"][1]
+        columns = FACT_KEYS["contacts"][1]
         values = [[applicant_key if c == "applicant_id" else row.get(c) for row in contacts] for c in columns]
         facts = keys.row_ids("contacts", [np.array(v, dtype=object) for v in values]).tolist()
         fresh, seen_facts = [], set()
@@ -375,13 +316,6 @@ class Writer:
                 last.get("contact_name"), last.get("source")))
         return len(fresh)
 
-    @staticmethod
-    def _rejects(rows: pd.DataFrame, mask: np.ndarray, column: str, reason: Reason, detail: str) -> pd.DataFrame:
-        picked = rows.loc[mask, "row"]
-        return pd.DataFrame(
-            {"row": picked.to_numpy(), "column": column, "reason": str(reason), "detail": detail}
-        )
-
     def _split_known(self, rows: pd.DataFrame, columns: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
         """Drop rows naming applicants the store does not know; return their rejects."""
         ids = {c: self._applicant_ids(rows[c], create=False) for c in columns}
@@ -390,7 +324,7 @@ class Writer:
         for column, found in ids.items():
             missing = (found < 0) & ~unknown
             if missing.any():
-                rejects.append(self._rejects(rows, missing, column, Reason.UNKNOWN_APPLICANT,
+                rejects.append(staging.rejects_frame(rows, missing, column, Reason.UNKNOWN_APPLICANT,
                                              "no applicant with this id has been loaded"))
             unknown |= found < 0
         keep = ~unknown
@@ -413,13 +347,7 @@ class Writer:
         return loaded, len(rows) - loaded, pd.DataFrame(columns=REJECT_COLUMNS)
 
     def _apply_applications(self, rows: pd.DataFrame) -> tuple[int, int, pd.DataFrame]:
-        identical = rows.duplicated(["application_id", "digest"]).to_numpy()
-        duplicates = int(identical.sum())
-        rows = rows.loc[~identical].reset_index(drop=True)
-        reused = rows.duplicated("application_id").to_numpy()
-        rejects = [self._rejects(rows, reused, "application_id", Reason.CONFLICTING_DUPLICATE,
-                                 "application_id appears earlier in this file with different content")]
-        rows = rows.loc[~reused].reset_index(drop=True)
+        rows, duplicates, repeated = staging.repeated_applications(rows)
         hashes = rows["_fact"].to_numpy(np.int64)
         stored = self._probe("applications", hashes, "t.hash, t.key, t.digest").set_index("hash")
         known_key = pd.Series(hashes).map(stored["key"]) if len(stored) else pd.Series([None] * len(rows))
@@ -427,12 +355,10 @@ class Writer:
         if clash.any():
             raise KeyCollisionError(f"application hash collision: {rows.loc[clash, 'application_id'].tolist()[:3]}")
         old_digest = pd.Series(hashes).map(stored["digest"]).to_numpy() if len(stored) else np.full(len(rows), np.nan)
-        exists = ~pd.isna(old_digest)
-        same = exists & (old_digest == rows["digest"].to_numpy())
-        duplicates += int(same.sum())
-        rejects.append(self._rejects(rows, exists & ~same, "application_id", Reason.CONFLICTING_DUPLICATE,
-                                     "application_id already loaded with different content"))
-        rows, hashes = rows.loc[~exists].reset_index(drop=True), hashes[~exists]
+        new, same, conflicting = staging.stored_applications(rows, old_digest)
+        duplicates += same
+        rejects = [repeated, conflicting]
+        rows, hashes = rows.loc[new].reset_index(drop=True), hashes[new]
         applicant = self._applicant_ids(rows["applicant_id"], create=True)
         properties = rows["properties"] if "properties" in rows else pd.Series([None] * len(rows))
         self._insert_facts("applications", hashes, rows["application_id"], applicant,

@@ -1,0 +1,158 @@
+"""Reading Neo4j by natural keys, with the named queries of ``queries/store``.
+
+Identifiers are addressed by ``ref``, the same 63-bit key of kind and value the
+embedded store uses (:func:`graphsvc.keys.identifier_ids`), so a look-up never
+needs a value index and the two stores agree on every key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graphsvc import keys
+from graphsvc.store.base import LINK_COLUMNS, GraphArrays
+from graphsvc.store.neo4j.tx import frame, run
+
+_MANIFEST = ["checksum", "tbl", "start_row", "end_row", "source", "file", "rows_read", "loaded", "duplicates",
+             "rejected", "loaded_at"]
+_UNCAPPED = 2 ** 62
+
+
+def refs_of(identifiers: list[tuple[str, str]]) -> list[int]:
+    """Refs (store keys) of identifiers given as (kind, value)."""
+    by_kind: dict[str, list[str]] = {}
+    for kind, value in identifiers:
+        by_kind.setdefault(str(kind), []).append(value)
+    return [h for kind, values in sorted(by_kind.items())
+            for h in keys.identifier_ids(kind, np.array(values, dtype=object)).tolist()]
+
+
+class Reader:
+    """The read half of :class:`~graphsvc.store.neo4j.Neo4jStore`."""
+
+    def loaded_batches(self, checksum: str, table: str) -> pd.DataFrame:
+        return frame(self._read("store/loaded_batches", checksum=checksum, table=table), _MANIFEST)
+
+    def rejects(self, checksum: str, table: str) -> pd.DataFrame:
+        return frame(self._read("store/rejects", checksum=checksum, table=table),
+                     ["file", "row", "column", "reason", "detail"])
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {"nodes": {"applicant": 0}, "links": {},
+                                          "facts": {"applications": 0, "contacts": 0, "sightings": 0},
+                                          "outcomes": {}, "relations": {}}
+        for row in self._read("store/counts"):
+            if row["n"] or row["part"] in ("nodes", "facts"):
+                out[row["part"]][str(row["key"])] = int(row["n"])
+        return {part: dict(sorted(values.items())) if part not in ("nodes", "facts") else values
+                for part, values in out.items()}
+
+    def applicant_links(self, applicant_ids: list[str]) -> pd.DataFrame:
+        return frame(self._read("store/applicant_links", ids=list(applicant_ids)), LINK_COLUMNS)
+
+    def identifier_degrees(self, identifiers: list[tuple[str, str]], cap: int | None = None) -> pd.DataFrame:
+        rows = self._read("store/identifier_degrees", refs=refs_of(identifiers),
+                          limit=_UNCAPPED if cap is None else int(cap) + 1)
+        out = frame(rows, ["kind", "value", "degree"])
+        return out[out["degree"] > 0].reset_index(drop=True)
+
+    def identifier_links(self, identifiers: list[tuple[str, str]], max_degree: int | None = None) -> pd.DataFrame:
+        if max_degree is not None:
+            degrees = self.identifier_degrees(identifiers, cap=max_degree)
+            keep = degrees["degree"] <= max_degree
+            identifiers = list(zip(degrees.loc[keep, "kind"], degrees.loc[keep, "value"]))
+        return frame(self._read("store/identifier_links", refs=refs_of(identifiers)), LINK_COLUMNS)
+
+    def applicants(self, applicant_ids: list[str]) -> pd.DataFrame:
+        rows = self._read("store/applicants", ids=list(applicant_ids))
+        for row in rows:  # as the embedded store gives them: distinct outcomes joined by commas, or None
+            row["outcomes"] = ",".join(sorted(row["outcomes"])) or None
+        return frame(rows, ["applicant_id", "properties", "applications", "outcomes"])
+
+    def shared_identifiers(self, kind: str, min_degree: int = 2) -> pd.DataFrame:
+        return frame(self._read("store/shared_identifiers", kind=kind, min_degree=min_degree),
+                     ["kind", "value", "degree", "fraud"])
+
+    def neighbourhood(self, applicant_id: str, identifiers: list[tuple[str, str]], cap: int) -> list[tuple]:
+        rows = self._read("store/neighbourhood", applicant_id=applicant_id, refs=refs_of(identifiers),
+                          limit=int(cap) + 1)
+        return [(r["kind"], r["value"], r["degree"], r["holder"], r["role"], r["relation"], r["first_seen"])
+                for r in rows]
+
+    def applicant_outcomes(self, applicant_id: str) -> list[tuple]:
+        return [(r["outcome"], r["observed_at"], r["phone"])
+                for r in self._read("store/applicant_outcomes", applicant_id=applicant_id)]
+
+    def outcomes_of(self, applicant_ids: list[str]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for row in self._read("store/outcomes_of", ids=list(applicant_ids)):
+            out.setdefault(row["applicant_id"], set()).add(row["outcome"])
+        return out
+
+    def application(self, application_id: str) -> dict | None:
+        rows = self._read("store/application_digests", keys=[application_id])
+        if not rows:
+            return None
+        return {"applicant_id": rows[0]["applicant_id"], "applied_at": rows[0]["applied_at"],
+                "digest": rows[0]["digest"]}
+
+    def outcome_events(self, outcome: str) -> pd.DataFrame:
+        return frame(self._read("store/outcome_events", outcome=outcome), ["applicant_id", "observed_at"])
+
+    def graph_arrays(self, as_of: int | None = None) -> GraphArrays:
+        def work(tx: Any) -> dict[str, list[dict]]:
+            return {name: run(tx, f"store/{name}", **({} if name.endswith(("applicants", "identifiers"))
+                                                      else {"as_of": as_of}))
+                    for name in ("all_applicants", "all_identifiers", "all_links", "all_outcomes",
+                                 "all_applications", "all_relations")}
+
+        data = self._read_all(work)
+        applicants = np.array([r["id"] for r in data["all_applicants"]], dtype=object)
+        index = pd.Index(applicants)
+        identifiers = frame(data["all_identifiers"], ["ref", "kind"])
+        refs = identifiers["ref"].to_numpy(np.int64)
+        codes, kinds = pd.factorize(identifiers["kind"], sort=True)
+        # links, outcomes and applications naming an applicant or identifier read after
+        # the node lists (a concurrent load) are left for the next run
+        links = frame(data["all_links"], ["applicant_id", "ref", "contact"])
+        link_applicant = index.get_indexer(links["applicant_id"])
+        link_identifier = np.searchsorted(refs, links["ref"].to_numpy(np.int64))
+        link_identifier = np.minimum(link_identifier, max(len(refs) - 1, 0))
+        ok = (link_applicant >= 0) & (len(refs) > 0) & (refs[link_identifier] == links["ref"].to_numpy(np.int64)) \
+            if len(links) else np.zeros(0, dtype=bool)
+        contact = links["contact"].to_numpy(bool)
+        order = np.lexsort((contact[ok], link_identifier[ok], link_applicant[ok]))
+        outcomes = frame(data["all_outcomes"], ["applicant_id", "outcome", "observed_at"])
+        outcome_applicant = index.get_indexer(outcomes["applicant_id"])
+        applications = frame(data["all_applications"], ["applicant_id", "applied_at"])
+        application_applicant = index.get_indexer(applications["applicant_id"])
+        relations = frame(data["all_relations"], ["src", "dst", "type"])
+        src, dst = index.get_indexer(relations["src"]), index.get_indexer(relations["dst"])
+        known_relation = (src >= 0) & (dst >= 0)
+        return GraphArrays(
+            applicants=applicants, kinds=tuple(str(k) for k in kinds), identifier_kind=codes.astype(np.int8),
+            identifier_ref=refs,
+            link_applicant=link_applicant[ok][order].astype(np.int32),
+            link_identifier=link_identifier[ok][order].astype(np.int32),
+            link_contact=contact[ok][order],
+            outcome_applicant=outcome_applicant[outcome_applicant >= 0].astype(np.int32),
+            outcome=outcomes["outcome"].to_numpy(object)[outcome_applicant >= 0],
+            outcome_at=pd.to_numeric(outcomes["observed_at"], errors="coerce").to_numpy(float)[outcome_applicant >= 0],
+            application_applicant=application_applicant[application_applicant >= 0].astype(np.int32),
+            application_at=applications["applied_at"].to_numpy(np.int64)[application_applicant >= 0],
+            relation_src=src[known_relation].astype(np.int32), relation_dst=dst[known_relation].astype(np.int32),
+            relation_type=relations["type"].to_numpy(object)[known_relation],
+        )
+
+    def contact_times(self, refs: np.ndarray, as_of: int | None = None) -> pd.DataFrame:
+        out = frame(self._read("store/contact_times", refs=np.unique(refs).astype(np.int64).tolist(), as_of=as_of),
+                    ["ref", "first_seen"])
+        out["first_seen"] = pd.to_numeric(out["first_seen"]).astype(float)
+        return out
+
+    def identifier_values(self, refs: np.ndarray) -> pd.DataFrame:
+        return frame(self._read("store/identifier_values", refs=np.unique(refs).astype(np.int64).tolist()),
+                     ["ref", "kind", "value"])

@@ -1,0 +1,42 @@
+"""Running named queries inside a Neo4j transaction, with plain Python parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graphsvc import queries
+
+CHUNK = 10_000  # rows per UNWIND statement; a batch's statements share one transaction
+
+
+def run(tx: Any, name: str, **parameters: Any) -> list[dict]:
+    """Run the named query in ``tx`` and return its records as dicts."""
+    return tx.run(queries.get(name).text, parameters).data()
+
+
+def run_rows(tx: Any, name: str, rows: list[dict], **parameters: Any) -> list[dict]:
+    """Run a ``$rows`` query over ``rows`` in chunks of :data:`CHUNK`, in the same transaction."""
+    out: list[dict] = []
+    for start in range(0, len(rows), CHUNK):
+        out.extend(run(tx, name, rows=rows[start:start + CHUNK], **parameters))
+    return out
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts of plain Python values (numpy scalars unboxed, missing as None)."""
+    columns = {}
+    for column in frame.columns:
+        values = frame[column]
+        missing = values.isna().to_numpy()
+        plain = values.to_numpy(object).tolist() if values.dtype.kind not in "iufb" else values.tolist()
+        columns[column] = [None if m else (v.item() if isinstance(v, np.generic) else v)
+                           for v, m in zip(plain, missing)]
+    return [dict(zip(columns, row)) for row in zip(*columns.values())]
+
+
+def frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    """Records as a DataFrame with the given columns (also when there are none)."""
+    return pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame(columns=columns)

@@ -1,0 +1,214 @@
+"""Writing batches into Neo4j: one managed write transaction per batch.
+
+Each transaction first reads what is already stored (applications by id,
+facts by hash), then writes only what is new, then its manifest entry: running
+it twice, as the driver does on a transient error, changes nothing the second
+time. Links are aggregated in Python exactly as the embedded store aggregates
+them (:func:`graphsvc.store.staging.aggregate_links`) and merged with one
+``UNWIND ... MERGE`` per chunk.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graphsvc import keys, queries
+from graphsvc.contract import Reason, Role
+from graphsvc.errors import KeyCollisionError
+from graphsvc.store import staging
+from graphsvc.store.base import REJECT_COLUMNS, Batch, BatchOrigin, BatchResult
+from graphsvc.store.neo4j.tx import records, run, run_rows
+
+_NO_REJECTS = pd.DataFrame(columns=REJECT_COLUMNS)
+
+
+class Writer:
+    """The write half of :class:`~graphsvc.store.neo4j.Neo4jStore`."""
+
+    def stage(self, table: str, rows: pd.DataFrame) -> pd.DataFrame:
+        return staging.stage(table, rows)
+
+    def apply_all(self, batches: list[Batch]) -> list[BatchResult]:
+        staged = [b.rows if b.staged else self.stage(b.origin.table, b.rows) for b in batches]
+        return self._write(lambda tx: [self._apply_one(tx, b.origin, rows, b.rejects)
+                                       for b, rows in zip(batches, staged)])
+
+    def write_application(self, application: dict, contacts: list[dict], checksum: str) -> str:
+        """One application with its contacts, in one transaction, through the batch path."""
+        row = {k: v for k, v in application.items()}
+        row["row"] = 1
+        apps = self.stage("applications", pd.DataFrame([row]))
+        people = self.stage("contacts", pd.DataFrame(
+            [{"row": i + 1, "applicant_id": application["applicant_id"], **c} for i, c in enumerate(contacts)],
+            columns=["row", "applicant_id", "contact_phone", "relation", "source", "contact_name", "recorded_at"]))
+
+        def work(tx: Any) -> str:
+            found = run(tx, "store/application_digests", keys=[application["application_id"]])
+            if found:
+                return "duplicate" if found[0]["digest"] == application["digest"] else "conflict"
+            self._apply_one(tx, BatchOrigin("api", "api", checksum, "applications", 1, 1, 1), apps, _NO_REJECTS)
+            if contacts:
+                origin = BatchOrigin("api", "api", checksum, "contacts", 1, len(contacts), len(contacts))
+                self._apply_one(tx, origin, people, _NO_REJECTS)
+            return "stored"
+
+        return self._write(work)
+
+    def _apply_one(self, tx: Any, origin: BatchOrigin, rows: pd.DataFrame, loader_rejects: pd.DataFrame) -> BatchResult:
+        loaded, duplicates, store_rejects = getattr(self, f"_apply_{origin.table}")(tx, rows)
+        rejects = pd.concat([f for f in (loader_rejects, *store_rejects) if len(f)] or [_NO_REJECTS],
+                            ignore_index=True)
+        run(tx, "store/record_batch", batch={
+            "checksum": origin.checksum, "table": origin.table, "start_row": origin.start_row,
+            "end_row": origin.end_row, "source": origin.source, "file": origin.file, "rows_read": origin.rows_read,
+            "loaded": int(loaded), "duplicates": int(duplicates),
+            "rejected": int(rejects["row"].nunique()) if len(rejects) else 0,
+            "loaded_at": datetime.now(UTC).isoformat(timespec="seconds")})
+        if len(rejects):
+            run_rows(tx, "store/record_rejects", records(rejects.assign(
+                checksum=origin.checksum, table=origin.table, file=origin.file)[
+                ["checksum", "table", "file", "row", "column", "reason", "detail"]]))
+        return BatchResult(loaded=int(loaded), duplicates=int(duplicates), rejects=rejects)
+
+    # -- shared steps --------------------------------------------------------------------
+
+    @staticmethod
+    def _known(tx: Any, rows: pd.DataFrame, columns: tuple[str, ...]) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+        """Rows whose applicants are stored, and rejects for the others."""
+        wanted = sorted(set().union(*(set(rows[c].tolist()) for c in columns))) if len(rows) else []
+        known = {r["id"] for r in run(tx, "store/known_applicants", ids=wanted)}
+        unknown = np.zeros(len(rows), dtype=bool)
+        rejects = []
+        for column in columns:
+            missing = ~rows[column].isin(known).to_numpy() & ~unknown
+            if missing.any():
+                rejects.append(staging.rejects_frame(rows, missing, column, Reason.UNKNOWN_APPLICANT,
+                                                     "no applicant with this id has been loaded"))
+            unknown |= missing
+        return rows.loc[~unknown].reset_index(drop=True), rejects
+
+    @staticmethod
+    def _new(tx: Any, rows: pd.DataFrame, query: str) -> tuple[pd.DataFrame, int]:
+        """Rows whose fact hash (``_fact``) is neither earlier in the batch nor stored."""
+        facts = rows["_fact"].to_numpy(np.int64)
+        first = ~pd.Series(facts).duplicated().to_numpy()
+        stored = {r["hash"] for r in run(tx, query, hashes=facts[first].tolist())}
+        new = first & ~np.isin(facts, np.array(sorted(stored), dtype=np.int64))
+        return rows.loc[new].reset_index(drop=True), int((~new).sum())
+
+    @staticmethod
+    def _identifiers(tx: Any, kinds: np.ndarray, values: np.ndarray, refs: np.ndarray) -> None:
+        """Merge identifiers by ref; a stored ref with another kind or value is a collision."""
+        first = np.unique(refs, return_index=True)[1]
+        rows = [{"ref": int(refs[i]), "kind": str(kinds[i]), "value": str(values[i]),
+                 "label": queries.kind_label(str(kinds[i]))} for i in first]
+        wanted = {r["ref"]: (r["kind"], r["value"]) for r in rows}
+        clash = [s["ref"] for s in run_rows(tx, "store/merge_identifiers", rows)
+                 if wanted[s["ref"]] != (s["kind"], s["value"])]
+        if clash:
+            raise KeyCollisionError(f"identifier hash collision: {clash[:3]}")
+
+    @staticmethod
+    def _links(tx: Any, links: pd.DataFrame) -> None:
+        """Merge aggregated links; ``links`` has applicant (id text) and identifier (ref)."""
+        if not len(links):
+            return
+        codes, applicant_ids = pd.factorize(links["applicant"])
+        agg = staging.aggregate_links(links.assign(applicant=codes))
+        agg["applicant_id"] = applicant_ids.to_numpy(object)[agg["applicant"].to_numpy()]
+        agg["first_seen"] = staging.stamps(agg["first_seen"])
+        agg["last_seen"] = staging.stamps(agg["last_seen"])
+        run_rows(tx, "store/merge_links", records(agg.rename(columns={"identifier": "ref"})[
+            ["applicant_id", "ref", "role", "relation", "first_seen", "last_seen", "count", "name", "source"]]))
+
+    # -- tables ----------------------------------------------------------------------------
+
+    def _apply_applicants(self, tx: Any, rows: pd.DataFrame):
+        rows = rows.drop_duplicates("applicant_id", keep="last").reset_index(drop=True)
+        stored = {r["id"]: r["properties"] for r in run(tx, "store/known_applicants",
+                                                          ids=rows["applicant_id"].tolist())}
+        props = rows["properties"] if "properties" in rows else pd.Series([None] * len(rows))
+        new = ~rows["applicant_id"].isin(stored).to_numpy()
+        changed = np.array([p is not None and p == p and stored.get(a, p) != p
+                            for a, p in zip(rows["applicant_id"], props)], dtype=bool) & ~new
+        write = new | changed
+        run_rows(tx, "store/merge_applicants", records(pd.DataFrame(
+            {"id": rows["applicant_id"][write], "properties": props[write]})))
+        loaded = max(int(new.sum()), int(changed.sum()))
+        return loaded, len(rows) - loaded, []
+
+    def _apply_applications(self, tx: Any, rows: pd.DataFrame):
+        rows, duplicates, repeated = staging.repeated_applications(rows)
+        found = {r["key"]: r["digest"] for r in run(tx, "store/application_digests",
+                                                      keys=rows["application_id"].tolist())}
+        stored_digest = rows["application_id"].map(found).to_numpy(dtype=float, na_value=np.nan)
+        new, same, conflicting = staging.stored_applications(rows, stored_digest)
+        rows = rows.loc[new].reset_index(drop=True)
+        properties = rows["properties"] if "properties" in rows else pd.Series([None] * len(rows))
+        run_rows(tx, "store/create_applications", records(pd.DataFrame({
+            "key": rows["application_id"], "applicant_id": rows["applicant_id"],
+            "applied_at": rows["applied_at"].astype(np.int64), "digest": rows["digest"].astype(np.int64),
+            "properties": properties})))
+        parts = []
+        for column in (c for c in rows.columns if c.startswith("id:")):
+            present = rows[column].notna().to_numpy()
+            if present.any():
+                parts.append(pd.DataFrame({
+                    "applicant": rows.loc[present, "applicant_id"].to_numpy(object), "kind": column[3:],
+                    "value": rows.loc[present, column].to_numpy(object),
+                    "identifier": rows.loc[present, f"_h:{column[3:]}"].to_numpy(np.int64),
+                    "seen": rows.loc[present, "applied_at"].to_numpy()}))
+        if parts:
+            sightings = pd.concat(parts, ignore_index=True)
+            self._identifiers(tx, sightings["kind"].to_numpy(object), sightings["value"].to_numpy(object),
+                              sightings["identifier"].to_numpy(np.int64))
+            self._links(tx, sightings.assign(role=str(Role.OWN), relation=""))
+        return len(rows), duplicates + same, [repeated, conflicting]
+
+    def _apply_identifiers(self, tx: Any, rows: pd.DataFrame):
+        rows, rejects = self._known(tx, rows, ("applicant_id",))
+        rows, duplicates = self._new(tx, rows, "store/known_facts")
+        refs = rows["_h"].to_numpy(np.int64)
+        self._identifiers(tx, rows["kind"].to_numpy(object), rows["value"].to_numpy(object), refs)
+        run_rows(tx, "store/create_facts", [{"hash": int(h), "table": "sightings"} for h in rows["_fact"]])
+        self._links(tx, pd.DataFrame({"applicant": rows["applicant_id"].to_numpy(object), "identifier": refs,
+                                      "role": str(Role.OWN), "relation": "", "seen": rows["observed_at"]}))
+        return len(rows), duplicates, rejects
+
+    def _apply_contacts(self, tx: Any, rows: pd.DataFrame):
+        rows, rejects = self._known(tx, rows, ("applicant_id",))
+        rows, duplicates = self._new(tx, rows, "store/known_facts")
+        refs = rows["_h"].to_numpy(np.int64)
+        self._identifiers(tx, np.full(len(rows), "phone", dtype=object), rows["contact_phone"].to_numpy(object), refs)
+        run_rows(tx, "store/create_facts", [{"hash": int(h), "table": "contacts"} for h in rows["_fact"]])
+        self._links(tx, pd.DataFrame({
+            "applicant": rows["applicant_id"].to_numpy(object), "identifier": refs, "role": str(Role.CONTACT),
+            "relation": rows["relation"].to_numpy(object), "seen": rows["recorded_at"],
+            "name": rows["contact_name"].to_numpy(object), "source": rows["source"].to_numpy(object)}))
+        return len(rows), duplicates, rejects
+
+    def _apply_outcomes(self, tx: Any, rows: pd.DataFrame):
+        rows, rejects = self._known(tx, rows, ("applicant_id",))
+        rows, duplicates = self._new(tx, rows, "store/known_outcomes")
+        has_phone = rows["phone"].notna().to_numpy()
+        if has_phone.any():
+            self._identifiers(tx, np.full(int(has_phone.sum()), "phone", dtype=object),
+                              rows.loc[has_phone, "phone"].to_numpy(object),
+                              rows.loc[has_phone, "_h"].to_numpy(np.int64))
+        run_rows(tx, "store/create_outcomes", records(pd.DataFrame({
+            "hash": rows["_fact"].astype(np.int64), "applicant_id": rows["applicant_id"],
+            "outcome": rows["outcome"], "observed_at": rows["observed_at"],
+            "phone_ref": rows["_h"].where(has_phone, None)})))
+        return len(rows), duplicates, rejects
+
+    def _apply_relations(self, tx: Any, rows: pd.DataFrame):
+        rows, rejects = self._known(tx, rows, ("src_applicant_id", "dst_applicant_id"))
+        rows, duplicates = self._new(tx, rows, "store/known_relations")
+        run_rows(tx, "store/create_relations", records(pd.DataFrame({
+            "hash": rows["_fact"].astype(np.int64), "src": rows["src_applicant_id"],
+            "dst": rows["dst_applicant_id"], "type": rows["type"], "at": rows["at"], "amount": rows["amount"]})))
+        return len(rows), duplicates, rejects

@@ -1,0 +1,18 @@
+// name: store/neighbourhood
+// description: One-hop neighbourhood for online scoring: the given identifiers and the applicant's own, each with its degree counted up to $limit, and its holders when below.
+// parameters: $applicant_id (string), $refs (list of identifier refs), $limit (integer)
+// returns: kind, value, degree, holder, role, relation, first_seen
+CALL () {
+  UNWIND $refs AS ref
+  MATCH (i:Identifier {ref: ref})
+  RETURN i
+  UNION
+  MATCH (:Applicant {id: $applicant_id})-[:HAS]->(i:Identifier)
+  RETURN i
+}
+WITH i, COUNT { MATCH (i)<-[:HAS]-(a:Applicant) WITH DISTINCT a LIMIT $limit RETURN a } AS degree
+OPTIONAL MATCH (i)<-[l:HAS]-(a:Applicant)
+  WHERE degree < $limit
+RETURN i.kind AS kind, i.value AS value, degree, a.id AS holder, l.role AS role, l.relation AS relation,
+       l.first_seen AS first_seen
+ORDER BY kind, value, holder
