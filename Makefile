@@ -12,10 +12,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Neo4j's Cypher parser (npm) checks queries/*.cypher in the tests
+LINTER := tests/cypher_lint/node_modules/.installed
+$(LINTER): tests/cypher_lint/package-lock.json
+	cd tests/cypher_lint && npm ci --no-audit --no-fund --loglevel=error
+	touch $(LINTER)
+
 demo: $(STAMP)
 	$(BIN)/graphsvc demo --workdir demo-data
 
-test: $(STAMP)
+test: $(STAMP) $(LINTER)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
@@ -23,4 +29,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/rescore.py
 
 clean:
-	rm -rf $(VENV) demo-data
+	rm -rf $(VENV) demo-data tests/cypher_lint/node_modules

@@ -28,13 +28,13 @@ LABELS = ("Applicant", "Application", "Identifier", "Device", "Phone", "IP", "Id
           "Batch", "Reject", "Run", "Ring", "Access")
 #: relationship types the backend writes
 REL_TYPES = ("APPLIED", "HAS", "HAD", "ON_PHONE", "RELATED", "SCORED", "FOUND", "MEMBER", "HUB")
-_KIND_LABELS = {"phone": "Phone", "device_id": "Device", "ip": "IP", "id_number": "IdNumber"}
+_KIND_LABELS = {"phone": "Phone", "device": "Device", "ip": "IP", "id_number": "IdNumber"}
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _LABEL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 
 
 def kind_label(kind: str) -> str:
-    """The extra node label of an identifier kind (``device_id`` -> ``Device``;
+    """The extra node label of an identifier kind (``device`` -> ``Device``, ``ip`` -> ``IP``;
     a declared kind such as ``bank_card`` -> ``BankCard``)."""
     label = _KIND_LABELS.get(kind) or "".join(part.capitalize() for part in kind.split("_"))
     if not _LABEL.match(label):

@@ -148,9 +148,11 @@ class TableSource:
                 yield frame.astype("string")
         else:
             # no usecols: with it pandas silently drops the surplus fields of a malformed line
-            for frame in pd.read_csv(self.path, dtype=str, keep_default_na=False, na_values=[""],
-                                     chunksize=batch_rows, encoding="utf-8-sig"):
-                yield frame[columns]
+            # the reader closes its file when a consumer stops early (an aborted load)
+            with pd.read_csv(self.path, dtype=str, keep_default_na=False, na_values=[""],
+                             chunksize=batch_rows, encoding="utf-8-sig") as reader:
+                for frame in reader:
+                    yield frame[columns]
 
     def _to_contract(self, raw: pd.DataFrame, mapping: dict[str, str], props: list[str],
                      kinds: dict[str, str]) -> pd.DataFrame:

@@ -1,0 +1,134 @@
+"""The backend contract: one suite, run on the embedded store always and on Neo4j
+(with Graph Data Science) when ``GRAPHSVC_NEO4J_URI`` points at a server."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from conftest import application, contact, on_day, write_csv
+
+from graphsvc.loader import load
+from graphsvc.rescore import rescore
+from graphsvc.settings import Settings, use_settings
+from graphsvc.sources import canonical_sources
+from graphsvc.store import open_store
+
+NEO4J_URI = os.environ.get("GRAPHSVC_NEO4J_URI")
+BACKENDS = [
+    "embedded",
+    pytest.param("neo4j", marks=pytest.mark.skipif(
+        not NEO4J_URI, reason="no Neo4j server: set GRAPHSVC_NEO4J_URI (and _USER, _PASSWORD, _DATABASE) "
+                              "to run the contract on Neo4j 5.26+ with Graph Data Science")),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, tmp_path, settings):
+    """A fresh, empty store of each backend."""
+    if request.param == "embedded":
+        store = open_store(str(tmp_path / "graph.db"))
+    else:
+        live = Settings(**{**settings.model_dump(), "backend": "neo4j", "neo4j_uri": NEO4J_URI,
+                           "neo4j_user": os.environ.get("GRAPHSVC_NEO4J_USER", "neo4j"),
+                           "neo4j_password": os.environ.get("GRAPHSVC_NEO4J_PASSWORD", ""),
+                           "neo4j_database": os.environ.get("GRAPHSVC_NEO4J_DATABASE", "neo4j")})
+        use_settings(live)
+        import neo4j
+
+        driver = neo4j.GraphDatabase.driver(NEO4J_URI, auth=(live.neo4j_user, live.neo4j_password.get_secret_value()))
+        with driver.session(database=live.neo4j_database) as session:  # a test database, emptied first
+            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+        driver.close()
+        store = open_store("unused", settings=live)
+    yield store
+    store.close()
+
+
+def _files(tmp_path):
+    """Six applicants on one device (two confirmed fraud), six on their own, a contact web."""
+    apps = [application(n, day=n, device="farm-1" if n <= 6 else None) for n in range(1, 13)]
+    contacts = [contact(7, "13800000008", day=7), contact(7, "13800000008", day=9), contact(8, "13800000007", day=8),
+                contact(1, "13900000001", day=1, relation="other")]
+    outcomes = [{"applicant_id": "A001", "outcome": "fraud", "observed_at": on_day(20)},
+                {"applicant_id": "A002", "outcome": "fraud", "observed_at": on_day(21)},
+                {"applicant_id": "A008", "outcome": "default", "observed_at": on_day(30)}]
+    return {"applications": write_csv(tmp_path / "applications.csv", apps),
+            "contacts": write_csv(tmp_path / "contacts.csv", contacts),
+            "outcomes": write_csv(tmp_path / "outcomes.csv", outcomes)}
+
+
+EXPECTED_COUNTS = {
+    "nodes": {"applicant": 12, "device": 7, "id_number": 12, "ip": 12, "phone": 13},
+    "links": {"device:own": 12, "id_number:own": 12, "ip:own": 12, "phone:contact": 3, "phone:own": 12},
+    "facts": {"applications": 12, "contacts": 4, "sightings": 0},
+    "outcomes": {"default": 1, "fraud": 2},
+    "relations": {},
+}
+
+
+def test_load_counts_and_reload_is_a_no_op(backend, tmp_path):
+    files = _files(tmp_path)
+    first = load(backend, canonical_sources(files)).summary().set_index("table")
+    assert first["loaded"].to_dict() == {"applications": 12, "contacts": 4, "outcomes": 3}
+    assert backend.counts() == EXPECTED_COUNTS
+    again = load(backend, canonical_sources(files)).summary().set_index("table")
+    assert again["already_loaded"].to_dict() == {"applications": 12, "contacts": 4, "outcomes": 3}
+    assert backend.counts() == EXPECTED_COUNTS
+
+
+def test_links_degrees_and_neighbourhood(backend, tmp_path):
+    load(backend, canonical_sources(_files(tmp_path)))
+    links = backend.applicant_links(["A007"]).sort_values(["kind", "role"]).reset_index(drop=True)
+    contact_link = links[links["role"] == "contact"].iloc[0]
+    assert (contact_link["value"], contact_link["relation"], contact_link["count"]) == ("+8613800000008", "friend", 2)
+    assert (contact_link["first_seen"], contact_link["last_seen"]) == (1704585600, 1704758400)  # days 7 and 9
+    degrees = backend.identifier_degrees([("device", "farm-1"), ("device", "dev-9"), ("device", "nowhere")], cap=3)
+    assert dict(zip(degrees["value"], degrees["degree"])) == {"farm-1": 4, "dev-9": 1}
+    rows = backend.neighbourhood("A009", [("device", "farm-1")], cap=10)
+    farm = [r for r in rows if r[1] == "farm-1"]
+    assert [r[3] for r in farm] == [f"A00{n}" for n in range(1, 7)]
+    assert {r[1] for r in rows} == {"farm-1", "dev-9", "+8613800000009", "10.0.0.9", *(r[1] for r in rows
+                                                                                    if r[0] == "id_number")}
+    capped = [r for r in backend.neighbourhood("A009", [("device", "farm-1")], cap=3) if r[1] == "farm-1"]
+    assert capped == [("device", "farm-1", 4, None, None, None, None)]
+    assert backend.outcomes_of(["A001", "A008", "A009"]) == {"A001": {"fraud"}, "A008": {"default"}}
+    assert [o[0] for o in backend.applicant_outcomes("A002")] == ["fraud"]
+
+
+def test_write_application_is_idempotent(backend, tmp_path):
+    load(backend, canonical_sources(_files(tmp_path)))
+    app = {"application_id": "P99", "applicant_id": "A099", "applied_at": 1706745600, "digest": 12345,
+           "id:phone": "+8613800000099", "id:device": "farm-1"}
+    assert backend.write_application(app, [], "api-1") == "stored"
+    assert backend.write_application(app, [], "api-1") == "duplicate"
+    assert backend.write_application({**app, "digest": 1}, [], "api-1") == "conflict"
+    assert backend.application("P99") == {"applicant_id": "A099", "applied_at": 1706745600, "digest": 12345}
+    assert backend.identifier_degrees([("device", "farm-1")])["degree"].tolist() == [7]
+
+
+def test_rescore_finds_the_ring_and_round_trips_the_run(backend, tmp_path):
+    load(backend, canonical_sources(_files(tmp_path)))
+    run = rescore(backend, seed=3)
+    members = backend.run_table(run["run_id"], "ring_members")
+    assert sorted(members["applicant_id"]) == [f"A00{n}" for n in range(1, 7)]
+    ring = members["ring_id"].iloc[0]
+    assert backend.latest_run()["run_id"] == run["run_id"]
+    scores = backend.latest_scores(run["run_id"], ["A003", "A010"])
+    assert scores["A003"][2] == ring and scores["A010"][2] is None
+    assert scores["A003"][0] > scores["A010"][0]
+    rings = backend.run_table(run["run_id"], "rings", where={"ring_id": [ring]})
+    assert rings["size"].tolist() == [6] and rings["fraud"].tolist() == [2]
+    again = rescore(backend, seed=3)
+    assert backend.run_table(again["run_id"], "ring_members")["ring_id"].unique().tolist() == [ring]  # stable id
+    assert backend.runs()["run_id"].tolist()[:2] == [again["run_id"], run["run_id"]]
+
+
+def test_audit_trail(backend):
+    entry = {"at": "2026-11-22T10:00:00+00:00", "caller": "ana", "role": "collector", "route": "/v1/skiptrace",
+             "method": "POST", "status": 200, "subjects": ["A001", "A002"], "purpose": "collections"}
+    backend.record_access(entry)
+    backend.record_access({**entry, "subjects": ["A003"], "purpose": None})
+    log = backend.access_log(limit=10)
+    assert log["subjects"].tolist() == [["A003"], ["A001", "A002"]]
+    assert backend.access_log(subject="A002")["purpose"].tolist() == ["collections"]
