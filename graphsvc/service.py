@@ -17,7 +17,7 @@ import pandas as pd
 
 from graphsvc import normalise
 from graphsvc.backtest import backtest
-from graphsvc.errors import NotFoundError
+from graphsvc.errors import ConfigurationError, NotFoundError
 from graphsvc.explain import explain
 from graphsvc.policy import Policy
 from graphsvc.rescore import Progress, parse_as_of, rescore
@@ -343,6 +343,28 @@ class Service:
         from graphsvc.backtest import holdout
 
         return holdout(self.store, share, seed=seed, policy=policy, k=k)
+
+    def query(self, name: str, **parameters) -> pd.DataFrame:
+        """Run a named query of the Cypher library (``queries/``, e.g.
+        ``investigate/contact_cycles``) on the Neo4j backend.
+
+        Raises
+        ------
+        ConfigurationError
+            On the embedded store, which speaks SQL, not Cypher.
+        KeyError
+            For an unknown query name.
+        """
+        from graphsvc import queries
+
+        runner = getattr(self.store, "query", None)
+        if runner is None:
+            raise ConfigurationError("named Cypher queries run on the neo4j backend only (GRAPHSVC_BACKEND=neo4j)")
+        query = queries.get(name)
+        missing = set(query.parameters) - set(parameters)
+        if missing:
+            raise ValueError(f"{name} needs parameters {sorted(missing)}")
+        return pd.DataFrame(runner(name, **parameters))
 
     def _require(self, applicant_id: str) -> None:
         if not len(self.store.applicants([applicant_id])):

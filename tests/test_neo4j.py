@@ -16,7 +16,7 @@ from graphsvc import keys, queries
 from graphsvc.errors import ConfigurationError, KeyCollisionError, StoreError
 from graphsvc.loader import load
 from graphsvc.policy import Policy
-from graphsvc.settings import Settings
+from graphsvc.settings import Settings, use_settings
 from graphsvc.sources import canonical_sources
 from graphsvc.store import open_store
 from graphsvc.store.neo4j import SCHEMA, Neo4jStore
@@ -311,3 +311,41 @@ def test_gds_pagerank_sends_the_seeds_and_normalises():
 def test_the_neo4j_backend_needs_a_uri():
     with pytest.raises(ConfigurationError, match="GRAPHSVC_NEO4J_URI"):
         open_store("ignored.db", settings=Settings(backend="neo4j"))
+
+
+def test_backend_selection_on_the_command_line(monkeypatch):
+    from typer.testing import CliRunner
+
+    from graphsvc.cli import app
+
+    monkeypatch.setenv("GRAPHSVC_BACKEND", "embedded")
+    monkeypatch.delenv("GRAPHSVC_NEO4J_URI", raising=False)
+    runner = CliRunner(env={"COLUMNS": "250"})
+    result = runner.invoke(app, ["--backend", "neo4j", "rings"])
+    assert result.exit_code == 2 and "GRAPHSVC_NEO4J_URI" in result.output
+    result = runner.invoke(app, ["--backend", "oracle", "rings"])
+    assert result.exit_code == 2 and "embedded or neo4j" in result.output
+    monkeypatch.setenv("GRAPHSVC_BACKEND", "embedded")
+    use_settings(None)  # the flag changed the process's settings; back to the environment
+    listing = runner.invoke(app, ["query"])
+    assert listing.exit_code == 0
+    assert all(name in listing.output for name in ("investigate/contact_cycles", "investigate/shared_device_rings",
+                                                   "investigate/evidence_path_to_fraud"))
+    refused = runner.invoke(app, ["query", "investigate/contact_cycles", "-p", "limit=5"])
+    assert refused.exit_code == 2 and "neo4j backend only" in refused.output
+
+
+def test_named_queries_from_the_python_api(recorder, tmp_path):
+    from graphsvc.service import Service
+
+    recorder.responder = lambda name, p: [{"length": 2, "applicants": ["A1", "A2"]}]
+    service = Service(Neo4jStore(recorder, readonly=True))
+    rows = service.query("investigate/contact_cycles", limit=10)
+    assert rows.to_dict("records") == [{"length": 2, "applicants": ["A1", "A2"]}]
+    assert recorder.calls[-1][:2] == ("investigate/contact_cycles", {"limit": 10})
+    with pytest.raises(ValueError, match="needs parameters"):
+        service.query("investigate/ego_network", applicant_id="A1")
+    embedded = Service(open_store(str(tmp_path / "g.db")))
+    with pytest.raises(ConfigurationError, match="neo4j backend only"):
+        embedded.query("investigate/contact_cycles", limit=1)
+    embedded.close()

@@ -1,4 +1,4 @@
-"""Commands of the HTTP API: serve, apikey, audit."""
+"""Commands of the HTTP API (serve, apikey, audit) and the Cypher library (query)."""
 
 from __future__ import annotations
 
@@ -65,3 +65,46 @@ def audit(
     else:
         rows["subjects"] = [", ".join(s[:5]) + (" ..." if len(s) > 5 else "") for s in rows["subjects"]]
         console.print(_table(rows, f"audit trail of {db}"))
+
+
+@app.command()
+def query(
+    name: Annotated[str | None, typer.Argument(help="Query name, e.g. investigate/contact_cycles; none lists them.")] = None,
+    param: Annotated[list[str], typer.Option("--param", "-p", help="KEY=VALUE (VALUE as JSON when it parses).")] = [],  # noqa: B006
+    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """List the Cypher query library, or run a named query on the neo4j backend."""
+    import pandas as pd
+
+    import graphsvc
+    from graphsvc import queries
+    from graphsvc.errors import ConfigurationError, GraphsvcError
+
+    if name is None:
+        rows = pd.DataFrame([{"name": q.name, "parameters": ", ".join(q.parameters), "description": q.description}
+                             for q in queries.library()])
+        console.print(_table(rows, "queries/ (run with --backend neo4j query NAME -p KEY=VALUE)"))
+        return
+    parameters = {}
+    for item in param:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise _fail(ValueError(f"--param takes KEY=VALUE, got {item!r}"))
+        try:
+            parameters[key] = json.loads(text)
+        except json.JSONDecodeError:
+            parameters[key] = text
+    from graphsvc.settings import get_settings
+
+    try:
+        if get_settings().backend != "neo4j":
+            raise ConfigurationError("named Cypher queries run on the neo4j backend only: "
+                                     "graphsvc --backend neo4j query ...")
+        with graphsvc.open(readonly=True) as service:
+            rows = service.query(name, **parameters)
+    except (GraphsvcError, KeyError, ValueError) as exc:
+        raise _fail(exc) from exc
+    if output == "json":
+        typer.echo(rows.to_json(orient="records", force_ascii=False, indent=2))
+    else:
+        console.print(_table(rows, name))
