@@ -131,6 +131,7 @@ def test_a_load_through_the_loader_emits_these_statements(tmp_path, neo, recorde
     assert len(links) == 8
     assert {"applicant_id": "A001", "ref": ref("device", "shared"), "role": "own", "relation": "",
             "first_seen": DAY1, "last_seen": DAY1, "count": 1, "name": None, "source": None} in links
+    assert all(type(r["first_seen"]) is int and type(r["count"]) is int for r in links)
     contact_links = recorder.named("store/merge_links")[1]["rows"]
     assert contact_links == [{"applicant_id": "A001", "ref": ref("phone", "+8613800000002"), "role": "contact",
                               "relation": "friend", "first_seen": DAY1, "last_seen": DAY1, "count": 1,

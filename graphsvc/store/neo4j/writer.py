@@ -26,6 +26,11 @@ from graphsvc.store.neo4j.tx import records, run, run_rows
 _NO_REJECTS = pd.DataFrame(columns=REJECT_COLUMNS)
 
 
+def _seconds(values) -> pd.Series:
+    """Epoch seconds as Python ints (None when missing), so Neo4j stores integers, not floats."""
+    return pd.Series(staging.stamps(pd.to_numeric(pd.Series(values), errors="coerce")), dtype=object)
+
+
 class Writer:
     """The write half of :class:`~graphsvc.store.neo4j.Neo4jStore`."""
 
@@ -120,8 +125,9 @@ class Writer:
         codes, applicant_ids = pd.factorize(links["applicant"])
         agg = staging.aggregate_links(links.assign(applicant=codes))
         agg["applicant_id"] = applicant_ids.to_numpy(object)[agg["applicant"].to_numpy()]
-        agg["first_seen"] = staging.stamps(agg["first_seen"])
-        agg["last_seen"] = staging.stamps(agg["last_seen"])
+        agg["first_seen"] = _seconds(agg["first_seen"])
+        agg["last_seen"] = _seconds(agg["last_seen"])
+        agg["relation"] = agg["relation"].fillna("")  # MERGE refuses a null key property
         run_rows(tx, "store/merge_links", records(agg.rename(columns={"identifier": "ref"})[
             ["applicant_id", "ref", "role", "relation", "first_seen", "last_seen", "count", "name", "source"]]))
 
@@ -201,7 +207,7 @@ class Writer:
                               rows.loc[has_phone, "_h"].to_numpy(np.int64))
         run_rows(tx, "store/create_outcomes", records(pd.DataFrame({
             "hash": rows["_fact"].astype(np.int64), "applicant_id": rows["applicant_id"],
-            "outcome": rows["outcome"], "observed_at": rows["observed_at"],
+            "outcome": rows["outcome"], "observed_at": _seconds(rows["observed_at"]),
             "phone_ref": rows["_h"].where(has_phone, None)})))
         return len(rows), duplicates, rejects
 
@@ -210,5 +216,6 @@ class Writer:
         rows, duplicates = self._new(tx, rows, "store/known_relations")
         run_rows(tx, "store/create_relations", records(pd.DataFrame({
             "hash": rows["_fact"].astype(np.int64), "src": rows["src_applicant_id"],
-            "dst": rows["dst_applicant_id"], "type": rows["type"], "at": rows["at"], "amount": rows["amount"]})))
+            "dst": rows["dst_applicant_id"], "type": rows["type"], "at": _seconds(rows["at"]),
+            "amount": rows["amount"]})))
         return len(rows), duplicates, rejects
