@@ -115,7 +115,8 @@ def load(store: Store, sources: list[TableSource], *, settings: Settings | None 
             else:
                 origin = BatchOrigin(source=source.source, file=str(source.path), checksum=report.checksum,
                                      table=source.table, start_row=start, end_row=end, rows_read=rows_read)
-                _count(report, store.apply(Batch(origin=origin, rows=todo[0], rejects=todo[1], staged=True)))
+                staged, prepared = todo[0]
+                _count(report, store.apply(Batch(origin=origin, rows=staged, rejects=todo[1], prepared=prepared)))
             advance(f"{source.table} ← {source.path.name}", end - start + 1)
     rejects = [store.rejects(r.checksum, r.table).assign(table=r.table) for r in reports]
     rejects = [r for r in rejects if len(r)]

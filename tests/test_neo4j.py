@@ -116,8 +116,8 @@ def test_a_load_through_the_loader_emits_these_statements(tmp_path, neo, recorde
     per_tx = {i: [n for n, _, t in recorder.calls if t == i] for i in writes}
     assert per_tx[writes[0]] == ["store/application_digests", "store/create_applications",
                                  "store/merge_identifiers", "store/merge_links", "store/record_batch"]
-    assert per_tx[writes[1]] == ["store/known_applicants", "store/known_facts", "store/merge_identifiers",
-                                 "store/create_facts", "store/merge_links", "store/record_batch",
+    assert per_tx[writes[1]] == ["store/known_applicants", "store/known_facts", "store/create_facts",
+                                 "store/merge_identifiers", "store/merge_links", "store/record_batch",
                                  "store/record_rejects"]
     created = recorder.named("store/create_applications")[0]["rows"]
     assert [(r["key"], r["applicant_id"], r["applied_at"]) for r in created] == [("P1", "A001", DAY1),
@@ -183,7 +183,7 @@ def test_write_application_reads_first_and_reports_duplicates_and_conflicts(neo,
     last = [n for n, _, t in recorder.calls if t == len(recorder.transactions) - 1]
     assert last == ["store/application_digests", "store/application_digests", "store/create_applications",
                     "store/merge_identifiers", "store/merge_links", "store/record_batch", "store/known_applicants",
-                    "store/known_facts", "store/merge_identifiers", "store/create_facts", "store/merge_links",
+                    "store/known_facts", "store/create_facts", "store/merge_identifiers", "store/merge_links",
                     "store/record_batch"]
     assert [b["batch"]["source"] for b in recorder.named("store/record_batch")] == ["api", "api"]
 

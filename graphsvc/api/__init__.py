@@ -23,6 +23,7 @@ from graphsvc.api.security import RateLimiter
 from graphsvc.service import Service
 from graphsvc.settings import Settings, get_settings
 from graphsvc.store import open_store
+from graphsvc.store.embedded.checkpoint import Checkpointer
 
 __all__ = ["create_app"]
 
@@ -46,7 +47,7 @@ def create_app(db: str | Path, settings: Settings | None = None) -> FastAPI:
     app.state.graphsvc = AppState(service=Service(store, settings), settings=settings,
                                   limiter=RateLimiter(settings.api_rate_per_second, settings.api_rate_burst))
     # the embedded file's write-ahead log is checkpointed off the request path; Neo4j needs nothing
-    app.state.checkpointer = Checkpointer(Path(db), store) if getattr(store, "path", None) else None
+    app.state.checkpointer = Checkpointer(Path(db), store._con) if getattr(store, "path", None) else None
     registry = CollectorRegistry()
     app.state.registry = registry
     requests = Counter("graphsvc_requests", "HTTP requests", ["route", "method", "status"], registry=registry)
@@ -59,37 +60,6 @@ def create_app(db: str | Path, settings: Settings | None = None) -> FastAPI:
     app.add_middleware(Guard, max_body=settings.api_max_body_bytes, requests=requests, latency=latency)
     return app
 
-
-class Checkpointer:
-    """Moves the write-ahead log into the database file from a background thread.
-
-    Score-on-write commits many small transactions; left to SQLite, every
-    thousandth commit would copy the log into the file while a request waits.
-    Here requests never checkpoint (``wal_autocheckpoint=0``) and a thread does a
-    passive checkpoint, which never blocks them, twice a second.
-    """
-
-    def __init__(self, db: Path, store, interval: float = 0.5) -> None:
-        import sqlite3
-        import threading
-
-        store._con.execute("PRAGMA wal_autocheckpoint=0")
-        self._stop = threading.Event()
-
-        def run() -> None:
-            con = sqlite3.connect(db, timeout=30)
-            try:
-                while not self._stop.wait(interval):
-                    con.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            finally:
-                con.close()
-
-        self._thread = threading.Thread(target=run, name="graphsvc-checkpoint", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
 
 class Guard:

@@ -46,7 +46,7 @@ class Batch:
     origin: BatchOrigin
     rows: pd.DataFrame
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
-    staged: bool = False  # rows already went through Store.stage
+    prepared: dict | None = None  # what Store.stage gave beside the rows; None: not staged yet
 
 
 @dataclass(frozen=True)
@@ -97,17 +97,18 @@ RUN_TABLES = {
 class Store(ABC):
     """Store of record. Implementations: embedded (SQLite) and neo4j."""
 
-    def stage(self, table: str, rows: pd.DataFrame) -> pd.DataFrame:
-        """Work on a batch that needs no database (hashing keys, sorting).
+    def stage(self, table: str, rows: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+        """Work on a batch that needs no database (hashing keys, aggregating links):
+        the rows, with columns added, and anything else the writer may use.
 
         Must not touch connections: the loader runs it in a forked child process,
         beside the writer. The default does nothing.
         """
-        return rows
+        return rows, {}
 
     def apply(self, batch: Batch) -> BatchResult:
         """Apply one batch atomically, with its manifest row and rejects (staging
-        it first unless ``batch.staged``)."""
+        it first unless ``batch.prepared`` says it was)."""
         return self.apply_all([batch])[0]
 
     @abstractmethod

@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 
 from graphsvc import keys
-from graphsvc.contract import Reason
+from graphsvc.contract import Reason, Role
 
 #: per fact table: the hash namespace and the columns of the natural key
+#: tables whose rows link applicants to identifiers
+LINKED = ("applications", "identifiers", "contacts")
 FACT_KEYS = {
     "identifiers": ("sightings", ("applicant_id", "kind", "value", "observed_at")),
     "contacts": ("contacts", ("applicant_id", "contact_phone", "relation", "source", "recorded_at")),
@@ -22,9 +24,16 @@ FACT_KEYS = {
 }
 
 
-def stage(table: str, rows: pd.DataFrame) -> pd.DataFrame:
+def stage(table: str, rows: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """Hash natural keys: ``_fact`` (fact rows), ``_h`` or ``_h:<kind>`` (identifiers,
-    -1 where missing), so a writer only looks them up."""
+    -1 where missing), so a writer only looks them up.
+
+    For rows that link applicants to identifiers, also number the batch's applicants
+    (column ``_a``, codes into ``applicant_keys``), so that a writer looks up each
+    applicant once. Returns the rows and those extras. (Aggregating the links here
+    too was measured: on two cores, pickling them to the writer cost more than it
+    saved.)
+    """
     rows = rows.copy()
 
     def identifier_hashes(kinds: pd.Series | str, values: pd.Series) -> np.ndarray:
@@ -48,26 +57,72 @@ def stage(table: str, rows: pd.DataFrame) -> pd.DataFrame:
             rows["_h"] = identifier_hashes("phone", rows["contact_phone"])
         elif table == "outcomes":
             rows["_h"] = identifier_hashes("phone", rows["phone"])
-    return rows
+    if table in LINKED:
+        codes, uniques = pd.factorize(np.asarray(rows["applicant_id"], dtype=object))
+        rows["_a"] = codes
+        return rows, {"applicant_keys": np.asarray(uniques, dtype=object)}
+    return rows, {}
 
 
-def aggregate_links(links: pd.DataFrame) -> pd.DataFrame:
-    """One increment per (applicant, identifier, role, relation) from new facts.
+def sightings(table: str, rows: pd.DataFrame, applicant: np.ndarray) -> dict[str, np.ndarray]:
+    """Identifier sightings of staged fact rows, as columns: applicant (given per row),
+    identifier (the staged hash), kind, value, role, relation, seen, name, source."""
+    def column(values, n: int | None = None) -> np.ndarray:
+        if n is not None:
+            return np.full(n, values, dtype=object)
+        return np.asarray(values, dtype=object)
 
-    ``links`` holds applicant, identifier (any integer keys), role, relation, seen
-    and optionally name and source. Returns those keys with first_seen and
-    last_seen (float seconds, NaN when undated), count, and the name and source of
-    the latest sighting. Aggregation is a numpy sort and ``reduceat`` over integer
-    keys: pandas' groupby was the slowest step of a load.
+    if table == "applications":
+        parts = []
+        for name in (c for c in rows.columns if c.startswith("id:")):
+            present = rows[name].notna().to_numpy()
+            n = int(present.sum())
+            if n:
+                parts.append({"applicant": np.asarray(applicant)[present],
+                              "identifier": rows[f"_h:{name[3:]}"].to_numpy(np.int64)[present],
+                              "kind": column(name[3:], n), "value": column(rows[name])[present],
+                              "role": column(str(Role.OWN), n), "relation": column("", n),
+                              "seen": pd.to_numeric(rows["applied_at"]).to_numpy(float)[present]})
+        if not parts:
+            return {"applicant": np.zeros(0, dtype=np.int64), "identifier": np.zeros(0, dtype=np.int64),
+                    "seen": np.zeros(0), **{k: np.zeros(0, dtype=object) for k in ("kind", "value", "role",
+                                                                                   "relation")}}
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    n = len(rows)
+    if table == "identifiers":
+        return {"applicant": np.asarray(applicant), "identifier": rows["_h"].to_numpy(np.int64),
+                "kind": column(rows["kind"]), "value": column(rows["value"]), "role": column(str(Role.OWN), n),
+                "relation": column("", n), "seen": pd.to_numeric(rows["observed_at"]).to_numpy(float)}
+    if table == "contacts":
+        return {"applicant": np.asarray(applicant), "identifier": rows["_h"].to_numpy(np.int64),
+                "kind": column("phone", n), "value": column(rows["contact_phone"]),
+                "role": column(str(Role.CONTACT), n), "relation": column(rows["relation"]),
+                "seen": pd.to_numeric(rows["recorded_at"]).to_numpy(float),
+                "name": column(rows["contact_name"]), "source": column(rows["source"])}
+    raise ValueError(f"{table} rows carry no identifiers")
+
+
+def aggregate_links(links) -> dict[str, np.ndarray]:
+    """One increment per (applicant, identifier, role, relation) from new sightings.
+
+    ``links`` holds the columns :func:`sightings` gives (name and source optional),
+    applicant and identifier as integers. Returns the keys with first_seen and
+    last_seen (float seconds, NaN when undated), count, and the kind, value, name
+    and source of the latest sighting, sorted by applicant and identifier. A numpy
+    sort and ``reduceat`` over integer keys: pandas' groupby was the slowest step of
+    a load.
     """
-    n = len(links)
-    columns = ["applicant", "identifier", "role", "relation", "first_seen", "last_seen", "count", "name", "source"]
+    n = len(links["applicant"])
     if not n:
-        return pd.DataFrame(columns=columns)
+        return {c: np.zeros(0, dtype=np.int64 if c in ("applicant", "identifier", "count")
+                            else float if c in ("first_seen", "last_seen") else object) for c in AGGREGATED}
     seen = pd.to_numeric(pd.Series(links["seen"]), errors="coerce").to_numpy(float)
-    pair, pairs = pd.factorize(pd.MultiIndex.from_arrays([links["role"], links["relation"]]))
-    applicant = links["applicant"].to_numpy(np.int64)
-    identifier = links["identifier"].to_numpy(np.int64)
+    role_code, roles = pd.factorize(np.asarray(links["role"], dtype=object), use_na_sentinel=False)
+    relation_code, relations = pd.factorize(np.asarray(links["relation"], dtype=object), use_na_sentinel=False)
+    width = max(len(relations), 1)
+    pair = role_code.astype(np.int64) * width + relation_code
+    applicant = np.asarray(links["applicant"], dtype=np.int64)
+    identifier = np.asarray(links["identifier"], dtype=np.int64)
     order = np.lexsort((np.nan_to_num(seen, nan=-np.inf), pair, identifier, applicant))
     applicant, identifier, pair, seen = applicant[order], identifier[order], pair[order], seen[order]
     starts = np.flatnonzero(np.concatenate([[True], (applicant[1:] != applicant[:-1])
@@ -76,17 +131,22 @@ def aggregate_links(links: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(invalid="ignore"):
         first = np.fmin.reduceat(seen, starts)
         last = np.fmax.reduceat(seen, starts)
-    picked = pairs[pair[starts]]
+    picked = pair[starts]
     out = {
         "applicant": applicant[starts], "identifier": identifier[starts],
-        "role": picked.get_level_values(0).to_numpy(object),
-        "relation": picked.get_level_values(1).to_numpy(object),
+        "role": np.asarray(roles, dtype=object)[picked // width],
+        "relation": np.asarray(relations, dtype=object)[picked % width],
         "first_seen": first, "last_seen": last, "count": np.diff(np.append(starts, n)),
     }
-    for column in ("name", "source"):
-        out[column] = (links[column].to_numpy(object)[order][ends] if column in links
+    for column in ("kind", "value", "name", "source"):
+        out[column] = (np.asarray(links[column], dtype=object)[order][ends] if column in links
                        else np.full(len(starts), None, dtype=object))
-    return pd.DataFrame(out, columns=columns)
+    return out
+
+
+#: the columns :func:`aggregate_links` returns
+AGGREGATED = ("applicant", "identifier", "role", "relation", "first_seen", "last_seen", "count", "kind", "value",
+              "name", "source")
 
 
 def stamps(values: np.ndarray) -> list:

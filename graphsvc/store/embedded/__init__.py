@@ -47,8 +47,11 @@ class EmbeddedStore(Writer, Reader, Results, Store):
         # whatever other writers do; entries of the open batch join it on commit.
         self._applicant_cache: dict[str, int] = {}
         self._pending_applicants: dict[str, int] = {}
+        self._known = None
         con = self._con
         if not readonly:
+            import os as _os
+            con.execute(f"PRAGMA page_size={int(_os.environ.get('GS_PAGE', '4096'))}")
             con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
         con.execute("PRAGMA cache_size=-1000000")  # up to 1 GB, allocated as used

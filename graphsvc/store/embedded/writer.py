@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,9 @@ from graphsvc.contract import Reason, Role
 from graphsvc.errors import KeyCollisionError, StoreError
 from graphsvc.store import staging
 from graphsvc.store.base import REJECT_COLUMNS, Batch, BatchResult
+from graphsvc.store.embedded.checkpoint import Checkpointer
+from graphsvc.store.embedded.known import HASHED, Known
+from graphsvc.store.embedded.reader import _ints
 from graphsvc.store.staging import FACT_KEYS
 
 LINK_INDEX = "CREATE INDEX IF NOT EXISTS links_by_identifier ON links (identifier)"
@@ -44,6 +48,9 @@ _UPSERT_LINK = (
 
 def _column(values: pd.Series | np.ndarray) -> list:
     """A column as a list sqlite3 can bind: numpy scalars unboxed, missing as None."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        missing = pd.isna(values)
+        return values.tolist() if not missing.any() else [None if m else v for v, m in zip(values.tolist(), missing)]
     series = pd.Series(values)
     kind = series.dtype.kind
     missing = series.isna().to_numpy()
@@ -57,6 +64,11 @@ def _column(values: pd.Series | np.ndarray) -> list:
     return [None if m else v for v, m in zip(series.astype(object).tolist(), missing)]
 
 
+def _data_version(con: sqlite3.Connection) -> int:
+    """Changes whenever another connection commits to the file."""
+    return con.execute("PRAGMA data_version").fetchone()[0]
+
+
 def _rows(*columns: pd.Series | np.ndarray) -> list[tuple]:
     return list(zip(*(_column(c) for c in columns)))
 
@@ -68,8 +80,10 @@ class Writer:
     readonly: bool
     _applicant_cache: dict[str, int]
     _pending_applicants: dict[str, int]
+    _known: Known | None  # stored hashes in memory during a bulk load
+    path: Path
 
-    def stage(self, table: str, rows: pd.DataFrame) -> pd.DataFrame:
+    def stage(self, table: str, rows: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         return staging.stage(table, rows)
 
     def apply_all(self, batches: list[Batch]) -> list[BatchResult]:
@@ -77,25 +91,35 @@ class Writer:
             raise StoreError("the store is open read-only")
         con = self._con
         con.execute("BEGIN IMMEDIATE")
+        if self._known is not None and _data_version(con) != self._known.version:
+            self._known = None  # another connection wrote: look hashes up in the database again
         try:
             results = [self._apply_one(batch) for batch in batches]
             con.execute("COMMIT")
             self._applicant_cache.update(self._pending_applicants)
+            if self._known is not None:
+                self._known.commit()
         except sqlite3.IntegrityError as exc:
-            con.execute("ROLLBACK")
+            self._rollback()
             first = batches[0].origin
             raise StoreError(f"{first.file} rows {first.start_row}-: {exc}") from exc
         except BaseException:
-            con.execute("ROLLBACK")
+            self._rollback()
             raise
         finally:
             self._pending_applicants = {}
         return results
 
+    def _rollback(self) -> None:
+        self._con.execute("ROLLBACK")
+        if self._known is not None:
+            self._known.rollback()
+
     def _apply_one(self, batch: Batch) -> BatchResult:
         apply_table = getattr(self, f"_apply_{batch.origin.table}")
-        rows = batch.rows if batch.staged else self.stage(batch.origin.table, batch.rows)
-        loaded, duplicates, store_rejects = apply_table(rows)
+        rows, prepared = ((batch.rows, batch.prepared) if batch.prepared is not None
+                          else self.stage(batch.origin.table, batch.rows))
+        loaded, duplicates, store_rejects = apply_table(rows, prepared)
         rejects = pd.concat(
             [frame for frame in (batch.rejects, store_rejects) if len(frame)]
             or [pd.DataFrame(columns=REJECT_COLUMNS)],
@@ -124,7 +148,14 @@ class Writer:
             )
 
     def _probe(self, table: str, hashes: np.ndarray, columns: str) -> pd.DataFrame:
-        """Rows of ``table`` whose hash is in ``hashes`` (index look-ups via a temp table)."""
+        """Rows of ``table`` whose hash is in ``hashes`` (index look-ups via a temp table).
+
+        During a bulk load only the hashes the in-memory arrays know are looked up.
+        """
+        if self._known is not None:
+            hashes = hashes[self._known.stored(table, hashes)]
+            if not len(hashes):
+                return pd.DataFrame(columns=[c.strip().split(".")[-1] for c in columns.split(",")])
         con = self._con
         con.execute("DELETE FROM temp.probe")
         # sorted, the temp tree fills left to right and the join walks the index in order
@@ -142,10 +173,12 @@ class Writer:
     def _applicant_ids(self, applicant_keys: pd.Series, *, create: bool) -> np.ndarray:
         """Internal ids aligned with ``applicant_keys``; -1 where unknown (``create=False``)."""
         con = self._con
+        codes, uniques = pd.factorize(np.asarray(applicant_keys, dtype=object))
         found: dict[str, int] = {}
         missing = []
-        for key in pd.unique(applicant_keys.to_numpy(object)).tolist():
-            known = self._applicant_cache.get(key) or self._pending_applicants.get(key)
+        cache, pending = self._applicant_cache, self._pending_applicants
+        for key in uniques.tolist():
+            known = cache.get(key) or pending.get(key)
             if known is None:
                 missing.append(key)
             else:
@@ -165,7 +198,8 @@ class Writer:
                 created = dict(zip(new_keys, new_ids))
                 self._pending_applicants.update(created)
                 found.update(created)
-        return applicant_keys.map(found).fillna(-1).astype(np.int64).to_numpy()
+        ids = np.array([found.get(key, -1) for key in uniques.tolist()], dtype=np.int64)
+        return np.where(codes >= 0, ids[np.maximum(codes, 0)], -1) if len(ids) else np.full(len(codes), -1, np.int64)
 
     def _new_facts(self, table: str, hashes: np.ndarray) -> np.ndarray:
         """Mask of rows whose fact hash is neither earlier in the batch nor stored."""
@@ -173,7 +207,12 @@ class Writer:
         stored = self._probe(table, hashes[first], "t.hash")["hash"].to_numpy(np.int64)
         return first & ~np.isin(hashes, stored)
 
+    def _inserted(self, table: str, hashes: np.ndarray) -> None:
+        if self._known is not None:
+            self._known.added(table, hashes)
+
     def _insert_facts(self, table: str, hashes: np.ndarray, *columns: pd.Series | np.ndarray) -> None:
+        self._inserted(table, hashes)
         order = np.argsort(hashes, kind="stable")  # one forward sweep through the hash index
         ids = self._next_ids(table, len(hashes))
         marks = ", ".join("?" * (len(columns) + 2))
@@ -182,6 +221,7 @@ class Writer:
         self._con.executemany(f"INSERT INTO {table} VALUES ({marks})", _rows(ids, hashes[order], *picked))  # noqa: S608
 
     def _record_facts(self, table: str, hashes: np.ndarray) -> None:
+        self._inserted(table, hashes)
         self._con.executemany(f"INSERT INTO {table} VALUES (?)", ((h,) for h in np.sort(hashes).tolist()))  # noqa: S608
 
     def _identifier_ids(self, kinds: np.ndarray, values: np.ndarray, hashes: np.ndarray) -> np.ndarray:
@@ -190,34 +230,51 @@ class Writer:
         Looked up by hash in one join; a stored row with the same hash but another
         value raises KeyCollisionError.
         """
-        first = np.unique(hashes, return_index=True)[1]
-        distinct = pd.DataFrame({"hash": hashes[first], "kind": kinds[first], "value": values[first]})
-        stored = self._probe("identifiers", distinct["hash"].to_numpy(), "t.hash, t.id, t.kind, t.value")
+        distinct, first = np.unique(hashes, return_index=True)
+        kinds, values = np.asarray(kinds, dtype=object)[first], np.asarray(values, dtype=object)[first]
+        stored = self._probe("identifiers", distinct, "t.hash, t.id, t.kind, t.value")
+        ids = np.full(len(distinct), -1, dtype=np.int64)
         if len(stored):
-            check = distinct.merge(stored, on="hash", suffixes=("", "_stored"))
-            clash = (check["kind"] != check["kind_stored"]) | (check["value"] != check["value_stored"])
+            at = np.searchsorted(distinct, stored["hash"].to_numpy(np.int64))
+            clash = (kinds[at] != stored["kind"].to_numpy(object)) | (values[at] != stored["value"].to_numpy(object))
             if clash.any():
-                raise KeyCollisionError(f"identifier hash collision: {check.loc[clash, 'hash'].tolist()[:3]}")
+                raise KeyCollisionError(f"identifier hash collision: {distinct[at[clash]].tolist()[:3]}")
+            ids[at] = stored["id"].to_numpy(np.int64)
         # distinct is in hash order: the unique-index inserts are one forward sweep
-        new = distinct[~distinct["hash"].isin(stored["hash"])]
-        new_ids = self._next_ids("identifiers", len(new))
+        new = ids < 0
+        ids[new] = self._next_ids("identifiers", int(new.sum()))
+        self._inserted("identifiers", distinct[new])
         self._con.executemany(
             "INSERT INTO identifiers (id, hash, kind, value) VALUES (?, ?, ?, ?)",
-            zip(new_ids.tolist(), new["hash"].tolist(), new["kind"].tolist(), new["value"].tolist()))
-        known = np.concatenate([stored["hash"].to_numpy(np.int64), new["hash"].to_numpy(np.int64)])
-        ids = np.concatenate([stored["id"].to_numpy(np.int64), new_ids])
-        order = np.argsort(known)
-        return ids[order][np.searchsorted(known[order], hashes)]
+            zip(ids[new].tolist(), distinct[new].tolist(), kinds[new].tolist(), values[new].tolist()))
+        return ids[np.searchsorted(distinct, hashes)]
 
-    def _add_links(self, links: pd.DataFrame) -> None:
-        """Increment links from new facts (:func:`~graphsvc.store.staging.aggregate_links`)."""
-        if not len(links):
+    def _row_applicants(self, rows: pd.DataFrame, prepared: dict, *, create: bool) -> np.ndarray:
+        """Applicant ids of ``rows`` (-1 where unknown); for staged rows through the
+        batch's applicant codes (``_a``), so that each key is looked up once."""
+        keys = prepared.get("applicant_keys")
+        if keys is None or "_a" not in rows.columns:
+            return self._applicant_ids(rows["applicant_id"], create=create)
+        codes = rows["_a"].to_numpy(np.int64)
+        used = np.zeros(len(keys), dtype=bool)
+        used[codes] = True
+        by_code = np.full(len(keys), -1, dtype=np.int64)
+        by_code[used] = self._applicant_ids(pd.Series(keys[used], dtype=object), create=create)
+        return by_code[codes]
+
+    def _add_links(self, table: str, rows: pd.DataFrame, applicant: np.ndarray) -> None:
+        """Increment links from the sightings of new fact rows (applicant ids per row),
+        inserting identifiers seen for the first time."""
+        agg = staging.aggregate_links(staging.sightings(table, rows, applicant))
+        if not len(agg["applicant"]):
             return
-        agg = staging.aggregate_links(links)
+        identifier = self._identifier_ids(agg["kind"], agg["value"], agg["identifier"])
+        order = np.lexsort((identifier, agg["applicant"]))  # appends in key order where it can
         self._con.executemany(_UPSERT_LINK, zip(
-            agg["applicant"].tolist(), agg["identifier"].tolist(), agg["role"].tolist(), agg["relation"].tolist(),
-            staging.stamps(agg["first_seen"]), staging.stamps(agg["last_seen"]), agg["count"].tolist(),
-            _column(agg["name"].to_numpy(object)), _column(agg["source"].to_numpy(object))))
+            agg["applicant"][order].tolist(), identifier[order].tolist(), agg["role"][order].tolist(),
+            agg["relation"][order].tolist(), staging.stamps(agg["first_seen"][order]),
+            staging.stamps(agg["last_seen"][order]), agg["count"][order].tolist(),
+            _column(agg["name"][order]), _column(agg["source"][order])))
 
     # -- one application at a time (the API's score-on-write) ---------------------------
 
@@ -316,9 +373,11 @@ class Writer:
                 last.get("contact_name"), last.get("source")))
         return len(fresh)
 
-    def _split_known(self, rows: pd.DataFrame, columns: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
-        """Drop rows naming applicants the store does not know; return their rejects."""
-        ids = {c: self._applicant_ids(rows[c], create=False) for c in columns}
+    def _split_known(self, rows: pd.DataFrame, columns: tuple[str, ...], prepared: dict):
+        """Drop rows naming applicants the store does not know. Returns the rows kept,
+        the rejects and the applicant ids per column."""
+        ids = {c: self._row_applicants(rows, prepared, create=False) if c == "applicant_id"
+               else self._applicant_ids(rows[c], create=False) for c in columns}
         unknown = np.zeros(len(rows), dtype=bool)
         rejects = []
         for column, found in ids.items():
@@ -331,7 +390,7 @@ class Writer:
         frame = pd.concat(rejects, ignore_index=True) if rejects else pd.DataFrame(columns=REJECT_COLUMNS)
         return rows.loc[keep].reset_index(drop=True), frame, {c: v[keep] for c, v in ids.items()}
 
-    def _apply_applicants(self, rows: pd.DataFrame) -> tuple[int, int, pd.DataFrame]:
+    def _apply_applicants(self, rows: pd.DataFrame, prepared: dict) -> tuple[int, int, pd.DataFrame]:
         rows = rows.drop_duplicates("applicant_id", keep="last")
         pending_before = len(self._pending_applicants)
         ids = self._applicant_ids(rows["applicant_id"], create=True)
@@ -346,7 +405,7 @@ class Writer:
         loaded = max(new, changed)
         return loaded, len(rows) - loaded, pd.DataFrame(columns=REJECT_COLUMNS)
 
-    def _apply_applications(self, rows: pd.DataFrame) -> tuple[int, int, pd.DataFrame]:
+    def _apply_applications(self, rows: pd.DataFrame, prepared: dict) -> tuple[int, int, pd.DataFrame]:
         rows, duplicates, repeated = staging.repeated_applications(rows)
         hashes = rows["_fact"].to_numpy(np.int64)
         stored = self._probe("applications", hashes, "t.hash, t.key, t.digest").set_index("hash")
@@ -359,65 +418,42 @@ class Writer:
         duplicates += same
         rejects = [repeated, conflicting]
         rows, hashes = rows.loc[new].reset_index(drop=True), hashes[new]
-        applicant = self._applicant_ids(rows["applicant_id"], create=True)
+        applicant = self._row_applicants(rows, prepared, create=True)
         properties = rows["properties"] if "properties" in rows else pd.Series([None] * len(rows))
         self._insert_facts("applications", hashes, rows["application_id"], applicant,
                            rows["applied_at"], rows["digest"], properties)
-        parts = []
-        for column in (c for c in rows.columns if c.startswith("id:")):
-            present = rows[column].notna().to_numpy()
-            if present.any():
-                parts.append(pd.DataFrame({
-                    "applicant": applicant[present], "kind": column[3:],
-                    "value": rows.loc[present, column].to_numpy(object),
-                    "hash": rows.loc[present, f"_h:{column[3:]}"].to_numpy(np.int64),
-                    "seen": rows.loc[present, "applied_at"].to_numpy(),
-                }))
-        if parts:
-            sightings = pd.concat(parts, ignore_index=True)
-            sightings["identifier"] = self._identifier_ids(
-                sightings["kind"].to_numpy(object), sightings["value"].to_numpy(object),
-                sightings["hash"].to_numpy(np.int64))
-            self._add_links(sightings.assign(role=str(Role.OWN), relation=""))
+        self._add_links("applications", rows, applicant)
         return len(rows), duplicates, pd.concat(rejects, ignore_index=True)
 
-    def _fresh(self, rows: pd.DataFrame, records: str, applicant_columns: tuple[str, ...] = ("applicant_id",)):
+    def _fresh(self, rows: pd.DataFrame, records: str, prepared: dict,
+               applicant_columns: tuple[str, ...] = ("applicant_id",)):
         """Rows naming known applicants whose fact (staged ``_fact`` hash) is new.
 
         Returns the rows, their applicant ids per column, their fact hashes, the
         number of duplicates and the rejects for unknown applicants.
         """
-        rows, rejects, ids = self._split_known(rows, applicant_columns)
+        rows, rejects, ids = self._split_known(rows, applicant_columns, prepared)
         fact = rows["_fact"].to_numpy(np.int64)
         new = self._new_facts(records, fact)
         fresh_ids = {c: v[new] for c, v in ids.items()}
         return rows.loc[new].reset_index(drop=True), fresh_ids, fact[new], int((~new).sum()), rejects
 
-    def _apply_identifiers(self, rows: pd.DataFrame) -> tuple[int, int, pd.DataFrame]:
-        rows, ids, fact, duplicates, rejects = self._fresh(rows, "sighting_records")
-        identifier = self._identifier_ids(rows["kind"].to_numpy(object), rows["value"].to_numpy(object),
-                                          rows["_h"].to_numpy(np.int64))
-        self._record_facts("sighting_records", fact)
-        self._add_links(pd.DataFrame({
-            "applicant": ids["applicant_id"], "identifier": identifier, "role": str(Role.OWN),
-            "relation": "", "seen": rows["observed_at"],
-        }))
+    def _apply_identifiers(self, rows: pd.DataFrame, prepared: dict) -> tuple[int, int, pd.DataFrame]:
+        return self._apply_sightings("identifiers", "sighting_records", rows, prepared)
+
+    def _apply_contacts(self, rows: pd.DataFrame, prepared: dict) -> tuple[int, int, pd.DataFrame]:
+        return self._apply_sightings("contacts", "contact_records", rows, prepared)
+
+    def _apply_sightings(self, table: str, records: str, rows: pd.DataFrame,
+                         prepared: dict) -> tuple[int, int, pd.DataFrame]:
+        """Identifier or contact rows: facts kept by hash only, their content in links."""
+        rows, ids, fact, duplicates, rejects = self._fresh(rows, records, prepared)
+        self._record_facts(records, fact)
+        self._add_links(table, rows, ids["applicant_id"])
         return len(rows), duplicates, rejects
 
-    def _apply_contacts(self, rows: pd.DataFrame) -> tuple[int, int, pd.DataFrame]:
-        rows, ids, fact, duplicates, rejects = self._fresh(rows, "contact_records")
-        identifier = self._identifier_ids(np.full(len(rows), "phone", dtype=object),
-                                          rows["contact_phone"].to_numpy(object), rows["_h"].to_numpy(np.int64))
-        self._record_facts("contact_records", fact)
-        self._add_links(pd.DataFrame({
-            "applicant": ids["applicant_id"], "identifier": identifier, "role": str(Role.CONTACT),
-            "relation": rows["relation"].to_numpy(object), "seen": rows["recorded_at"],
-            "name": rows["contact_name"].to_numpy(object), "source": rows["source"].to_numpy(object),
-        }))
-        return len(rows), duplicates, rejects
-
-    def _apply_outcomes(self, rows: pd.DataFrame) -> tuple[int, int, pd.DataFrame]:
-        rows, ids, fact, duplicates, rejects = self._fresh(rows, "outcomes")
+    def _apply_outcomes(self, rows: pd.DataFrame, prepared: dict) -> tuple[int, int, pd.DataFrame]:
+        rows, ids, fact, duplicates, rejects = self._fresh(rows, "outcomes", prepared)
         phone_id = np.full(len(rows), None, dtype=object)
         has_phone = rows["phone"].notna().to_numpy()
         if has_phone.any():
@@ -428,22 +464,40 @@ class Writer:
         self._insert_facts("outcomes", fact, ids["applicant_id"], rows["outcome"], rows["observed_at"], phone_id)
         return len(rows), duplicates, rejects
 
-    def _apply_relations(self, rows: pd.DataFrame) -> tuple[int, int, pd.DataFrame]:
+    def _apply_relations(self, rows: pd.DataFrame, prepared: dict) -> tuple[int, int, pd.DataFrame]:
         ends = ("src_applicant_id", "dst_applicant_id")
-        rows, ids, fact, duplicates, rejects = self._fresh(rows, "relations", applicant_columns=ends)
+        rows, ids, fact, duplicates, rejects = self._fresh(rows, "relations", prepared, applicant_columns=ends)
         self._insert_facts("relations", fact, ids[ends[0]], ids[ends[1]], rows["type"], rows["at"], rows["amount"])
         return len(rows), duplicates, rejects
 
     @contextmanager
     def bulk(self, expected_rows: int) -> Iterator[None]:
-        """Drop the links-by-identifier index for a large load and rebuild it once after."""
+        """Prepare for a large load, and finish it.
+
+        - The stored hashes are read into memory (:mod:`.known`), so batches look
+          them up without touching the indexes.
+        - The links-by-identifier index is dropped and built once at the end, with
+          SQLite's sorter on two threads.
+        - The write-ahead log is checkpointed by a background thread, off the
+          batches' path.
+        """
         if expected_rows < _BULK_THRESHOLD or self.readonly:
             yield
             return
-        self._con.execute("DROP INDEX IF EXISTS links_by_identifier")
+        con = self._con
+        con.execute("BEGIN")
+        try:
+            self._known = Known({t: _ints(con, f"SELECT hash AS x FROM {t}") for t in HASHED},  # noqa: S608
+                                _data_version(con))
+        finally:
+            con.execute("COMMIT")
+        con.execute("DROP INDEX IF EXISTS links_by_identifier")
+        checkpointer = Checkpointer(self.path, con)
         try:
             yield
         finally:
-            self._con.execute(LINK_INDEX)
-            self._con.execute("PRAGMA optimize")
-
+            self._known = None
+            checkpointer.stop()
+            con.execute("PRAGMA threads = 2")
+            con.execute(LINK_INDEX)
+            con.execute("PRAGMA optimize")

@@ -34,11 +34,11 @@ def _seconds(values) -> pd.Series:
 class Writer:
     """The write half of :class:`~graphsvc.store.neo4j.Neo4jStore`."""
 
-    def stage(self, table: str, rows: pd.DataFrame) -> pd.DataFrame:
+    def stage(self, table: str, rows: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         return staging.stage(table, rows)
 
     def apply_all(self, batches: list[Batch]) -> list[BatchResult]:
-        staged = [b.rows if b.staged else self.stage(b.origin.table, b.rows) for b in batches]
+        staged = [b.rows if b.prepared is not None else self.stage(b.origin.table, b.rows)[0] for b in batches]
         return self._write(lambda tx: [self._apply_one(tx, b.origin, rows, b.rejects)
                                        for b, rows in zip(batches, staged)])
 
@@ -46,8 +46,8 @@ class Writer:
         """One application with its contacts, in one transaction, through the batch path."""
         row = {k: v for k, v in application.items()}
         row["row"] = 1
-        apps = self.stage("applications", pd.DataFrame([row]))
-        people = self.stage("contacts", pd.DataFrame(
+        apps, _ = self.stage("applications", pd.DataFrame([row]))
+        people, _ = self.stage("contacts", pd.DataFrame(
             [{"row": i + 1, "applicant_id": application["applicant_id"], **c} for i, c in enumerate(contacts)],
             columns=["row", "applicant_id", "contact_phone", "relation", "source", "contact_name", "recorded_at"]))
 
@@ -117,19 +117,20 @@ class Writer:
         if clash:
             raise KeyCollisionError(f"identifier hash collision: {clash[:3]}")
 
-    @staticmethod
-    def _links(tx: Any, links: pd.DataFrame) -> None:
-        """Merge aggregated links; ``links`` has applicant (id text) and identifier (ref)."""
-        if not len(links):
+    def _links(self, tx: Any, table: str, rows: pd.DataFrame) -> None:
+        """Merge the identifiers and aggregated links of new fact rows."""
+        codes, keys = pd.factorize(np.asarray(rows["applicant_id"], dtype=object))
+        agg = staging.aggregate_links(staging.sightings(table, rows, codes))
+        if not len(agg["applicant"]):
             return
-        codes, applicant_ids = pd.factorize(links["applicant"])
-        agg = staging.aggregate_links(links.assign(applicant=codes))
-        agg["applicant_id"] = applicant_ids.to_numpy(object)[agg["applicant"].to_numpy()]
-        agg["first_seen"] = _seconds(agg["first_seen"])
-        agg["last_seen"] = _seconds(agg["last_seen"])
-        agg["relation"] = agg["relation"].fillna("")  # MERGE refuses a null key property
-        run_rows(tx, "store/merge_links", records(agg.rename(columns={"identifier": "ref"})[
-            ["applicant_id", "ref", "role", "relation", "first_seen", "last_seen", "count", "name", "source"]]))
+        self._identifiers(tx, agg["kind"], agg["value"], agg["identifier"])
+        run_rows(tx, "store/merge_links", records(pd.DataFrame({
+            "applicant_id": pd.Series(np.asarray(keys, dtype=object)[agg["applicant"]], dtype=object),
+            "ref": agg["identifier"], "role": pd.Series(agg["role"], dtype=object),
+            "relation": pd.Series(agg["relation"], dtype=object).fillna(""),  # MERGE refuses a null key property
+            "first_seen": _seconds(agg["first_seen"]), "last_seen": _seconds(agg["last_seen"]),
+            "count": agg["count"], "name": pd.Series(agg["name"], dtype=object),
+            "source": pd.Series(agg["source"], dtype=object)})))
 
     # -- tables ----------------------------------------------------------------------------
 
@@ -159,42 +160,20 @@ class Writer:
             "key": rows["application_id"], "applicant_id": rows["applicant_id"],
             "applied_at": rows["applied_at"].astype(np.int64), "digest": rows["digest"].astype(np.int64),
             "properties": properties})))
-        parts = []
-        for column in (c for c in rows.columns if c.startswith("id:")):
-            present = rows[column].notna().to_numpy()
-            if present.any():
-                parts.append(pd.DataFrame({
-                    "applicant": rows.loc[present, "applicant_id"].to_numpy(object), "kind": column[3:],
-                    "value": rows.loc[present, column].to_numpy(object),
-                    "identifier": rows.loc[present, f"_h:{column[3:]}"].to_numpy(np.int64),
-                    "seen": rows.loc[present, "applied_at"].to_numpy()}))
-        if parts:
-            sightings = pd.concat(parts, ignore_index=True)
-            self._identifiers(tx, sightings["kind"].to_numpy(object), sightings["value"].to_numpy(object),
-                              sightings["identifier"].to_numpy(np.int64))
-            self._links(tx, sightings.assign(role=str(Role.OWN), relation=""))
+        self._links(tx, "applications", rows)
         return len(rows), duplicates + same, [repeated, conflicting]
 
     def _apply_identifiers(self, tx: Any, rows: pd.DataFrame):
-        rows, rejects = self._known(tx, rows, ("applicant_id",))
-        rows, duplicates = self._new(tx, rows, "store/known_facts")
-        refs = rows["_h"].to_numpy(np.int64)
-        self._identifiers(tx, rows["kind"].to_numpy(object), rows["value"].to_numpy(object), refs)
-        run_rows(tx, "store/create_facts", [{"hash": int(h), "table": "sightings"} for h in rows["_fact"]])
-        self._links(tx, pd.DataFrame({"applicant": rows["applicant_id"].to_numpy(object), "identifier": refs,
-                                      "role": str(Role.OWN), "relation": "", "seen": rows["observed_at"]}))
-        return len(rows), duplicates, rejects
+        return self._apply_sightings(tx, "identifiers", "sightings", rows)
 
     def _apply_contacts(self, tx: Any, rows: pd.DataFrame):
+        return self._apply_sightings(tx, "contacts", "contacts", rows)
+
+    def _apply_sightings(self, tx: Any, table: str, facts: str, rows: pd.DataFrame):
         rows, rejects = self._known(tx, rows, ("applicant_id",))
         rows, duplicates = self._new(tx, rows, "store/known_facts")
-        refs = rows["_h"].to_numpy(np.int64)
-        self._identifiers(tx, np.full(len(rows), "phone", dtype=object), rows["contact_phone"].to_numpy(object), refs)
-        run_rows(tx, "store/create_facts", [{"hash": int(h), "table": "contacts"} for h in rows["_fact"]])
-        self._links(tx, pd.DataFrame({
-            "applicant": rows["applicant_id"].to_numpy(object), "identifier": refs, "role": str(Role.CONTACT),
-            "relation": rows["relation"].to_numpy(object), "seen": rows["recorded_at"],
-            "name": rows["contact_name"].to_numpy(object), "source": rows["source"].to_numpy(object)}))
+        run_rows(tx, "store/create_facts", [{"hash": int(h), "table": facts} for h in rows["_fact"]])
+        self._links(tx, table, rows)
         return len(rows), duplicates, rejects
 
     def _apply_outcomes(self, tx: Any, rows: pd.DataFrame):
