@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,7 +107,7 @@ def load(store: Store, sources: list[TableSource], *, settings: Settings | None 
                     todo = store.stage(source.table, rows), rejects
                 yield index, start, end, len(frame), todo
 
-    with store.bulk(total):
+    with store.bulk(total) if total >= settings.bulk_rows else nullcontext():
         for index, start, end, rows_read, todo in _ahead(prepared, parallel=total > settings.batch_rows):
             source, report = ordered[index], reports[index]
             report.read += end - start + 1

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         default="UTC", description="Time zone assumed for timestamps written without an offset."
     )
     batch_rows: int = Field(default=500_000, ge=1, description="Rows per atomic load batch.")
+    bulk_rows: int = Field(default=500_000, ge=1,
+                           description="Loads of at least this many rows run in bulk mode (indexes built "
+                                       "once at the end, stored keys held in memory).")
     api_keys: dict[str, ApiKey] = Field(
         default_factory=dict,
         description="API keys by SHA-256 hex digest of the key: {digest: {name, role}} "

@@ -13,6 +13,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from graphsvc.loader import load
 from graphsvc.scenarios import TABLE_FILES
@@ -30,8 +31,9 @@ def _files(directory: Path) -> dict[str, Path]:
     return {t: directory / f"{t}.parquet" for t in TABLE_FILES}
 
 
-def _start_load(db: Path, files: dict[str, Path]) -> subprocess.Popen:
-    env = {**os.environ, "GRAPHSVC_HMAC_KEY": TEST_KEY, "GRAPHSVC_BATCH_ROWS": str(BATCH)}
+def _start_load(db: Path, files: dict[str, Path], bulk: bool = False) -> subprocess.Popen:
+    env = {**os.environ, "GRAPHSVC_HMAC_KEY": TEST_KEY, "GRAPHSVC_BATCH_ROWS": str(BATCH),
+           "GRAPHSVC_BULK_ROWS": "1" if bulk else "100000000"}
     args = [sys.executable, "-m", "graphsvc.cli", "load", "--db", str(db), "--format", "json"]
     for table, path in files.items():
         args += [f"--{table}", str(path)]
@@ -89,13 +91,14 @@ def _reference(files: dict[str, Path], manifest: pd.DataFrame, workdir: Path) ->
     return _dump(db)
 
 
-def test_sigkill_at_random_points_leaves_whole_batches_and_resumes(scenario_dir, tmp_path):
+@pytest.mark.parametrize("bulk", [False, True], ids=["batch by batch", "bulk"])
+def test_sigkill_at_random_points_leaves_whole_batches_and_resumes(scenario_dir, tmp_path, bulk):
     files = _files(scenario_dir)
     db = tmp_path / "crash.db"
     rng = random.Random(20261122)
     kills = 0
     for attempt in range(6):
-        process = _start_load(db, files)
+        process = _start_load(db, files, bulk)
         # wait until this run has applied at least one new batch, then kill at a random moment
         before = len(_manifest(db)) if db.exists() else 0
         deadline = time.monotonic() + 60
@@ -117,7 +120,7 @@ def test_sigkill_at_random_points_leaves_whole_batches_and_resumes(scenario_dir,
             f"after kill {attempt} the store holds more or less than its whole batches")
     assert kills >= 3, "the load finished too fast to be killed mid-way"
 
-    final = _start_load(db, files)
+    final = _start_load(db, files, bulk)
     out, err = final.communicate(timeout=300)
     assert final.returncode == 0, err.decode()
     clean = tmp_path / "clean.db"
@@ -126,3 +129,47 @@ def test_sigkill_at_random_points_leaves_whole_batches_and_resumes(scenario_dir,
     assert _dump(db) == _dump(clean)
     with open_store(str(db)) as a, open_store(str(clean)) as b:
         assert a.counts() == b.counts()
+
+
+def test_a_bulk_load_leaves_what_a_batch_by_batch_load_leaves(scenario_dir, tmp_path):
+    files = _files(scenario_dir)
+    dumps = []
+    for bulk_rows in (1, 10**9):
+        db = tmp_path / f"bulk-{bulk_rows}.db"
+        with open_store(str(db)) as store:
+            load(store, canonical_sources(files), settings=Settings(hmac_key=TEST_KEY, batch_rows=BATCH,
+                                                                    bulk_rows=bulk_rows))
+        with closing(sqlite3.connect(db)) as con:  # the index dropped for the bulk load is back
+            assert con.execute("SELECT 1 FROM sqlite_master WHERE name = 'links_by_identifier'").fetchone()
+        dumps.append(_dump(db))
+    assert dumps[0] == dumps[1]
+
+
+def test_another_writer_during_a_bulk_load_is_noticed(scenario_dir, tmp_path):
+    """Keys held in memory are dropped when another connection commits, so rows it
+    wrote meanwhile count as duplicates instead of breaking the load."""
+    files = _files(scenario_dir)
+    applications = pd.read_parquet(files["applications"])
+    late = tmp_path / "late.parquet"
+    applications.tail(50).to_parquet(late)  # rows of the load's last batch
+    db = tmp_path / "shared.db"
+    settings = Settings(hmac_key=TEST_KEY, batch_rows=BATCH, bulk_rows=1)
+    written = []
+
+    def other_writer(description: str, done: int, total: int) -> None:
+        if not written:
+            with open_store(str(db)) as other:
+                written.append(load(other, canonical_sources({"applications": late}), settings=settings))
+
+    with open_store(str(db)) as store:
+        report = load(store, canonical_sources(files), settings=settings, progress=other_writer)
+    summary = report.summary().set_index("table")
+    assert written[0].summary()["loaded"].tolist() == [50]
+    assert summary.loc["applications", "duplicates"] == 50
+    assert summary.loc["applications", "loaded"] == len(applications) - 50
+    clean = tmp_path / "clean.db"
+    with open_store(str(clean)) as store:
+        load(store, canonical_sources(files), settings=settings)
+    mine, reference = _dump(db), _dump(clean)
+    assert len(mine["applications"]) == len(reference["applications"])
+    assert {k: len(v) for k, v in mine.items()} == {k: len(v) for k, v in reference.items()}

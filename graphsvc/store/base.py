@@ -241,7 +241,8 @@ class Store(ABC):
 
     @contextmanager
     def bulk(self, expected_rows: int) -> Iterator[None]:
-        """Hint that many rows follow (an implementation may defer index upkeep)."""
+        """A large load of about ``expected_rows`` rows follows (an implementation may
+        defer index upkeep or hold keys in memory)."""
         yield
 
     @abstractmethod

@@ -123,7 +123,14 @@ def aggregate_links(links) -> dict[str, np.ndarray]:
     pair = role_code.astype(np.int64) * width + relation_code
     applicant = np.asarray(links["applicant"], dtype=np.int64)
     identifier = np.asarray(links["identifier"], dtype=np.int64)
-    order = np.lexsort((np.nan_to_num(seen, nan=-np.inf), pair, identifier, applicant))
+    # least significant key first; the time of the sighting matters only for the
+    # name and source a contact gave last (stable argsorts beat np.lexsort here)
+    sort_keys = [pair, identifier, applicant]
+    if "name" in links or "source" in links:
+        sort_keys.insert(0, np.nan_to_num(seen, nan=-np.inf))
+    order = np.arange(n)
+    for key in sort_keys:
+        order = order[np.argsort(key[order], kind="stable")]
     applicant, identifier, pair, seen = applicant[order], identifier[order], pair[order], seen[order]
     starts = np.flatnonzero(np.concatenate([[True], (applicant[1:] != applicant[:-1])
                                             | (identifier[1:] != identifier[:-1]) | (pair[1:] != pair[:-1])]))
@@ -139,7 +146,7 @@ def aggregate_links(links) -> dict[str, np.ndarray]:
         "first_seen": first, "last_seen": last, "count": np.diff(np.append(starts, n)),
     }
     for column in ("kind", "value", "name", "source"):
-        out[column] = (np.asarray(links[column], dtype=object)[order][ends] if column in links
+        out[column] = (np.asarray(links[column], dtype=object)[order[ends]] if column in links
                        else np.full(len(starts), None, dtype=object))
     return out
 
@@ -151,7 +158,13 @@ AGGREGATED = ("applicant", "identifier", "role", "relation", "first_seen", "last
 
 def stamps(values: np.ndarray) -> list:
     """Float seconds as ints, NaN as None (what a database binds)."""
-    return [None if v != v else int(v) for v in np.asarray(values, dtype=float).tolist()]
+    values = np.asarray(values, dtype=float)
+    missing = np.isnan(values)
+    if not missing.any():
+        return values.astype(np.int64).tolist()
+    out = np.where(missing, 0, values).astype(np.int64).astype(object)
+    out[missing] = None
+    return out.tolist()
 
 
 def rejects_frame(rows: pd.DataFrame, mask: np.ndarray, column: str, reason: str, detail: str) -> pd.DataFrame:

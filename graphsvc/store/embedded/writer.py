@@ -33,7 +33,6 @@ from graphsvc.store.embedded.reader import _ints
 from graphsvc.store.staging import FACT_KEYS
 
 LINK_INDEX = "CREATE INDEX IF NOT EXISTS links_by_identifier ON links (identifier)"
-_BULK_THRESHOLD = 500_000  # expected rows above which the identifier index is rebuilt once
 _UPSERT_LINK = (
     "INSERT INTO links (applicant, identifier, role, relation, first_seen, last_seen, count, name, source) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
@@ -183,14 +182,17 @@ class Writer:
                 missing.append(key)
             else:
                 found[key] = known
-        if missing:
-            missing.sort()
+        missing.sort()
+        if missing and self._known is not None:
+            stored = {}  # during a bulk load the cache holds every stored applicant
+        elif missing:
             con.execute("DELETE FROM temp.probe_keys")
             con.executemany("INSERT INTO temp.probe_keys VALUES (?)", ((k,) for k in missing))
             stored = dict(con.execute(
                 "SELECT p.key, a.id FROM temp.probe_keys p JOIN applicants a ON a.key = p.key").fetchall())
             self._applicant_cache.update(stored)
             found.update(stored)
+        if missing:
             new_keys = [k for k in missing if k not in stored]
             if create and new_keys:
                 new_ids = self._next_ids("applicants", len(new_keys)).tolist()
@@ -474,14 +476,14 @@ class Writer:
     def bulk(self, expected_rows: int) -> Iterator[None]:
         """Prepare for a large load, and finish it.
 
-        - The stored hashes are read into memory (:mod:`.known`), so batches look
-          them up without touching the indexes.
+        - The stored hashes and applicant keys are read into memory (:mod:`.known`),
+          so batches look them up without touching the indexes.
         - The links-by-identifier index is dropped and built once at the end, with
           SQLite's sorter on two threads.
         - The write-ahead log is checkpointed by a background thread, off the
           batches' path.
         """
-        if expected_rows < _BULK_THRESHOLD or self.readonly:
+        if self.readonly:
             yield
             return
         con = self._con
@@ -489,6 +491,7 @@ class Writer:
         try:
             self._known = Known({t: _ints(con, f"SELECT hash AS x FROM {t}") for t in HASHED},  # noqa: S608
                                 _data_version(con))
+            self._applicant_cache.update(con.execute("SELECT key, id FROM applicants"))
         finally:
             con.execute("COMMIT")
         con.execute("DROP INDEX IF EXISTS links_by_identifier")
