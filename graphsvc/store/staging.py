@@ -167,6 +167,27 @@ def stamps(values: np.ndarray) -> list:
     return out.tolist()
 
 
+def unknown_applicants(rows: pd.DataFrame, missing: dict[str, np.ndarray]) -> tuple[np.ndarray, list[pd.DataFrame]]:
+    """Rows naming an applicant never loaded, given a mask per applicant column:
+    the mask of rows to keep and their rejects (one per row, the first column wins)."""
+    unknown = np.zeros(len(rows), dtype=bool)
+    rejects = []
+    for column, mask in missing.items():
+        first = mask & ~unknown
+        if first.any():
+            rejects.append(rejects_frame(rows, first, column, Reason.UNKNOWN_APPLICANT,
+                                         "no applicant with this id has been loaded"))
+        unknown |= mask
+    return ~unknown, rejects
+
+
+def plain_rows(frame: pd.DataFrame) -> list[tuple]:
+    """Rows of plain Python values (numpy scalars unboxed, missing as None), as a
+    database driver binds them."""
+    columns = [frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in frame.columns]
+    return list(zip(*columns))
+
+
 def rejects_frame(rows: pd.DataFrame, mask: np.ndarray, column: str, reason: str, detail: str) -> pd.DataFrame:
     """Reject rows of ``rows`` under ``mask`` for one reason (:data:`~graphsvc.store.base.REJECT_COLUMNS`)."""
     picked = rows.loc[mask, "row"]

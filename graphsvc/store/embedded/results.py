@@ -10,14 +10,9 @@ import pandas as pd
 
 from graphsvc.errors import NotFoundError, StoreError
 from graphsvc.store.base import RUN_TABLES
+from graphsvc.store.staging import plain_rows
 
 _JSON_COLUMNS = ("params", "timings", "counts")
-
-
-def _bindable(frame: pd.DataFrame) -> list[tuple]:
-    """Rows with numpy scalars unboxed and missing values as None."""
-    columns = [frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in frame.columns]
-    return list(zip(*columns))
 
 
 class Results:
@@ -41,7 +36,7 @@ class Results:
                 frame = tables[name][columns]
                 marks = ", ".join("?" * (len(columns) + 1))
                 con.executemany(f"INSERT INTO {name} VALUES ({marks})",  # noqa: S608 - fixed names
-                                ((run["run_id"], *row) for row in _bindable(frame)))
+                                ((run["run_id"], *row) for row in plain_rows(frame)))
             # the run's row goes last, so it can carry the time the write took
             run["timings"]["write"] = round(time.perf_counter() - started, 3)
             con.execute(

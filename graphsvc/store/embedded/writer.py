@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from graphsvc import keys
-from graphsvc.contract import Reason, Role
+from graphsvc.contract import Role
 from graphsvc.errors import KeyCollisionError, StoreError
 from graphsvc.store import staging
 from graphsvc.store.base import REJECT_COLUMNS, Batch, BatchResult
@@ -380,15 +380,7 @@ class Writer:
         the rejects and the applicant ids per column."""
         ids = {c: self._row_applicants(rows, prepared, create=False) if c == "applicant_id"
                else self._applicant_ids(rows[c], create=False) for c in columns}
-        unknown = np.zeros(len(rows), dtype=bool)
-        rejects = []
-        for column, found in ids.items():
-            missing = (found < 0) & ~unknown
-            if missing.any():
-                rejects.append(staging.rejects_frame(rows, missing, column, Reason.UNKNOWN_APPLICANT,
-                                             "no applicant with this id has been loaded"))
-            unknown |= found < 0
-        keep = ~unknown
+        keep, rejects = staging.unknown_applicants(rows, {c: found < 0 for c, found in ids.items()})
         frame = pd.concat(rejects, ignore_index=True) if rejects else pd.DataFrame(columns=REJECT_COLUMNS)
         return rows.loc[keep].reset_index(drop=True), frame, {c: v[keep] for c, v in ids.items()}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from graphsvc import queries
+from graphsvc.store.staging import plain_rows
 
 CHUNK = 10_000  # rows per UNWIND statement; a batch's statements share one transaction
 
@@ -27,14 +27,8 @@ def run_rows(tx: Any, name: str, rows: list[dict], **parameters: Any) -> list[di
 
 def records(frame: pd.DataFrame) -> list[dict]:
     """Rows as dicts of plain Python values (numpy scalars unboxed, missing as None)."""
-    columns = {}
-    for column in frame.columns:
-        values = frame[column]
-        missing = values.isna().to_numpy()
-        plain = values.to_numpy(object).tolist() if values.dtype.kind not in "iufb" else values.tolist()
-        columns[column] = [None if m else (v.item() if isinstance(v, np.generic) else v)
-                           for v, m in zip(plain, missing)]
-    return [dict(zip(columns, row)) for row in zip(*columns.values())]
+    columns = list(frame.columns)
+    return [dict(zip(columns, row)) for row in plain_rows(frame)]
 
 
 def frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graphsvc import keys, queries
-from graphsvc.contract import Reason, Role
+from graphsvc import queries
 from graphsvc.errors import KeyCollisionError
 from graphsvc.store import staging
 from graphsvc.store.base import REJECT_COLUMNS, Batch, BatchOrigin, BatchResult
@@ -86,15 +85,8 @@ class Writer:
         """Rows whose applicants are stored, and rejects for the others."""
         wanted = sorted(set().union(*(set(rows[c].tolist()) for c in columns))) if len(rows) else []
         known = {r["id"] for r in run(tx, "store/known_applicants", ids=wanted)}
-        unknown = np.zeros(len(rows), dtype=bool)
-        rejects = []
-        for column in columns:
-            missing = ~rows[column].isin(known).to_numpy() & ~unknown
-            if missing.any():
-                rejects.append(staging.rejects_frame(rows, missing, column, Reason.UNKNOWN_APPLICANT,
-                                                     "no applicant with this id has been loaded"))
-            unknown |= missing
-        return rows.loc[~unknown].reset_index(drop=True), rejects
+        keep, rejects = staging.unknown_applicants(rows, {c: ~rows[c].isin(known).to_numpy() for c in columns})
+        return rows.loc[keep].reset_index(drop=True), rejects
 
     @staticmethod
     def _new(tx: Any, rows: pd.DataFrame, query: str) -> tuple[pd.DataFrame, int]:
@@ -119,13 +111,13 @@ class Writer:
 
     def _links(self, tx: Any, table: str, rows: pd.DataFrame) -> None:
         """Merge the identifiers and aggregated links of new fact rows."""
-        codes, keys = pd.factorize(np.asarray(rows["applicant_id"], dtype=object))
+        codes, applicant_keys = pd.factorize(np.asarray(rows["applicant_id"], dtype=object))
         agg = staging.aggregate_links(staging.sightings(table, rows, codes))
         if not len(agg["applicant"]):
             return
         self._identifiers(tx, agg["kind"], agg["value"], agg["identifier"])
         run_rows(tx, "store/merge_links", records(pd.DataFrame({
-            "applicant_id": pd.Series(np.asarray(keys, dtype=object)[agg["applicant"]], dtype=object),
+            "applicant_id": pd.Series(np.asarray(applicant_keys, dtype=object)[agg["applicant"]], dtype=object),
             "ref": agg["identifier"], "role": pd.Series(agg["role"], dtype=object),
             "relation": pd.Series(agg["relation"], dtype=object).fillna(""),  # MERGE refuses a null key property
             "first_seen": _seconds(agg["first_seen"]), "last_seen": _seconds(agg["last_seen"]),
