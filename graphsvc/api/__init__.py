@@ -23,7 +23,6 @@ from graphsvc.api.security import RateLimiter
 from graphsvc.service import Service
 from graphsvc.settings import Settings, get_settings
 from graphsvc.store import open_store
-from graphsvc.store.embedded.checkpoint import Checkpointer
 
 __all__ = ["create_app"]
 
@@ -47,7 +46,8 @@ def create_app(db: str | Path, settings: Settings | None = None) -> FastAPI:
     app.state.graphsvc = AppState(service=Service(store, settings), settings=settings,
                                   limiter=RateLimiter(settings.api_rate_per_second, settings.api_rate_burst))
     # the embedded file's write-ahead log is checkpointed off the request path; Neo4j needs nothing
-    app.state.checkpointer = Checkpointer(Path(db), store._con) if getattr(store, "path", None) else None
+    checkpoints = getattr(store, "background_checkpoints", None)
+    app.state.checkpointer = checkpoints() if checkpoints else None
     registry = CollectorRegistry()
     app.state.registry = registry
     requests = Counter("graphsvc_requests", "HTTP requests", ["route", "method", "status"], registry=registry)

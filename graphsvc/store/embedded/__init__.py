@@ -12,6 +12,7 @@ from pathlib import Path
 
 from graphsvc.errors import StoreError
 from graphsvc.store.base import Store
+from graphsvc.store.embedded.checkpoint import Checkpointer
 from graphsvc.store.embedded.reader import Reader
 from graphsvc.store.embedded.results import Results
 from graphsvc.store.embedded.writer import LINK_INDEX, Writer
@@ -72,6 +73,11 @@ class EmbeddedStore(Writer, Reader, Results, Store):
         version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if version is None or version[0] != SCHEMA_VERSION:
             raise StoreError(f"{self.path}: schema version {version} is not {SCHEMA_VERSION}")
+
+    def background_checkpoints(self) -> Checkpointer:
+        """Checkpoint the write-ahead log from a thread until the returned object is stopped
+        (the API's score-on-write commits often; requests then never wait for it)."""
+        return Checkpointer(self.path, self._con)
 
     def close(self) -> None:
         self._con.close()
