@@ -350,3 +350,30 @@ def test_named_queries_from_the_python_api(recorder, tmp_path):
     with pytest.raises(ConfigurationError, match="neo4j backend only"):
         embedded.query("investigate/contact_cycles", limit=1)
     embedded.close()
+
+
+def test_the_api_serves_from_neo4j(monkeypatch):
+    """With GRAPHSVC_BACKEND=neo4j the API opens Neo4j (no store file) and reads through
+    the library's queries; nothing embedded-only (checkpoints) is started."""
+    from fastapi.testclient import TestClient
+
+    from graphsvc.api import create_app
+    from graphsvc.api.security import Role, digest
+
+    answers = {"results/runs": [{"run_id": "r1", "created_at": "2026-11-22T00:00:00+00:00", "as_of": None,
+                                 "seed": 7, "params": "{}", "timings": "{}", "counts": "{}"}],
+               "results/run_exists": [{"run_id": "r1"}],
+               "results/rings": [{"ring_id": "R000001", "size": 6, "risk": 0.9, "fraud": 2, "default": 0,
+                                  "features": '{"velocity": 1.0}'}]}
+    recorder = Recorder(lambda name, p: answers.get(name, []))
+    monkeypatch.setattr(Neo4jStore, "connect", classmethod(lambda cls, settings, readonly=False: cls(recorder)))
+    settings = Settings(backend="neo4j", neo4j_uri="neo4j://nowhere:7687", hmac_key="k" * 40,
+                        api_keys={digest("secret-key-1"): {"name": "ops", "role": Role.ADMIN.value}})
+    with TestClient(create_app("no-such-file.db", settings)) as client:
+        assert client.get("/readyz").json() == {"status": "ready"}
+        assert client.app.state.checkpointer is None
+        rings = client.get("/v1/rings", headers={"X-API-Key": "secret-key-1"})
+    assert rings.status_code == 200, rings.text
+    assert [(r["ring_id"], r["size"], r["fraud"]) for r in rings.json()["items"]] == [("R000001", 6, 2)]
+    assert ("results/rings", {"run_id": "r1", "ring_ids": None}) in [c[:2] for c in recorder.calls]
+    assert recorder.closed  # the app closes the driver when it stops
