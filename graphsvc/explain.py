@@ -13,6 +13,7 @@ import json
 
 import pandas as pd
 
+from graphsvc import normalise
 from graphsvc.errors import NotFoundError
 from graphsvc.scoring import STRENGTH, ReasonCode
 from graphsvc.store.base import Store
@@ -35,7 +36,8 @@ def catalogue() -> pd.DataFrame:
 
 
 def link_between(store: Store, first: str, second: str) -> list[str]:
-    """What links two applicants, in words: shared identifiers and contact listings."""
+    """What links two applicants, in words: shared identifiers, contact listings and
+    relations between them (transfers, referrals ...)."""
     links = store.applicant_links([first, second])
     own = links[links["role"] == "own"]
     mine = own[own["applicant_id"] == first]
@@ -50,6 +52,17 @@ def link_between(store: Store, first: str, second: str) -> list[str]:
     shared_contacts = set(listed.loc[listed["applicant_id"] == first, "value"]) & set(
         listed.loc[listed["applicant_id"] == second, "value"])
     said += [f"both list contact {p}" for p in sorted(shared_contacts)]
+    relations = store.applicant_relations([first])
+    between = relations[relations["src_applicant_id"].isin([first, second])
+                        & relations["dst_applicant_id"].isin([first, second])]
+    for (kind, src, dst), group in between.groupby(["type", "src_applicant_id", "dst_applicant_id"], sort=True):
+        times = pd.to_numeric(group["at"], errors="coerce").dropna()
+        first, last = (normalise.format_timestamp(times.min()), normalise.format_timestamp(times.max())) \
+            if len(times) else (None, None)
+        if len(group) == 1:
+            said.append(f"{kind} from {src} to {dst}" + (f" on {first}" if first else ""))
+        else:
+            said.append(f"{len(group)} {kind}s from {src} to {dst}" + (f" between {first} and {last}" if first else ""))
     return said
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import pandas as pd
 import pytest
 from conftest import application, contact, on_day, write_csv
 
@@ -53,9 +54,15 @@ def _files(tmp_path):
     outcomes = [{"applicant_id": "A001", "outcome": "fraud", "observed_at": on_day(20)},
                 {"applicant_id": "A002", "outcome": "fraud", "observed_at": on_day(21)},
                 {"applicant_id": "A008", "outcome": "default", "observed_at": on_day(30)}]
+    relations = [{"src_applicant_id": "A001", "dst_applicant_id": "A007", "type": "transfer", "at": on_day(3),
+                  "amount": "120.5"},
+                 {"src_applicant_id": "A001", "dst_applicant_id": "A007", "type": "transfer", "at": on_day(4),
+                  "amount": "80"},
+                 {"src_applicant_id": "A009", "dst_applicant_id": "A001", "type": "referral", "at": "", "amount": ""}]
     return {"applications": write_csv(tmp_path / "applications.csv", apps),
             "contacts": write_csv(tmp_path / "contacts.csv", contacts),
-            "outcomes": write_csv(tmp_path / "outcomes.csv", outcomes)}
+            "outcomes": write_csv(tmp_path / "outcomes.csv", outcomes),
+            "relations": write_csv(tmp_path / "relations.csv", relations)}
 
 
 EXPECTED_COUNTS = {
@@ -63,17 +70,17 @@ EXPECTED_COUNTS = {
     "links": {"device:own": 12, "id_number:own": 12, "ip:own": 12, "phone:contact": 3, "phone:own": 12},
     "facts": {"applications": 12, "contacts": 4, "sightings": 0},
     "outcomes": {"default": 1, "fraud": 2},
-    "relations": {},
+    "relations": {"referral": 1, "transfer": 2},
 }
 
 
 def test_load_counts_and_reload_is_a_no_op(backend, tmp_path):
     files = _files(tmp_path)
     first = load(backend, canonical_sources(files)).summary().set_index("table")
-    assert first["loaded"].to_dict() == {"applications": 12, "contacts": 4, "outcomes": 3}
+    assert first["loaded"].to_dict() == {"applications": 12, "contacts": 4, "outcomes": 3, "relations": 3}
     assert backend.counts() == EXPECTED_COUNTS
     again = load(backend, canonical_sources(files)).summary().set_index("table")
-    assert again["already_loaded"].to_dict() == {"applications": 12, "contacts": 4, "outcomes": 3}
+    assert again["already_loaded"].to_dict() == {"applications": 12, "contacts": 4, "outcomes": 3, "relations": 3}
     assert backend.counts() == EXPECTED_COUNTS
 
 
@@ -94,6 +101,16 @@ def test_links_degrees_and_neighbourhood(backend, tmp_path):
     assert capped == [("device", "farm-1", 4, None, None, None, None)]
     assert backend.outcomes_of(["A001", "A008", "A009"]) == {"A001": {"fraud"}, "A008": {"default"}}
     assert [o[0] for o in backend.applicant_outcomes("A002")] == ["fraud"]
+    relations = backend.applicant_relations(["A001"])
+    assert relations[["src_applicant_id", "dst_applicant_id", "type"]].values.tolist() == [
+        ["A001", "A007", "transfer"], ["A001", "A007", "transfer"], ["A009", "A001", "referral"]]
+    assert relations["at"].tolist()[:2] == [1704240000, 1704326400] and pd.isna(relations["at"].tolist()[2])
+    assert backend.applicant_relations(["A010"]).empty
+    from graphsvc.explain import link_between
+
+    assert link_between(backend, "A007", "A001") == [
+        "2 transfers from A001 to A007 between 2024-01-03T00:00:00Z and 2024-01-04T00:00:00Z"]
+    assert link_between(backend, "A001", "A009") == ["referral from A009 to A001"]
 
 
 def test_write_application_is_idempotent(backend, tmp_path):

@@ -198,7 +198,10 @@ def test_look_ups_send_refs_and_caps(recorder):
     assert recorder.calls[1][:2] == ("store/neighbourhood", {
         "applicant_id": "A001", "refs": [ref("device", "d1")], "limit": 51})
     assert recorder.calls[2][:2] == ("store/identifier_links", {"refs": [ref("device", "d1")]})
-    assert recorder.transactions == ["read"] * 3
+    assert list(store.applicant_relations(["A001"]).columns) == ["src_applicant_id", "dst_applicant_id", "type",
+                                                                  "at", "amount"]
+    assert recorder.calls[3][:2] == ("store/applicant_relations", {"ids": ["A001"]})
+    assert recorder.transactions == ["read"] * 4
 
 
 def test_graph_arrays_map_records_to_positions():

@@ -85,6 +85,9 @@ class GraphArrays:
     relation_type: np.ndarray | None = None  # relation type names
 
 
+#: columns of the relation frames a store returns
+RELATION_COLUMNS = ["src_applicant_id", "dst_applicant_id", "type", "at", "amount"]
+
 #: result tables of a re-score run and their columns (keyed by natural keys)
 RUN_TABLES = {
     "scores": ["applicant_id", "score", "band", "ring_id", "reasons"],
@@ -171,6 +174,11 @@ class Store(ABC):
     @abstractmethod
     def applicant_links(self, applicant_ids: list[str]) -> pd.DataFrame:
         """Links of the given applicants (:data:`LINK_COLUMNS`)."""
+
+    @abstractmethod
+    def applicant_relations(self, applicant_ids: list[str]) -> pd.DataFrame:
+        """Relations (transfers, referrals ...) to or from the given applicants, oldest
+        first: :data:`RELATION_COLUMNS` (``at`` in epoch seconds, None when undated)."""
 
     @abstractmethod
     def identifier_links(

@@ -64,6 +64,14 @@ class Reader:
         ]
         return _concat(frames, LINK_COLUMNS)
 
+    def applicant_relations(self, applicant_ids: list[str]) -> pd.DataFrame:
+        wanted = json.dumps(list(applicant_ids))
+        return self._frame(
+            "WITH ids AS (SELECT id FROM applicants WHERE key IN (SELECT value FROM json_each(?))) "
+            "SELECT s.key AS src_applicant_id, d.key AS dst_applicant_id, r.type, r.at, r.amount "
+            "FROM relations r JOIN applicants s ON s.id = r.src JOIN applicants d ON d.id = r.dst "
+            "WHERE r.src IN ids OR r.dst IN ids ORDER BY r.at IS NULL, r.at, r.id", (wanted,))
+
     def _identifier_hashes(self, identifiers: list[tuple[str, str]]) -> list[int]:
         by_kind: dict[str, list[str]] = {}
         for kind, value in identifiers:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from graphsvc import keys
-from graphsvc.store.base import LINK_COLUMNS, GraphArrays
+from graphsvc.store.base import LINK_COLUMNS, RELATION_COLUMNS, GraphArrays
 from graphsvc.store.neo4j.tx import frame, run
 
 _MANIFEST = ["checksum", "tbl", "start_row", "end_row", "source", "file", "rows_read", "loaded", "duplicates",
@@ -52,6 +52,9 @@ class Reader:
 
     def applicant_links(self, applicant_ids: list[str]) -> pd.DataFrame:
         return frame(self._read("store/applicant_links", ids=list(applicant_ids)), LINK_COLUMNS)
+
+    def applicant_relations(self, applicant_ids: list[str]) -> pd.DataFrame:
+        return frame(self._read("store/applicant_relations", ids=list(applicant_ids)), RELATION_COLUMNS)
 
     def identifier_degrees(self, identifiers: list[tuple[str, str]], cap: int | None = None) -> pd.DataFrame:
         rows = self._read("store/identifier_degrees", refs=refs_of(identifiers),
