@@ -156,6 +156,15 @@ AGGREGATED = ("applicant", "identifier", "role", "relation", "first_seen", "last
               "name", "source")
 
 
+def lookup(sorted_keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of ``wanted`` in ``sorted_keys`` and whether each is there (positions
+    of absent values are arbitrary)."""
+    if not len(sorted_keys):
+        return np.zeros(len(wanted), dtype=np.int64), np.zeros(len(wanted), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, wanted), len(sorted_keys) - 1)
+    return at, sorted_keys[at] == wanted
+
+
 def stamps(values: np.ndarray) -> list:
     """Float seconds as ints, NaN as None (what a database binds)."""
     values = np.asarray(values, dtype=float)

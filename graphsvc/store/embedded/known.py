@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from graphsvc.store.staging import lookup
+
 #: tables keyed by a 63-bit hash of their natural key
 HASHED = ("applications", "identifiers", "contact_records", "sighting_records", "outcomes", "relations")
 _MERGE_AT = 8  # chunks are merged into one sorted array when there are more than this
@@ -33,9 +35,7 @@ class KnownHashes:
         wanted = hashes[order]  # sorted queries walk each chunk in order: far fewer cache misses
         hit = np.zeros(len(hashes), dtype=bool)
         for chunk in self._chunks:
-            if len(chunk):
-                at = np.minimum(np.searchsorted(chunk, wanted), len(chunk) - 1)
-                hit |= chunk[at] == wanted
+            hit |= lookup(chunk, wanted)[1]
         found = np.empty(len(hashes), dtype=bool)
         found[order] = hit
         return found

@@ -15,6 +15,7 @@ import pandas as pd
 from graphsvc import keys
 from graphsvc.store.base import LINK_COLUMNS, RELATION_COLUMNS, GraphArrays
 from graphsvc.store.neo4j.tx import frame, run
+from graphsvc.store.staging import lookup
 
 _MANIFEST = ["checksum", "tbl", "start_row", "end_row", "source", "file", "rows_read", "loaded", "duplicates",
              "rejected", "loaded_at"]
@@ -122,10 +123,8 @@ class Reader:
         # the node lists (a concurrent load) are left for the next run
         links = frame(data["all_links"], ["applicant_id", "ref", "contact"])
         link_applicant = index.get_indexer(links["applicant_id"])
-        link_identifier = np.searchsorted(refs, links["ref"].to_numpy(np.int64))
-        link_identifier = np.minimum(link_identifier, max(len(refs) - 1, 0))
-        ok = (link_applicant >= 0) & (len(refs) > 0) & (refs[link_identifier] == links["ref"].to_numpy(np.int64)) \
-            if len(links) else np.zeros(0, dtype=bool)
+        link_identifier, known_ref = lookup(refs, links["ref"].to_numpy(np.int64))
+        ok = (link_applicant >= 0) & known_ref
         contact = links["contact"].to_numpy(bool)
         order = np.lexsort((contact[ok], link_identifier[ok], link_applicant[ok]))
         outcomes = frame(data["all_outcomes"], ["applicant_id", "outcome", "observed_at"])
