@@ -7,7 +7,9 @@ mean "missing", and which other columns are kept as properties. Canonical files
 in ``loaders/*.toml`` declare mappings for other sources (:func:`read_mapping`).
 
 Batches are fixed row ranges of the file, so a re-run meets the same boundaries
-and the manifest can tell which are done.
+and the manifest can tell which are done. A file's first batches are smaller
+(:func:`batch_sizes`), so that a load's writer starts early instead of waiting
+for a whole first batch to be read and validated.
 """
 
 from __future__ import annotations
@@ -126,7 +128,7 @@ class TableSource:
         mapping, props, kinds = self.plan()
         needed = sorted(set(mapping.values()) | set(props) | set(kinds) | set(self.where))
         start = 1
-        reader = self._raw_batches(needed, batch_rows)
+        reader = _rechunk(self._raw_batches(needed, max(1, batch_rows // RAMP[0])), batch_sizes(batch_rows))
         while True:
             try:
                 raw = next(reader)
@@ -142,6 +144,7 @@ class TableSource:
             start = end + 1
 
     def _raw_batches(self, columns: list[str], batch_rows: int) -> Iterator[pd.DataFrame]:
+        """The file's columns in pieces of at most ``batch_rows`` rows."""
         if self.fmt == "parquet":
             for record_batch in pq.ParquetFile(self.path).iter_batches(batch_size=batch_rows, columns=columns):
                 frame = record_batch.to_pandas()
@@ -176,6 +179,37 @@ class TableSource:
         if props:
             out["properties"] = _json_lines(raw[props])
         return out.reset_index(drop=True)
+
+
+#: a file's first batches hold 1/8, 1/4 and 1/2 of ``batch_rows``: on a million
+#: applications the writer started after 1 s instead of 8 s
+RAMP = (8, 4, 2)
+
+
+def batch_sizes(batch_rows: int) -> Iterator[int]:
+    """Rows of each batch of a file, in order: the ramp, then ``batch_rows`` each."""
+    for divisor in RAMP:
+        yield max(1, batch_rows // divisor)
+    while True:
+        yield batch_rows
+
+
+def _rechunk(pieces: Iterator[pd.DataFrame], sizes: Iterator[int]) -> Iterator[pd.DataFrame]:
+    """Frames of exactly the next size each (the last may be shorter), from pieces of any size."""
+    held: list[pd.DataFrame] = []
+    count = 0
+    wanted = next(sizes)
+    for piece in pieces:
+        held.append(piece)
+        count += len(piece)
+        while count >= wanted:
+            frame = pd.concat(held, ignore_index=True) if len(held) > 1 else held[0]
+            yield frame.iloc[:wanted]
+            rest = frame.iloc[wanted:]
+            held, count = ([rest] if len(rest) else []), len(rest)
+            wanted = next(sizes)
+    if count:
+        yield pd.concat(held, ignore_index=True) if len(held) > 1 else held[0]
 
 
 def _json_lines(frame: pd.DataFrame) -> pd.Series:

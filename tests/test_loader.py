@@ -179,6 +179,19 @@ def test_a_malformed_line_stops_with_a_clear_error_after_whole_batches(store, tm
     assert store.counts()["facts"]["applications"] == 6
 
 
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_files_first_batches_are_smaller_and_the_rest_full(store, tmp_path, settings, suffix):
+    frame = pd.DataFrame({"application_id": [f"P{i}" for i in range(1, 21)],
+                          "applicant_id": [f"A{i}" for i in range(1, 21)], "applied_at": "2024-01-01"})
+    path = tmp_path / f"applications.{suffix}"
+    frame.to_csv(path, index=False) if suffix == "csv" else frame.to_parquet(path)
+    source = canonical_sources({"applications": path})
+    load(store, source, settings=settings.model_copy(update={"batch_rows": 8}))
+    batches = store.loaded_batches(source[0].checksum(), "applications")
+    assert batches[["start_row", "end_row", "loaded"]].values.tolist() == [
+        [1, 1, 1], [2, 3, 2], [4, 7, 4], [8, 15, 8], [16, 20, 5]]
+
+
 def test_applicant_register_counts_new_and_changed_applicants(store, tmp_path):
     first = write_csv(tmp_path / "a.csv", [{"applicant_id": "A1", "segment": "x"},
                                            {"applicant_id": "A2", "segment": "y"}])
