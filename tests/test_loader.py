@@ -2,15 +2,17 @@
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from graphsvc.errors import ConfigurationError, ContractError
+from graphsvc import keys
+from graphsvc.errors import ConfigurationError, ContractError, KeyCollisionError
 from graphsvc.loader import load
 from graphsvc.settings import Settings
 from graphsvc.sources import canonical_sources
 
-from conftest import write_csv
+from conftest import application, write_csv
 
 GOOD = {"application_id": "AP1", "applicant_id": "A1", "applied_at": "2024-03-01T10:00:00+08:00",
         "phone": "138 0013 8000", "device_id": "dev-1", "ip": "10.0.0.1", "id_number": "11010119900307123X"}
@@ -211,3 +213,18 @@ def test_applicant_register_without_properties_counts_only_new_applicants(store,
     assert load(store, canonical_sources({"applicants": first})).summary()["loaded"].tolist() == [2]
     report = load(store, canonical_sources({"applicants": second})).summary()
     assert report[["loaded", "duplicates"]].values.tolist() == [[2, 1]]
+
+
+@pytest.mark.parametrize("bulk_rows", [10**9, 1], ids=["batch by batch", "bulk"])
+def test_an_identifier_hash_collision_stops_the_load_and_keeps_the_batches_before(
+        store, tmp_path, settings, monkeypatch, bulk_rows):
+    real = keys.identifier_ids
+    monkeypatch.setattr(keys, "identifier_ids", lambda kind, values: (
+        np.full(len(values), 7, dtype=np.int64) if kind == "device" else real(kind, values)))
+    files = {"applications": write_csv(tmp_path / "applications.csv",
+                                       [application(1, device="d1"), application(2, device="d2")])}
+    with pytest.raises(KeyCollisionError, match="identifier hash collision: \\[7\\]"):
+        load(store, canonical_sources(files), settings=settings.model_copy(update={"batch_rows": 1,
+                                                                                   "bulk_rows": bulk_rows}))
+    assert store.counts()["facts"]["applications"] == 1
+    assert store.identifier_links([("device", "d1"), ("device", "d2")])["applicant_id"].tolist() == ["A001"]

@@ -209,9 +209,9 @@ class Writer:
         stored = self._probe(table, hashes[first], "t.hash")["hash"].to_numpy(np.int64)
         return first & ~np.isin(hashes, stored)
 
-    def _inserted(self, table: str, hashes: np.ndarray) -> None:
+    def _inserted(self, table: str, hashes: np.ndarray, columns: dict[str, np.ndarray] | None = None) -> None:
         if self._known is not None:
-            self._known.added(table, hashes)
+            self._known.added(table, hashes, columns)
 
     def _insert_facts(self, table: str, hashes: np.ndarray, *columns: pd.Series | np.ndarray) -> None:
         self._inserted(table, hashes)
@@ -229,23 +229,30 @@ class Writer:
     def _identifier_ids(self, kinds: np.ndarray, values: np.ndarray, hashes: np.ndarray) -> np.ndarray:
         """Ids of identifiers (kind, value, staged hash), inserting the unknown ones.
 
-        Looked up by hash in one join; a stored row with the same hash but another
-        value raises KeyCollisionError.
+        Looked up by hash (during a bulk load first among the identifiers it
+        inserted, in memory; the rest in one join); a stored row with the same hash
+        but another kind or value raises KeyCollisionError.
         """
         distinct, first = np.unique(hashes, return_index=True)
         kinds, values = np.asarray(kinds, dtype=object)[first], np.asarray(values, dtype=object)[first]
-        stored = self._probe("identifiers", distinct, "t.hash, t.id, t.kind, t.value")
         ids = np.full(len(distinct), -1, dtype=np.int64)
+        stored_kind, stored_value = np.empty(len(distinct), dtype=object), np.empty(len(distinct), dtype=object)
+        if self._known is not None:
+            found, known = self._known.inserted_identifiers(distinct)
+            ids[found], stored_kind[found], stored_value[found] = (known[c][found] for c in ("id", "kind", "value"))
+        rest = ids < 0
+        stored = self._probe("identifiers", distinct[rest], "t.hash, t.id, t.kind, t.value")
         if len(stored):
             at = np.searchsorted(distinct, stored["hash"].to_numpy(np.int64))
-            clash = (kinds[at] != stored["kind"].to_numpy(object)) | (values[at] != stored["value"].to_numpy(object))
-            if clash.any():
-                raise KeyCollisionError(f"identifier hash collision: {distinct[at[clash]].tolist()[:3]}")
             ids[at] = stored["id"].to_numpy(np.int64)
-        # distinct is in hash order: the unique-index inserts are one forward sweep
+            stored_kind[at], stored_value[at] = stored["kind"].to_numpy(object), stored["value"].to_numpy(object)
         new = ids < 0
+        clash = ~new & ((kinds != stored_kind) | (values != stored_value))
+        if clash.any():
+            raise KeyCollisionError(f"identifier hash collision: {distinct[clash].tolist()[:3]}")
+        # distinct is in hash order: the unique-index inserts are one forward sweep
         ids[new] = self._next_ids("identifiers", int(new.sum()))
-        self._inserted("identifiers", distinct[new])
+        self._inserted("identifiers", distinct[new], {"id": ids[new], "kind": kinds[new], "value": values[new]})
         self._con.executemany(
             "INSERT INTO identifiers (id, hash, kind, value) VALUES (?, ?, ?, ?)",
             zip(ids[new].tolist(), distinct[new].tolist(), kinds[new].tolist(), values[new].tolist()))
