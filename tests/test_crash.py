@@ -6,7 +6,6 @@ import itertools
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from graphsvc.scenarios import TABLE_FILES
 from graphsvc.settings import Settings
 from graphsvc.sources import batch_sizes, canonical_sources
 from graphsvc.store import open_store
+from graphsvc.store.embedded import sql
 
 from conftest import TEST_KEY
 
@@ -61,15 +61,15 @@ def _reads(cmdline: Path, needle: str) -> bool:
 
 
 def _manifest(db: Path) -> pd.DataFrame:
-    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+    with closing(sql.connect(db, readonly=True)) as con:
         try:
-            return pd.read_sql("SELECT tbl, start_row, end_row FROM manifest ORDER BY tbl, start_row", con)
-        except (pd.errors.DatabaseError, sqlite3.OperationalError):
+            return sql.frame(con, "SELECT tbl, start_row, end_row FROM manifest ORDER BY tbl, start_row")
+        except sql.Error:  # the store is not created yet
             return pd.DataFrame(columns=["tbl", "start_row", "end_row"])
 
 
 def _dump(db: Path) -> dict:
-    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+    with closing(sql.connect(db, readonly=True)) as con:
         out = {t: con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in COMPARED}
         out["rejects"] = con.execute("SELECT tbl, row, col, reason FROM rejects ORDER BY 1, 2, 3").fetchall()
     return out
@@ -146,7 +146,7 @@ def test_a_bulk_load_leaves_what_a_batch_by_batch_load_leaves(scenario_dir, tmp_
         with open_store(str(db)) as store:
             load(store, canonical_sources(files), settings=Settings(hmac_key=TEST_KEY, batch_rows=BATCH,
                                                                     bulk_rows=bulk_rows))
-        with closing(sqlite3.connect(db)) as con:  # the index dropped for the bulk load is back
+        with closing(sql.connect(db)) as con:  # the index dropped for the bulk load is back
             assert con.execute("SELECT 1 FROM sqlite_master WHERE name = 'links_by_identifier'").fetchone()
         dumps.append(_dump(db))
     assert dumps[0] == dumps[1]

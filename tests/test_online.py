@@ -1,6 +1,5 @@
 """Score-on-write's one-application path writes exactly what the loader writes."""
 
-import sqlite3
 
 import pandas as pd
 
@@ -9,6 +8,7 @@ from graphsvc.online import prepare_application, store_application
 from graphsvc.settings import get_settings
 from graphsvc.sources import canonical_sources
 from graphsvc.store import open_store
+from graphsvc.store.embedded import sql
 
 from conftest import write_csv
 
@@ -40,7 +40,7 @@ TABLES = {
 
 
 def _dump(path) -> dict:
-    con = sqlite3.connect(path)
+    con = sql.connect(path)
     try:
         return {name: con.execute(sql).fetchall() for name, sql in TABLES.items()}
     finally:

@@ -98,7 +98,7 @@ def test_ego_network_respects_max_nodes(small):
 
 def test_ego_network_oracle_on_generated_data(scenario_db):
     with graphsvc.open(scenario_db, readonly=True) as service:
-        apps = pd.read_sql("SELECT key FROM applicants ORDER BY id LIMIT 3", service.store._con)["key"]
+        apps = service.store._frame("SELECT key FROM applicants ORDER BY id LIMIT 3")["key"]
         everything = service.store._frame(service.store._LINKS_SELECT)
         full = nx.Graph()
         full.add_edges_from((node_id("applicant", a), node_id(k, v)) for a, k, v in

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +11,7 @@ import typer
 
 from graphsvc.cli import DEFAULT_DB, DbOption, _fail, _require_store, _progress_bar, _table, app, console
 from graphsvc.errors import GraphsvcError
+from graphsvc.store.embedded.sql import Error as SQLiteError
 
 
 @app.command()
@@ -102,7 +102,7 @@ def info(db: DbOption = DEFAULT_DB, top: Annotated[int, typer.Option(help="Share
     try:
         with graphsvc.open(db, readonly=True) as service:
             show_graph(service, top)
-    except (GraphsvcError, sqlite3.DatabaseError) as exc:
+    except (GraphsvcError, SQLiteError) as exc:
         raise _fail(exc) from exc
 
 

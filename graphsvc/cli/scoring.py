@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import sqlite3
+
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +13,7 @@ import typer
 
 from graphsvc.cli import DEFAULT_DB, DbOption, _fail, _require_store, _progress_bar, _table, app, console
 from graphsvc.errors import GraphsvcError
+from graphsvc.store.embedded.sql import Error as SQLiteError
 
 RunOption = Annotated[str | None, typer.Option("--run", help="Run id; default: the latest run.")]
 SeedOption = Annotated[int, typer.Option(help="Seed of community detection (same seed, same rings).")]
@@ -28,7 +29,7 @@ def _service(db: Path, *, readonly: bool = True) -> Iterator:
     try:
         with graphsvc.open(db, readonly=readonly) as service:
             yield service
-    except (GraphsvcError, ValueError, sqlite3.DatabaseError) as exc:
+    except (GraphsvcError, ValueError, SQLiteError) as exc:
         raise _fail(exc) from exc
 
 

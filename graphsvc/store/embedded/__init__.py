@@ -6,7 +6,6 @@ Several processes may read while one writes. Writing is in :mod:`.writer`, one
 
 from __future__ import annotations
 
-import sqlite3
 from importlib import resources
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from graphsvc.store.base import Store
 from graphsvc.store.embedded.checkpoint import Checkpointer
 from graphsvc.store.embedded.reader import Reader
 from graphsvc.store.embedded.results import Results
+from graphsvc.store.embedded.sql import connect
 from graphsvc.store.embedded.writer import LINK_INDEX, Writer
 
 SCHEMA_VERSION = "1"
@@ -37,11 +37,10 @@ class EmbeddedStore(Writer, Reader, Results, Store):
         if readonly:
             if not self.path.exists():
                 raise StoreError(f"no store at {self.path}")
-            uri = f"file:{self.path}?mode=ro"
-            self._con = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30, check_same_thread=False)
+            self._con = connect(self.path, readonly=True)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._con = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+            self._con = connect(self.path)
         self.readonly = readonly
         # The connection may move between threads (the API's event loop, test clients):
         # callers use a store from one thread at a time.
@@ -62,7 +61,7 @@ class EmbeddedStore(Writer, Reader, Results, Store):
         con.execute("PRAGMA temp_store=MEMORY")
         if not readonly:
             schema = resources.files("graphsvc.store.embedded").joinpath("schema.sql").read_text()
-            con.executescript(schema)
+            con.execute(schema)
             con.execute(
                 "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
                 (SCHEMA_VERSION,),

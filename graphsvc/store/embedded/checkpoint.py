@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from pathlib import Path
+
+from graphsvc.store.embedded.sql import Connection, ConnectionClosedError, connect
 
 
 class Checkpointer:
@@ -16,14 +17,14 @@ class Checkpointer:
     checkpoint never blocks it, and runs on the other core.
     """
 
-    def __init__(self, db: Path, writer: sqlite3.Connection, interval: float = 0.5) -> None:
+    def __init__(self, db: Path, writer: Connection, interval: float = 0.5) -> None:
         self._writer = writer
         self._previous = writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
         writer.execute("PRAGMA wal_autocheckpoint=0")
         self._stop = threading.Event()
 
         def run() -> None:
-            con = sqlite3.connect(db, timeout=30)
+            con = connect(db)
             try:
                 while not self._stop.wait(interval):
                     con.execute("PRAGMA wal_checkpoint(PASSIVE)")
@@ -39,5 +40,5 @@ class Checkpointer:
         self._thread.join(timeout=5)
         try:
             self._writer.execute(f"PRAGMA wal_autocheckpoint={int(self._previous)}")
-        except sqlite3.ProgrammingError:  # the connection is already closed
+        except ConnectionClosedError:  # the connection is already closed
             pass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,17 +11,17 @@ import pandas as pd
 
 from graphsvc import keys
 from graphsvc.store.base import LINK_COLUMNS, GraphArrays
+from graphsvc.store.embedded.sql import Connection, connect, frame
 
 
 class Reader:
     """The read half of :class:`~graphsvc.store.embedded.EmbeddedStore`."""
 
-    _con: sqlite3.Connection
+    _con: Connection
     path: Path
 
     def _frame(self, sql: str, params: tuple | list = ()) -> pd.DataFrame:
-        cursor = self._con.execute(sql, params)
-        return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+        return frame(self._con, sql, params)
 
     def loaded_batches(self, checksum: str, table: str) -> pd.DataFrame:
         return self._frame(
@@ -212,7 +211,7 @@ class Reader:
         )
 
     def _node_arrays(self) -> tuple:
-        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        con = connect(self.path, readonly=True)
         try:
             con.execute("PRAGMA cache_size=-200000")
             applicant_ids = _ints(con, "SELECT id AS x FROM applicants ORDER BY id")
@@ -244,7 +243,7 @@ class Reader:
         return _concat(frames, ["ref", "kind", "value"])
 
 
-def _ints(con: sqlite3.Connection, sql: str, params: tuple = ()) -> np.ndarray:
+def _ints(con: Connection, sql: str, params: tuple = ()) -> np.ndarray:
     """One integer column (aliased ``x``) as an array.
 
     SQLite joins the values into one text that numpy parses: twice as fast as a
@@ -254,7 +253,7 @@ def _ints(con: sqlite3.Connection, sql: str, params: tuple = ()) -> np.ndarray:
     return np.zeros(0, np.int64) if text is None else np.fromstring(text, dtype=np.int64, sep=",")
 
 
-def _texts(con: sqlite3.Connection, sql: str, params: tuple = ()) -> np.ndarray:
+def _texts(con: Connection, sql: str, params: tuple = ()) -> np.ndarray:
     """One text column (aliased ``x``) as an object array, joined in SQLite as :func:`_ints` does."""
     text, count, clean = con.execute(
         f"SELECT group_concat(x, char(31)), count(*), sum(instr(x, char(31)) = 0) FROM ({sql})",  # noqa: S608

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 
 import pandas as pd
 
 from graphsvc.errors import NotFoundError, StoreError
 from graphsvc.store.base import RUN_TABLES
+from graphsvc.store.embedded.sql import Connection, first
 from graphsvc.store.staging import plain_rows
 
 _JSON_COLUMNS = ("params", "timings", "counts")
@@ -18,7 +18,7 @@ _JSON_COLUMNS = ("params", "timings", "counts")
 class Results:
     """Runs of :func:`graphsvc.rescore.rescore`, written in one transaction each."""
 
-    _con: sqlite3.Connection
+    _con: Connection
     readonly: bool
 
     def _has_runs(self) -> bool:
@@ -52,8 +52,7 @@ class Results:
     def runs(self) -> pd.DataFrame:
         if not self._has_runs():
             return pd.DataFrame(columns=["run_id", "created_at", "as_of", "seed", *_JSON_COLUMNS])
-        cursor = self._con.execute("SELECT * FROM runs ORDER BY created_at DESC, run_id DESC")
-        frame = pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+        frame = self._frame("SELECT * FROM runs ORDER BY created_at DESC, run_id DESC")
         for column in _JSON_COLUMNS:
             frame[column] = [json.loads(v) for v in frame[column]]
         return frame
@@ -61,11 +60,9 @@ class Results:
     def latest_run(self) -> dict | None:
         if not self._has_runs():
             return None
-        cursor = self._con.execute("SELECT * FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1")
-        row = cursor.fetchone()
-        if row is None:
+        record = first(self._con, "SELECT * FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1")
+        if record is None:
             return None
-        record = dict(zip([d[0] for d in cursor.description], row))
         return {**record, **{c: json.loads(record[c]) for c in _JSON_COLUMNS}}
 
     def latest_scores(self, run_id: str, applicant_ids: list[str]) -> dict[str, tuple]:
@@ -106,9 +103,7 @@ class Results:
         where, params = "", []
         if subject is not None:
             where, params = "WHERE EXISTS (SELECT 1 FROM json_each(subjects) WHERE value = ?)", [subject]
-        cursor = self._con.execute(f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ?",  # noqa: S608
-                                   [*params, limit])
-        frame = pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+        frame = self._frame(f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ?", [*params, limit])  # noqa: S608
         frame["subjects"] = [json.loads(s) for s in frame["subjects"]]
         frame["purpose"] = frame["purpose"].astype(object).where(frame["purpose"].notna(), None)
         return frame

@@ -13,7 +13,6 @@ link (first and last seen, count, and for contacts the name and source given).
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from graphsvc.store.base import REJECT_COLUMNS, Batch, BatchResult
 from graphsvc.store.embedded.checkpoint import Checkpointer
 from graphsvc.store.embedded.known import HASHED, Known
 from graphsvc.store.embedded.reader import _ints
+from graphsvc.store.embedded.sql import Connection, ConstraintError, frame
 from graphsvc.store.staging import FACT_KEYS
 
 LINK_INDEX = "CREATE INDEX IF NOT EXISTS links_by_identifier ON links (identifier)"
@@ -46,7 +46,7 @@ _UPSERT_LINK = (
 
 
 def _column(values: pd.Series | np.ndarray) -> list:
-    """A column as a list sqlite3 can bind: numpy scalars unboxed, missing as None."""
+    """A column as a list SQLite can bind: numpy scalars unboxed, missing as None."""
     if isinstance(values, np.ndarray) and values.dtype == object:
         missing = pd.isna(values)
         return values.tolist() if not missing.any() else [None if m else v for v, m in zip(values.tolist(), missing)]
@@ -63,7 +63,7 @@ def _column(values: pd.Series | np.ndarray) -> list:
     return [None if m else v for v, m in zip(series.astype(object).tolist(), missing)]
 
 
-def _data_version(con: sqlite3.Connection) -> int:
+def _data_version(con: Connection) -> int:
     """Changes whenever another connection commits to the file."""
     return con.execute("PRAGMA data_version").fetchone()[0]
 
@@ -75,7 +75,7 @@ def _rows(*columns: pd.Series | np.ndarray) -> list[tuple]:
 class Writer:
     """The write half of :class:`~graphsvc.store.embedded.EmbeddedStore`."""
 
-    _con: sqlite3.Connection
+    _con: Connection
     readonly: bool
     _applicant_cache: dict[str, int]
     _pending_applicants: dict[str, int]
@@ -98,7 +98,7 @@ class Writer:
             self._applicant_cache.update(self._pending_applicants)
             if self._known is not None:
                 self._known.commit()
-        except sqlite3.IntegrityError as exc:
+        except ConstraintError as exc:
             self._rollback()
             first = batches[0].origin
             raise StoreError(f"{first.file} rows {first.start_row}-: {exc}") from exc
@@ -159,10 +159,7 @@ class Writer:
         con.execute("DELETE FROM temp.probe")
         # sorted, the temp tree fills left to right and the join walks the index in order
         con.executemany("INSERT OR IGNORE INTO temp.probe VALUES (?)", ((h,) for h in np.sort(hashes).tolist()))
-        cursor = con.execute(
-            f"SELECT {columns} FROM temp.probe p JOIN {table} t ON t.hash = p.id"  # noqa: S608 - fixed names
-        )
-        return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+        return frame(con, f"SELECT {columns} FROM temp.probe p JOIN {table} t ON t.hash = p.id")  # noqa: S608
 
     def _next_ids(self, table: str, count: int) -> np.ndarray:
         """``count`` fresh sequential ids of ``table`` (the batch holds the write lock)."""
@@ -398,11 +395,12 @@ class Writer:
         new = len(self._pending_applicants) - pending_before
         changed = 0
         if "properties" in rows and rows["properties"].notna().any():
-            cursor = self._con.executemany(
+            before = self._con.total_changes()
+            self._con.executemany(
                 "UPDATE applicants SET properties = ? WHERE id = ? AND properties IS NOT ?",
                 [(p, i, p) for p, i in zip(_column(rows["properties"]), ids.tolist())],
             )
-            changed = cursor.rowcount
+            changed = self._con.total_changes() - before
         loaded = max(new, changed)
         return loaded, len(rows) - loaded, pd.DataFrame(columns=REJECT_COLUMNS)
 
