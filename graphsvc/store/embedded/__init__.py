@@ -12,6 +12,7 @@ from pathlib import Path
 from graphsvc.errors import StoreError
 from graphsvc.store.base import Store
 from graphsvc.store.embedded.checkpoint import Checkpointer
+from graphsvc.store.embedded.known import ApplicantIds
 from graphsvc.store.embedded.reader import Reader
 from graphsvc.store.embedded.results import Results
 from graphsvc.store.embedded.sql import connect
@@ -46,7 +47,7 @@ class EmbeddedStore(Writer, Reader, Results, Store):
         # callers use a store from one thread at a time.
         # Applicant key -> id never changes once committed, so this cache stays valid
         # whatever other writers do; entries of the open batch join it on commit.
-        self._applicant_cache: dict[str, int] = {}
+        self._applicant_cache = ApplicantIds()
         self._pending_applicants: dict[str, int] = {}
         self._known = None
         con = self._con

@@ -12,20 +12,25 @@ probes the database again.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from graphsvc.store.staging import lookup
 
 #: tables keyed by a 63-bit hash of their natural key
 HASHED = ("applications", "identifiers", "contact_records", "sighting_records", "outcomes", "relations")
-_MERGE_AT = 8  # chunks are merged into one sorted array when there are more than this
 
 
 class KnownHashes:
-    """A set of hashes as sorted chunks, optionally with columns of values per hash."""
+    """A set of hashes as sorted chunks, optionally with columns of values per hash.
+
+    Each chunk keeps its columns in the order they came, with the position of each
+    sorted hash in them: merging chunks then sorts integers only, never the
+    (object) columns.
+    """
 
     def __init__(self, hashes: np.ndarray, columns: dict[str, np.ndarray] | None = None) -> None:
-        self._chunks: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
-        self._names = dict.fromkeys(columns or {})
+        self._chunks: list[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]] = []
+        self._names = tuple(columns or ())
         self.add(hashes, columns)
 
     def __len__(self) -> int:
@@ -41,17 +46,14 @@ class KnownHashes:
         order = np.argsort(hashes, kind="stable")
         wanted = hashes[order]  # sorted queries walk each chunk in order: far fewer cache misses
         hit = np.zeros(len(hashes), dtype=bool)
-        picked = {name: np.zeros(len(hashes), dtype=self._chunks[0][1][name].dtype) for name in self._names}
-        for chunk, columns in self._chunks:
-            at, here = lookup(chunk, wanted)
-            for name, values in columns.items():
-                picked[name][here] = values[at[here]]
-            hit |= here
         found = np.empty(len(hashes), dtype=bool)
+        picked = {name: np.zeros(len(hashes), dtype=self._chunks[0][2][name].dtype) for name in self._names}
+        for chunk, positions, columns in self._chunks:
+            at, here = lookup(chunk, wanted)
+            for name in self._names:
+                picked[name][order[here]] = columns[name][positions[at[here]]]
+            hit |= here
         found[order] = hit
-        for name, values in picked.items():
-            picked[name] = np.empty_like(values)
-            picked[name][order] = values
         return found, picked
 
     def add(self, hashes: np.ndarray, columns: dict[str, np.ndarray] | None = None) -> None:
@@ -59,16 +61,23 @@ class KnownHashes:
         if self._chunks and not len(hashes):
             return
         order = np.argsort(hashes, kind="stable")
-        self._chunks.append((hashes[order], {name: np.asarray(columns[name])[order] for name in self._names}))
-        if len(self._chunks) > _MERGE_AT:
-            chunks, self._chunks = self._chunks, []
-            self.add(np.concatenate([c[0] for c in chunks]),
-                     {name: np.concatenate([c[1][name] for c in chunks]) for name in self._names})
+        self._chunks.append((hashes[order], order, {name: np.asarray(columns[name]) for name in self._names}))
+        # merge neighbours of similar size (as a binary counter does): few chunks to
+        # search, and each hash is merged only a logarithmic number of times
+        while len(self._chunks) > 1 and len(self._chunks[-2][0]) <= 2 * len(self._chunks[-1][0]):
+            (left, left_at, left_columns), (right, right_at, right_columns) = self._chunks[-2:]
+            both = np.concatenate([left, right])
+            order = np.argsort(both, kind="stable")  # two sorted runs: a linear merge
+            at = np.concatenate([left_at, right_at + len(next(iter(left_columns.values()), left))])
+            self._chunks[-2:] = [(both[order], at[order], {
+                name: np.concatenate([left_columns[name], right_columns[name]]) for name in self._names})]
 
     def merge(self, other: KnownHashes) -> None:
         """Add everything ``other`` holds."""
-        for hashes, columns in other._chunks:
-            self.add(hashes, columns)
+        for hashes, positions, columns in other._chunks:
+            in_order = np.empty_like(hashes)
+            in_order[positions] = hashes  # back in the columns' order
+            self.add(in_order, columns)
 
 
 class Known:
@@ -121,3 +130,55 @@ def _identifier_columns() -> KnownHashes:
     return KnownHashes(np.zeros(0, dtype=np.int64), {"id": np.zeros(0, dtype=np.int64),
                                                      "kind": np.zeros(0, dtype=object),
                                                      "value": np.zeros(0, dtype=object)})
+
+
+class ApplicantIds:
+    """Internal ids of committed applicants by key, looked up a batch at a time.
+
+    Large additions (a loaded batch's new applicants) become chunks of a pandas
+    index, looked up in C; small ones (one application from the API) gather in a
+    dict until they make a chunk. Keys never change ids once committed, so this
+    stays valid whatever other writers do.
+    """
+
+    def __init__(self) -> None:
+        self._chunks: list[tuple[pd.Index, np.ndarray]] = []
+        self._recent: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return sum(len(ids) for _, ids in self._chunks) + len(self._recent)
+
+    def ids(self, keys: np.ndarray) -> np.ndarray:
+        """Ids aligned with ``keys`` (an object array), -1 where not known."""
+        out = np.full(len(keys), -1, dtype=np.int64)
+        for index, ids in self._chunks:
+            at = index.get_indexer(keys)
+            hit = at >= 0
+            out[hit] = ids[at[hit]]
+        if self._recent:
+            rest = np.flatnonzero(out < 0)
+            out[rest] = [self._recent.get(key, -1) for key in keys[rest].tolist()]
+        return out
+
+    def get(self, key: str) -> int | None:
+        if key in self._recent:
+            return self._recent[key]
+        for index, ids in self._chunks:
+            if key in index:
+                return int(ids[index.get_loc(key)])
+        return None
+
+    def add(self, keys: list[str] | np.ndarray, ids: list[int] | np.ndarray) -> None:
+        """Keys not known yet, with their ids."""
+        if len(keys) < _CHUNK:
+            self._recent.update(zip(list(keys), np.asarray(ids, dtype=np.int64).tolist()))
+            if len(self._recent) < _CHUNK:
+                return
+            keys, ids, self._recent = list(self._recent), list(self._recent.values()), {}
+        self._chunks.append((pd.Index(np.asarray(keys, dtype=object)), np.asarray(ids, dtype=np.int64)))
+        while len(self._chunks) > 1 and len(self._chunks[-2][1]) <= 2 * len(self._chunks[-1][1]):
+            (left, left_ids), (right, right_ids) = self._chunks[-2:]
+            self._chunks[-2:] = [(left.append(right), np.concatenate([left_ids, right_ids]))]
+
+
+_CHUNK = 50_000  # keys added one by one gather in a dict up to this many

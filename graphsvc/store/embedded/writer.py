@@ -27,12 +27,14 @@ from graphsvc.errors import KeyCollisionError, StoreError
 from graphsvc.store import staging
 from graphsvc.store.base import REJECT_COLUMNS, Batch, BatchResult
 from graphsvc.store.embedded.checkpoint import Checkpointer
-from graphsvc.store.embedded.known import HASHED, Known
+from graphsvc.store.embedded.known import HASHED, ApplicantIds, Known
 from graphsvc.store.embedded.reader import _ints
 from graphsvc.store.embedded.sql import Connection, ConstraintError, frame
 from graphsvc.store.staging import FACT_KEYS
 
 LINK_INDEX = "CREATE INDEX IF NOT EXISTS links_by_identifier ON links (identifier)"
+_INSERT_LINK = ("INSERT INTO links (applicant, identifier, role, relation, first_seen, last_seen, count, name, source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _UPSERT_LINK = (
     "INSERT INTO links (applicant, identifier, role, relation, first_seen, last_seen, count, name, source) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
@@ -77,7 +79,7 @@ class Writer:
 
     _con: Connection
     readonly: bool
-    _applicant_cache: dict[str, int]
+    _applicant_cache: ApplicantIds
     _pending_applicants: dict[str, int]
     _known: Known | None  # stored hashes in memory during a bulk load
     path: Path
@@ -95,7 +97,7 @@ class Writer:
         try:
             results = [self._apply_one(batch) for batch in batches]
             con.execute("COMMIT")
-            self._applicant_cache.update(self._pending_applicants)
+            self._applicant_cache.add(list(self._pending_applicants), list(self._pending_applicants.values()))
             if self._known is not None:
                 self._known.commit()
         except ConstraintError as exc:
@@ -170,34 +172,29 @@ class Writer:
         """Internal ids aligned with ``applicant_keys``; -1 where unknown (``create=False``)."""
         con = self._con
         codes, uniques = pd.factorize(np.asarray(applicant_keys, dtype=object))
-        found: dict[str, int] = {}
-        missing = []
-        cache, pending = self._applicant_cache, self._pending_applicants
-        for key in uniques.tolist():
-            known = cache.get(key) or pending.get(key)
-            if known is None:
-                missing.append(key)
-            else:
-                found[key] = known
-        missing.sort()
-        if missing and self._known is not None:
-            stored = {}  # during a bulk load the cache holds every stored applicant
-        elif missing:
+        uniques = np.asarray(uniques, dtype=object)
+        ids = self._applicant_cache.ids(uniques)
+        if self._pending_applicants and (ids < 0).any():
+            rest = np.flatnonzero(ids < 0)
+            ids[rest] = [self._pending_applicants.get(key, -1) for key in uniques[rest].tolist()]
+        missing_at = np.flatnonzero(ids < 0)
+        missing_at = missing_at[np.argsort(uniques[missing_at], kind="stable")]  # key order: one sweep of the index
+        if len(missing_at) and self._known is None:
+            # outside a bulk load the cache may not hold every stored applicant
             con.execute("DELETE FROM temp.probe_keys")
-            con.executemany("INSERT INTO temp.probe_keys VALUES (?)", ((k,) for k in missing))
+            con.executemany("INSERT INTO temp.probe_keys VALUES (?)", ((k,) for k in uniques[missing_at].tolist()))
             stored = dict(con.execute(
                 "SELECT p.key, a.id FROM temp.probe_keys p JOIN applicants a ON a.key = p.key").fetchall())
-            self._applicant_cache.update(stored)
-            found.update(stored)
-        if missing:
-            new_keys = [k for k in missing if k not in stored]
-            if create and new_keys:
-                new_ids = self._next_ids("applicants", len(new_keys)).tolist()
-                con.executemany("INSERT INTO applicants (id, key) VALUES (?, ?)", zip(new_ids, new_keys))
-                created = dict(zip(new_keys, new_ids))
-                self._pending_applicants.update(created)
-                found.update(created)
-        ids = np.array([found.get(key, -1) for key in uniques.tolist()], dtype=np.int64)
+            if stored:
+                self._applicant_cache.add(list(stored), list(stored.values()))
+                ids[missing_at] = [stored.get(key, -1) for key in uniques[missing_at].tolist()]
+                missing_at = missing_at[ids[missing_at] < 0]
+        if create and len(missing_at):
+            new_ids = self._next_ids("applicants", len(missing_at))
+            new_keys = uniques[missing_at].tolist()
+            con.executemany("INSERT INTO applicants (id, key) VALUES (?, ?)", zip(new_ids.tolist(), new_keys))
+            self._pending_applicants.update(zip(new_keys, new_ids.tolist()))
+            ids[missing_at] = new_ids
         return np.where(codes >= 0, ids[np.maximum(codes, 0)], -1) if len(ids) else np.full(len(codes), -1, np.int64)
 
     def _new_facts(self, table: str, hashes: np.ndarray) -> np.ndarray:
@@ -268,19 +265,27 @@ class Writer:
         by_code[used] = self._applicant_ids(pd.Series(keys[used], dtype=object), create=create)
         return by_code[codes]
 
-    def _add_links(self, table: str, rows: pd.DataFrame, applicant: np.ndarray) -> None:
+    def _add_links(self, table: str, rows: pd.DataFrame, applicant: np.ndarray, new_from: int | None = None) -> None:
         """Increment links from the sightings of new fact rows (applicant ids per row),
-        inserting identifiers seen for the first time."""
+        inserting identifiers seen for the first time.
+
+        Applicants with ids from ``new_from`` on were created by this batch, so none of
+        their links can be stored yet: those links are inserted, not upserted (a
+        third less work per row).
+        """
         agg = staging.aggregate_links(staging.sightings(table, rows, applicant))
         if not len(agg["applicant"]):
             return
         identifier = self._identifier_ids(agg["kind"], agg["value"], agg["identifier"])
         order = np.lexsort((identifier, agg["applicant"]))  # appends in key order where it can
-        self._con.executemany(_UPSERT_LINK, zip(
-            agg["applicant"][order].tolist(), identifier[order].tolist(), agg["role"][order].tolist(),
-            agg["relation"][order].tolist(), staging.stamps(agg["first_seen"][order]),
-            staging.stamps(agg["last_seen"][order]), agg["count"][order].tolist(),
-            _column(agg["name"][order]), _column(agg["source"][order])))
+        fresh = agg["applicant"][order] >= (np.iinfo(np.int64).max if new_from is None else new_from)
+        for statement, part in ((_UPSERT_LINK, order[~fresh]), (_INSERT_LINK, order[fresh])):
+            if len(part):
+                self._con.executemany(statement, zip(
+                    agg["applicant"][part].tolist(), identifier[part].tolist(), agg["role"][part].tolist(),
+                    agg["relation"][part].tolist(), staging.stamps(agg["first_seen"][part]),
+                    staging.stamps(agg["last_seen"][part]), agg["count"][part].tolist(),
+                    _column(agg["name"][part]), _column(agg["source"][part])))
 
     # -- one application at a time (the API's score-on-write) ---------------------------
 
@@ -327,7 +332,8 @@ class Writer:
             if con.in_transaction:
                 con.execute("ROLLBACK")
             raise
-        self._applicant_cache[application["applicant_id"]] = applicant
+        if self._applicant_cache.get(application["applicant_id"]) is None:
+            self._applicant_cache.add([application["applicant_id"]], [applicant])
         return "stored"
 
     def _one_applicant(self, key: str) -> int:
@@ -417,11 +423,12 @@ class Writer:
         duplicates += same
         rejects = [repeated, conflicting]
         rows, hashes = rows.loc[new].reset_index(drop=True), hashes[new]
+        new_from = int(self._next_ids("applicants", 1)[0])  # applicants created from here on are new
         applicant = self._row_applicants(rows, prepared, create=True)
         properties = rows["properties"] if "properties" in rows else pd.Series([None] * len(rows))
         self._insert_facts("applications", hashes, rows["application_id"], applicant,
                            rows["applied_at"], rows["digest"], properties)
-        self._add_links("applications", rows, applicant)
+        self._add_links("applications", rows, applicant, new_from)
         return len(rows), duplicates, pd.concat(rejects, ignore_index=True)
 
     def _fresh(self, rows: pd.DataFrame, records: str, prepared: dict,
@@ -488,7 +495,9 @@ class Writer:
         try:
             self._known = Known({t: _ints(con, f"SELECT hash AS x FROM {t}") for t in HASHED},  # noqa: S608
                                 _data_version(con))
-            self._applicant_cache.update(con.execute("SELECT key, id FROM applicants"))
+            self._applicant_cache = ApplicantIds()  # every stored applicant, in one chunk
+            stored = con.execute("SELECT key, id FROM applicants").fetchall()
+            self._applicant_cache.add([k for k, _ in stored], [i for _, i in stored])
         finally:
             con.execute("COMMIT")
         con.execute("DROP INDEX IF EXISTS links_by_identifier")
