@@ -21,7 +21,6 @@ import os
 import random
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -42,7 +41,9 @@ def _free_port() -> int:
 
 
 def _existing(db: Path, kind: str, limit: int = 20_000) -> list[str]:
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    from graphsvc.store.embedded import sql
+
+    con = sql.connect(db, readonly=True)
     try:
         return [r[0] for r in con.execute("SELECT value FROM identifiers WHERE kind = ? LIMIT ?", (kind, limit))]
     finally:

@@ -85,15 +85,15 @@ def job_networkx(data: Path, db: Path) -> dict:
     from graphsvc.projection import Projection
     from graphsvc.rings import features, relabel, risk
     from graphsvc.store import open_store
+    from graphsvc.store.embedded import sql
 
     policy = Policy()
     started = time.perf_counter()
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    links = pd.read_sql(
-        "SELECT a.key AS applicant, i.kind, i.value, l.role, l.first_seen FROM links l "
-        "JOIN applicants a ON a.id = l.applicant JOIN identifiers i ON i.id = l.identifier", con)
-    outcomes = pd.read_sql("SELECT a.key AS applicant, o.outcome FROM outcomes o "
-                           "JOIN applicants a ON a.id = o.applicant", con)
+    con = sql.connect(db, readonly=True)
+    links = sql.frame(con, "SELECT a.key AS applicant, i.kind, i.value, l.role, l.first_seen FROM links l "
+                      "JOIN applicants a ON a.id = l.applicant JOIN identifiers i ON i.id = l.identifier")
+    outcomes = sql.frame(con, "SELECT a.key AS applicant, o.outcome FROM outcomes o "
+                         "JOIN applicants a ON a.id = o.applicant")
     bipartite = nx.Graph()
     own = links[links["role"] == "own"]
     bipartite.add_edges_from(zip(own["applicant"], own["kind"] + ":" + own["value"]))

@@ -16,7 +16,6 @@ For each size, on ``bench-data/store-N.db`` and its scenario's truth
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import time
 from pathlib import Path
 
@@ -56,12 +55,12 @@ def networkx_way(db: Path, truth: pd.DataFrame) -> None:
 
     from graphsvc import normalise
     from graphsvc.skiptrace import EVIDENCE
+    from graphsvc.store.embedded import sql
 
     started = time.perf_counter()
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    links = pd.read_sql("SELECT a.key AS applicant, i.kind, i.value, l.role, l.relation, l.first_seen, l.name "
-                        "FROM links l JOIN applicants a ON a.id = l.applicant JOIN identifiers i ON i.id = l.identifier",
-                        con)
+    con = sql.connect(db, readonly=True)
+    links = sql.frame(con, "SELECT a.key AS applicant, i.kind, i.value, l.role, l.relation, l.first_seen, l.name "
+                      "FROM links l JOIN applicants a ON a.id = l.applicant JOIN identifiers i ON i.id = l.identifier")
     lost = dict(con.execute("SELECT a.key, max(o.observed_at) FROM outcomes o JOIN applicants a "
                             "ON a.id = o.applicant WHERE o.outcome = 'lost_contact' GROUP BY a.key").fetchall())
     graph = nx.MultiGraph()
