@@ -51,6 +51,8 @@ def _column(values: pd.Series | np.ndarray) -> list:
     """A column as a list SQLite can bind: numpy scalars unboxed, missing as None."""
     if isinstance(values, np.ndarray) and values.dtype == object:
         missing = pd.isna(values)
+        if missing.all():
+            return [None] * len(values)
         return values.tolist() if not missing.any() else [None if m else v for v, m in zip(values.tolist(), missing)]
     series = pd.Series(values)
     kind = series.dtype.kind
@@ -85,7 +87,12 @@ class Writer:
     path: Path
 
     def stage(self, table: str, rows: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-        return staging.stage(table, rows)
+        rows, prepared = staging.stage(table, rows)
+        if "applicant_keys" in prepared:
+            # this writer finds applicants through the batch's codes (``_a``); the keys
+            # column would only cost time to pass from the reading process
+            rows = rows.drop(columns="applicant_id")
+        return rows, prepared
 
     def apply_all(self, batches: list[Batch]) -> list[BatchResult]:
         if self.readonly:
