@@ -1,7 +1,6 @@
 """The Python API: look-ups by raw values and ego networks checked against networkx."""
 
 import networkx as nx
-import pandas as pd
 import pytest
 
 import graphsvc
