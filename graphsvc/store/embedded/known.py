@@ -68,7 +68,7 @@ class KnownHashes:
             (left, left_at, left_columns), (right, right_at, right_columns) = self._chunks[-2:]
             both = np.concatenate([left, right])
             order = np.argsort(both, kind="stable")  # two sorted runs: a linear merge
-            at = np.concatenate([left_at, right_at + len(next(iter(left_columns.values()), left))])
+            at = np.concatenate([left_at, right_at + len(left)])  # a chunk's columns are as long as it
             self._chunks[-2:] = [(both[order], at[order], {
                 name: np.concatenate([left_columns[name], right_columns[name]]) for name in self._names})]
 
@@ -83,8 +83,9 @@ class KnownHashes:
 class Known:
     """Known hashes of every hashed table, with the additions of the open transaction.
 
-    For the identifiers this load inserted it also holds their id, kind and value,
-    so that the writer needs no database look-up at all for them.
+    Identifiers are the exception: ``tables["identifiers"]`` holds those stored
+    before the load, and :attr:`identifiers` those the load inserted, with their id,
+    kind and value, so that the writer needs no database look-up at all for them.
     """
 
     def __init__(self, tables: dict[str, np.ndarray], version: int) -> None:
@@ -110,10 +111,11 @@ class Known:
 
     def added(self, table: str, hashes: np.ndarray, columns: dict[str, np.ndarray] | None = None) -> None:
         """Hashes inserted in the open transaction; identifiers come with their id, kind
-        and value."""
-        self._pending.setdefault(table, []).append(np.asarray(hashes, dtype=np.int64))
+        and value, and are found through :meth:`inserted_identifiers` only."""
         if table == "identifiers":
             self._pending_identifiers.add(hashes, columns)
+        else:
+            self._pending.setdefault(table, []).append(np.asarray(hashes, dtype=np.int64))
 
     def commit(self) -> None:
         for table, chunks in self._pending.items():
