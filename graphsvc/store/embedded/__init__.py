@@ -68,8 +68,6 @@ class EmbeddedStore(Writer, Reader, Results, Store):
                 (SCHEMA_VERSION,),
             )
             con.execute(LINK_INDEX)
-            con.execute("CREATE TEMP TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY)")
-            con.execute("CREATE TEMP TABLE IF NOT EXISTS probe_keys (key TEXT PRIMARY KEY)")
         version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if version is None or version[0] != SCHEMA_VERSION:
             raise StoreError(f"{self.path}: schema version {version} is not {SCHEMA_VERSION}")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import apsw
 import apsw.ext
+import numpy as np
 import pandas as pd
 
 Connection = apsw.Connection
@@ -33,6 +34,18 @@ def connect(path: str | Path, *, readonly: bool = False) -> apsw.Connection:
         con = apsw.Connection(str(path))
     con.set_busy_timeout(BUSY_TIMEOUT_MS)
     return con
+
+
+def ints(values: np.ndarray) -> apsw.carray:
+    """Integers bound as one array for SQLite's ``carray`` table (no per-value
+    binding: a million values insert in about a third of the time ``executemany``
+    takes). ``carray`` needs at least one value."""
+    return apsw.carray(np.ascontiguousarray(values, dtype=np.int64))
+
+
+def texts(values: np.ndarray | list[str]) -> apsw.carray:
+    """Strings bound as one array for ``carray`` (at least one; no missing values)."""
+    return apsw.carray(tuple(values.tolist() if isinstance(values, np.ndarray) else values))
 
 
 def frame(con: apsw.Connection, sql: str, params: tuple | list = ()) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from graphsvc.store.base import REJECT_COLUMNS, Batch, BatchResult
 from graphsvc.store.embedded.checkpoint import Checkpointer
 from graphsvc.store.embedded.known import HASHED, ApplicantIds, Known
 from graphsvc.store.embedded.reader import _ints
+from graphsvc.store.embedded import sql
 from graphsvc.store.embedded.sql import Connection, ConstraintError, frame
 from graphsvc.store.staging import FACT_KEYS
 
@@ -157,19 +158,17 @@ class Writer:
             )
 
     def _probe(self, table: str, hashes: np.ndarray, columns: str) -> pd.DataFrame:
-        """Rows of ``table`` whose hash is in ``hashes`` (index look-ups via a temp table).
+        """Rows of ``table`` whose hash is in ``hashes`` (index look-ups in one join).
 
         During a bulk load only the hashes the in-memory arrays know are looked up.
         """
         if self._known is not None:
             hashes = hashes[self._known.stored(table, hashes)]
-            if not len(hashes):
-                return pd.DataFrame(columns=[c.strip().split(".")[-1] for c in columns.split(",")])
-        con = self._con
-        con.execute("DELETE FROM temp.probe")
-        # sorted, the temp tree fills left to right and the join walks the index in order
-        con.executemany("INSERT OR IGNORE INTO temp.probe VALUES (?)", ((h,) for h in np.sort(hashes).tolist()))
-        return frame(con, f"SELECT {columns} FROM temp.probe p JOIN {table} t ON t.hash = p.id")  # noqa: S608
+        if not len(hashes):
+            return pd.DataFrame(columns=[c.strip().split(".")[-1] for c in columns.split(",")])
+        # distinct and sorted, so the join walks the index in order
+        return frame(self._con, f"SELECT {columns} FROM carray(?) p JOIN {table} t ON t.hash = p.value",  # noqa: S608
+                     (sql.ints(np.unique(hashes)),))
 
     def _next_ids(self, table: str, count: int) -> np.ndarray:
         """``count`` fresh sequential ids of ``table`` (the batch holds the write lock)."""
@@ -189,10 +188,8 @@ class Writer:
         missing_at = missing_at[np.argsort(uniques[missing_at], kind="stable")]  # key order: one sweep of the index
         if len(missing_at) and self._known is None:
             # outside a bulk load the cache may not hold every stored applicant
-            con.execute("DELETE FROM temp.probe_keys")
-            con.executemany("INSERT INTO temp.probe_keys VALUES (?)", ((k,) for k in uniques[missing_at].tolist()))
-            stored = dict(con.execute(
-                "SELECT p.key, a.id FROM temp.probe_keys p JOIN applicants a ON a.key = p.key").fetchall())
+            stored = dict(con.execute("SELECT p.value, a.id FROM carray(?) p JOIN applicants a ON a.key = p.value",
+                                      (sql.texts(uniques[missing_at]),)).fetchall())
             if stored:
                 self._applicant_cache.add(list(stored), list(stored.values()))
                 ids[missing_at] = [stored.get(key, -1) for key in uniques[missing_at].tolist()]
@@ -226,7 +223,8 @@ class Writer:
 
     def _record_facts(self, table: str, hashes: np.ndarray) -> None:
         self._inserted(table, hashes)
-        self._con.executemany(f"INSERT INTO {table} VALUES (?)", ((h,) for h in np.sort(hashes).tolist()))  # noqa: S608
+        if len(hashes):
+            self._con.execute(f"INSERT INTO {table} SELECT value FROM carray(?)", (sql.ints(np.sort(hashes)),))  # noqa: S608
 
     def _identifier_ids(self, kinds: np.ndarray, values: np.ndarray, hashes: np.ndarray) -> np.ndarray:
         """Ids of identifiers (kind, value, staged hash), inserting the unknown ones.
@@ -235,7 +233,7 @@ class Writer:
         inserted, in memory; the rest in one join); a stored row with the same hash
         but another kind or value raises KeyCollisionError.
         """
-        distinct, first = np.unique(hashes, return_index=True)
+        distinct, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
         kinds, values = np.asarray(kinds, dtype=object)[first], np.asarray(values, dtype=object)[first]
         ids = np.full(len(distinct), -1, dtype=np.int64)
         stored_kind, stored_value = np.empty(len(distinct), dtype=object), np.empty(len(distinct), dtype=object)
@@ -249,16 +247,36 @@ class Writer:
             ids[at] = stored["id"].to_numpy(np.int64)
             stored_kind[at], stored_value[at] = stored["kind"].to_numpy(object), stored["value"].to_numpy(object)
         new = ids < 0
-        clash = ~new & ((kinds != stored_kind) | (values != stored_value))
+        found = np.flatnonzero(~new)
+        clash = (kinds[found] != stored_kind[found]) | (values[found] != stored_value[found])
         if clash.any():
-            raise KeyCollisionError(f"identifier hash collision: {distinct[clash].tolist()[:3]}")
-        # distinct is in hash order: the unique-index inserts are one forward sweep
-        ids[new] = self._next_ids("identifiers", int(new.sum()))
+            raise KeyCollisionError(f"identifier hash collision: {distinct[found[clash]].tolist()[:3]}")
+        # new ids run kind by kind, each kind in hash order (one forward sweep of the
+        # unique index per kind)
+        kind_codes = pd.factorize(kinds[new])[0]
+        by_kind = np.argsort(kind_codes, kind="stable")
+        at = np.flatnonzero(new)[by_kind]
+        ids[at] = self._next_ids("identifiers", len(at))
         self._inserted("identifiers", distinct[new], {"id": ids[new], "kind": kinds[new], "value": values[new]})
-        self._con.executemany(
-            "INSERT INTO identifiers (id, hash, kind, value) VALUES (?, ?, ?, ?)",
-            zip(ids[new].tolist(), distinct[new].tolist(), kinds[new].tolist(), values[new].tolist()))
-        return ids[np.searchsorted(distinct, hashes)]
+        for part in np.split(at, np.flatnonzero(np.diff(kind_codes[by_kind])) + 1):
+            if len(part):
+                self._insert_identifiers(int(ids[part[0]]), str(kinds[part[0]]), distinct[part], values[part])
+        return ids[inverse]
+
+    def _insert_identifiers(self, first_id: int, kind: str, hashes: np.ndarray, values: np.ndarray) -> None:
+        """Insert identifiers of one kind with ids from ``first_id`` on, bound as arrays.
+
+        ``carray`` gives one column per array, so the values go through a temporary
+        table keyed by position and join the hashes there (measured on 1.5M
+        identifiers: 1.6 s against 2.8 s for ``executemany``).
+        """
+        con = self._con
+        con.execute("CREATE TEMP TABLE IF NOT EXISTS identifier_values (at INTEGER PRIMARY KEY, value TEXT)")
+        con.execute("INSERT INTO temp.identifier_values SELECT rowid, value FROM carray(?)", (sql.texts(values),))
+        con.execute("INSERT INTO identifiers (id, hash, kind, value) SELECT ?1 + h.rowid - 1, h.value, ?2, v.value "
+                    "FROM carray(?3) h CROSS JOIN temp.identifier_values v ON v.at = h.rowid",
+                    (first_id, kind, sql.ints(hashes)))
+        con.execute("DELETE FROM temp.identifier_values")
 
     def _row_applicants(self, rows: pd.DataFrame, prepared: dict, *, create: bool) -> np.ndarray:
         """Applicant ids of ``rows`` (-1 where unknown); for staged rows through the
