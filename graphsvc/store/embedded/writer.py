@@ -27,10 +27,10 @@ from graphsvc.contract import Role
 from graphsvc.errors import KeyCollisionError, StoreError
 from graphsvc.store import staging
 from graphsvc.store.base import REJECT_COLUMNS, Batch, BatchResult
+from graphsvc.store.embedded import sql
 from graphsvc.store.embedded.checkpoint import Checkpointer
 from graphsvc.store.embedded.known import HASHED, ApplicantIds, Known
 from graphsvc.store.embedded.reader import _ints
-from graphsvc.store.embedded import sql
 from graphsvc.store.embedded.sql import Connection, ConstraintError, frame
 from graphsvc.store.staging import FACT_KEYS
 
@@ -277,6 +277,8 @@ class Writer:
         con.execute("INSERT INTO identifiers (id, hash, kind, value) SELECT ?1 + h.rowid - 1, h.value, ?2, v.value "
                     "FROM carray(?3) h CROSS JOIN temp.identifier_values v ON v.at = h.rowid",
                     (first_id, kind, sql.ints(hashes)))
+        if con.changes() != len(hashes):  # the batch rolls back: nothing is half-written
+            raise StoreError(f"inserted {con.changes()} of {len(hashes)} new {kind} identifiers")
         con.execute("DELETE FROM temp.identifier_values")
 
     def _row_applicants(self, rows: pd.DataFrame, prepared: dict, *, create: bool) -> np.ndarray:
