@@ -166,7 +166,8 @@ def test_extra_identifier_kinds_are_declared_per_column(store, tmp_path):
 
 def _dump(store) -> dict:
     con = store._con
-    tables = ["applicants", "applications", "identifiers", "links", "contact_records", "outcomes", "relations"]
+    tables = ["applicants", "applications", "identifiers", "links", "holders", "contact_records", "outcomes",
+              "relations"]
     return {t: con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
 
 

@@ -25,7 +25,8 @@ CONTACTS = {
            {"contact_phone": "13912345678", "relation": "parent", "contact_name": "李二",
             "recorded_at": "2024-02-03"}],
     "P2": [{"contact_phone": "13912345678", "relation": "other", "source": "address_book"}],
-    "P3": [{"contact_phone": "13800138001", "relation": "friend", "contact_name": "王一", "source": "emergency"}],
+    "P3": [{"contact_phone": "13800138001", "relation": "friend", "contact_name": "王一", "source": "emergency"},
+           {"contact_phone": "13800138000", "relation": "other"}],  # A1's own phone, listed as a contact
 }
 TABLES = {
     "applicants": "SELECT key, properties FROM applicants ORDER BY key",
@@ -35,6 +36,8 @@ TABLES = {
     "links": "SELECT a.key, i.kind, i.value, l.role, l.relation, l.first_seen, l.last_seen, l.count, l.name, "
              "l.source FROM links l JOIN applicants a ON a.id = l.applicant JOIN identifiers i "
              "ON i.id = l.identifier ORDER BY 1, 2, 3, 4, 5",
+    "holders": "SELECT i.kind, i.value, a.key FROM holders h JOIN applicants a ON a.id = h.applicant "
+               "JOIN identifiers i ON i.id = h.identifier ORDER BY 1, 2, 3",
     "contact_records": "SELECT hash FROM contact_records ORDER BY hash",
 }
 
@@ -64,7 +67,10 @@ def test_one_application_path_equals_the_loader(tmp_path):
             "contacts": write_csv(tmp_path / "contacts.csv", rows)}))
     api, loader = _dump(via_api), _dump(via_loader)
     assert api == loader
-    assert len(api["links"]) == 10 and len(api["contact_records"]) == 5
+    assert len(api["links"]) == 11 and len(api["contact_records"]) == 6
+    # every (identifier, applicant) pair of the links, once: A1 holds its own phone in two roles
+    assert api["holders"] == sorted({(kind, value, applicant) for applicant, kind, value, *_ in api["links"]})
+    assert len(api["holders"]) == 10
 
 
 def test_digest_equals_the_loader_digest(tmp_path):

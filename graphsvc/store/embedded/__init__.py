@@ -15,10 +15,10 @@ from graphsvc.store.embedded.checkpoint import Checkpointer
 from graphsvc.store.embedded.known import ApplicantIds
 from graphsvc.store.embedded.reader import Reader
 from graphsvc.store.embedded.results import Results
-from graphsvc.store.embedded.sql import connect
-from graphsvc.store.embedded.writer import LINK_INDEX, Writer
+from graphsvc.store.embedded.sql import Connection, connect
+from graphsvc.store.embedded.writer import Writer
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 PAGE_SIZE = 16_384
 
 
@@ -67,10 +67,12 @@ class EmbeddedStore(Writer, Reader, Results, Store):
                 "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
                 (SCHEMA_VERSION,),
             )
-            con.execute(LINK_INDEX)
+            _upgrade(con)
         version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if version is None or version[0] != SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: schema version {version} is not {SCHEMA_VERSION}")
+            found = "none" if version is None else version[0]
+            raise StoreError(f"{self.path}: schema version {found} is not {SCHEMA_VERSION}"
+                             + (" (open it once writable to upgrade it)" if found == "1" else ""))
 
     def background_checkpoints(self) -> Checkpointer:
         """Checkpoint the write-ahead log from a thread until the returned object is stopped
@@ -79,3 +81,22 @@ class EmbeddedStore(Writer, Reader, Results, Store):
 
     def close(self) -> None:
         self._con.close()
+
+
+def _upgrade(con: Connection) -> None:
+    """Bring a store of schema version 1 to 2 in one transaction: ``holders`` filled
+    from the links, in place of the links-by-identifier index."""
+    version = "SELECT value FROM meta WHERE key = 'schema_version'"
+    if con.execute(version).fetchone()[0] != "1":
+        return
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        if con.execute(version).fetchone()[0] == "1":  # not upgraded by another process meanwhile
+            con.execute("INSERT OR IGNORE INTO holders SELECT identifier, applicant FROM links "
+                        "ORDER BY identifier, applicant")
+            con.execute("DROP INDEX IF EXISTS links_by_identifier")
+            con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

@@ -50,11 +50,15 @@ class Reader:
             "relations": grouped("SELECT type, count(*) FROM relations GROUP BY 1 ORDER BY 1"),
         }
 
-    _LINKS_SELECT = (
-        "SELECT a.key AS applicant_id, i.kind, i.value, l.role, l.relation, l.first_seen, "
-        "l.last_seen, l.count, l.name, l.source FROM links l JOIN applicants a ON a.id = l.applicant "
-        "JOIN identifiers i ON i.id = l.identifier "
-    )
+    _LINK_FIELDS = ("SELECT a.key AS applicant_id, i.kind, i.value, l.role, l.relation, l.first_seen, "
+                    "l.last_seen, l.count, l.name, l.source ")
+    #: links from the applicant end (the links' own key) ...
+    _LINKS_SELECT = (_LINK_FIELDS + "FROM links l JOIN applicants a ON a.id = l.applicant "
+                     "JOIN identifiers i ON i.id = l.identifier ")
+    #: ... and from the identifier end, through holders
+    _HELD_SELECT = (_LINK_FIELDS + "FROM identifiers i JOIN holders h ON h.identifier = i.id "
+                    "JOIN links l ON l.applicant = h.applicant AND l.identifier = h.identifier "
+                    "JOIN applicants a ON a.id = l.applicant ")
 
     def applicant_links(self, applicant_ids: list[str]) -> pd.DataFrame:
         frames = [
@@ -80,11 +84,11 @@ class Reader:
 
     def identifier_degrees(self, identifiers: list[tuple[str, str]], cap: int | None = None) -> pd.DataFrame:
         if cap is None:
-            sql = ("SELECT i.kind, i.value, count(DISTINCT l.applicant) AS degree FROM identifiers i "
-                   "JOIN links l ON l.identifier = i.id WHERE i.hash IN ({}) GROUP BY i.id")
+            sql = ("SELECT i.kind, i.value, count(*) AS degree FROM identifiers i "
+                   "JOIN holders h ON h.identifier = i.id WHERE i.hash IN ({}) GROUP BY i.id")
         else:  # stop counting past the cap: a hub costs no more than a rare value
-            sql = ("SELECT i.kind, i.value, (SELECT count(*) FROM (SELECT DISTINCT l.applicant FROM links l "
-                   f"WHERE l.identifier = i.id LIMIT {int(cap) + 1})) AS degree FROM identifiers i "
+            sql = ("SELECT i.kind, i.value, (SELECT count(*) FROM (SELECT 1 FROM holders h "
+                   f"WHERE h.identifier = i.id LIMIT {int(cap) + 1})) AS degree FROM identifiers i "
                    "WHERE i.hash IN ({})")
         frames = [self._frame(sql.format(",".join("?" * len(chunk))), chunk)
                   for chunk in _chunks(self._identifier_hashes(identifiers))]
@@ -97,7 +101,7 @@ class Reader:
             identifiers = list(zip(degrees.loc[degrees["degree"] <= max_degree, "kind"],
                                    degrees.loc[degrees["degree"] <= max_degree, "value"]))
         frames = [
-            self._frame(self._LINKS_SELECT + f"WHERE i.hash IN ({','.join('?' * len(chunk))})", chunk)
+            self._frame(self._HELD_SELECT + f"WHERE i.hash IN ({','.join('?' * len(chunk))})", chunk)
             for chunk in _chunks(self._identifier_hashes(identifiers))
         ]
         return _concat(frames, LINK_COLUMNS)
@@ -115,13 +119,11 @@ class Reader:
 
     def shared_identifiers(self, kind: str, min_degree: int = 2) -> pd.DataFrame:
         return self._frame(
-            "WITH fraud AS (SELECT DISTINCT applicant FROM outcomes WHERE outcome = 'fraud'), "
-            "holders AS (SELECT DISTINCT l.identifier, l.applicant FROM links l "
-            "JOIN identifiers i ON i.id = l.identifier WHERE i.kind = ?) "
+            "WITH fraud AS (SELECT DISTINCT applicant FROM outcomes WHERE outcome = 'fraud') "
             "SELECT i.kind, i.value, count(*) AS degree, count(f.applicant) AS fraud "
-            "FROM holders h JOIN identifiers i ON i.id = h.identifier "
+            "FROM identifiers i JOIN holders h ON h.identifier = i.id "
             "LEFT JOIN fraud f ON f.applicant = h.applicant "
-            "GROUP BY h.identifier HAVING count(*) >= ? ORDER BY degree DESC, i.value",
+            "WHERE i.kind = ? GROUP BY i.id HAVING count(*) >= ? ORDER BY degree DESC, i.value",
             (kind, min_degree),
         )
 
@@ -131,10 +133,11 @@ class Reader:
         return self._con.execute(
             "WITH ids(id) AS (SELECT i.id FROM identifiers i WHERE i.hash IN (SELECT value FROM json_each(?1)) "
             "UNION SELECT l.identifier FROM links l WHERE l.applicant = (SELECT id FROM applicants WHERE key = ?2)), "
-            "deg AS (SELECT i.id, i.kind, i.value, (SELECT count(*) FROM (SELECT DISTINCT x.applicant FROM links x "
+            "deg AS (SELECT i.id, i.kind, i.value, (SELECT count(*) FROM (SELECT 1 FROM holders x "
             "WHERE x.identifier = i.id LIMIT ?3)) AS degree FROM identifiers i JOIN ids ON ids.id = i.id) "
             "SELECT d.kind, d.value, d.degree, a.key, l.role, l.relation, l.first_seen FROM deg d "
-            "LEFT JOIN links l ON l.identifier = d.id AND d.degree < ?3 "
+            "LEFT JOIN holders h ON h.identifier = d.id AND d.degree < ?3 "
+            "LEFT JOIN links l ON l.applicant = h.applicant AND l.identifier = h.identifier "
             "LEFT JOIN applicants a ON a.id = l.applicant ORDER BY d.kind, d.value, a.key",
             (hashes, applicant_id, int(cap) + 1)).fetchall()
 
@@ -225,8 +228,9 @@ class Reader:
     def contact_times(self, refs: np.ndarray, as_of: int | None = None) -> pd.DataFrame:
         dated = "" if as_of is None else " AND (first_seen IS NULL OR first_seen <= ?)"
         frames = [
-            self._frame(f"SELECT identifier AS ref, first_seen FROM links WHERE identifier IN "
-                        f"({','.join('?' * len(chunk))}) AND role = 'contact'{dated}",
+            self._frame("SELECT h.identifier AS ref, l.first_seen FROM holders h JOIN links l "
+                        "ON l.applicant = h.applicant AND l.identifier = h.identifier "
+                        f"WHERE h.identifier IN ({','.join('?' * len(chunk))}) AND l.role = 'contact'{dated}",
                         chunk + ([] if as_of is None else [as_of]))
             for chunk in _chunks([int(r) for r in np.unique(refs)])
         ]

@@ -41,6 +41,15 @@ CREATE TABLE IF NOT EXISTS links (
     source     TEXT,  -- contact links: emergency or address_book (latest)
     PRIMARY KEY (applicant, identifier, role, relation)
 ) WITHOUT ROWID;
+-- Who holds each identifier: the (identifier, applicant) pair of every link, so that
+-- links are found from the identifier end too. The writer fills it in each batch from
+-- the batch's pairs in identifier order (cheaper than an index on links(identifier),
+-- whose sorter took 15 s on a million applicants).
+CREATE TABLE IF NOT EXISTS holders (
+    identifier INTEGER NOT NULL,
+    applicant  INTEGER NOT NULL,
+    PRIMARY KEY (identifier, applicant)
+) WITHOUT ROWID;
 -- Hashes of contact and identifier-sighting rows already applied: their content
 -- lives in links (first_seen, last_seen, count, name, source); these make a
 -- repeated row a duplicate instead of a second count.

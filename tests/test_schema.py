@@ -1,0 +1,40 @@
+"""The embedded store's schema: a store of an earlier version is upgraded in place."""
+
+import shutil
+from contextlib import closing
+
+import pytest
+
+from graphsvc.errors import StoreError
+from graphsvc.store import open_store
+from graphsvc.store.embedded import sql
+
+
+def _as_version_1(path) -> None:
+    """What schema version 1 left: no holders, an index on links(identifier)."""
+    with closing(sql.connect(path)) as con:
+        con.execute("DROP TABLE holders")
+        con.execute("CREATE INDEX links_by_identifier ON links (identifier)")
+        con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+
+
+def _pairs(path, sql_text: str) -> list[tuple]:
+    with closing(sql.connect(path, readonly=True)) as con:
+        return con.execute(sql_text).fetchall()
+
+
+def test_a_version_1_store_gets_holders_from_its_links(scenario_db, tmp_path):
+    old = tmp_path / "old.db"
+    shutil.copy(scenario_db, old)
+    _as_version_1(old)
+    with pytest.raises(StoreError, match="schema version 1 is not 2 \\(open it once writable to upgrade it\\)"):
+        open_store(str(old), readonly=True)
+    with open_store(str(old)) as store:
+        shared = store.shared_identifiers("device")
+    holders = _pairs(old, "SELECT identifier, applicant FROM holders ORDER BY 1, 2")
+    assert holders == _pairs(old, "SELECT DISTINCT identifier, applicant FROM links ORDER BY 1, 2")
+    assert holders == _pairs(scenario_db, "SELECT identifier, applicant FROM holders ORDER BY 1, 2")
+    assert _pairs(old, "SELECT name FROM sqlite_master WHERE name = 'links_by_identifier'") == []
+    assert _pairs(old, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+    with open_store(str(scenario_db), readonly=True) as store:
+        assert shared.equals(store.shared_identifiers("device")) and len(shared) > 10
