@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from graphsvc.store.embedded.known import ApplicantIds, KnownHashes
+from graphsvc.store.embedded.writer import _distinct
 
 
 def test_known_hashes_find_what_was_added_with_its_columns_across_merged_chunks():
@@ -43,3 +46,11 @@ def test_applicant_ids_answer_from_chunks_and_recent_keys_alike():
     ids.add([f"C{i}" for i in range(49_999)], list(range(80_000, 129_999)))  # fills the dict: a chunk
     assert len(ids) == 60_000 + 2 + 49_999 and not ids._recent
     assert ids.ids(np.array(["B2", "C0", "A5"], dtype=object)).tolist() == [70_002, 80_000, 6]
+
+
+@given(st.lists(st.integers(-(2**62), 2**62), max_size=60).map(lambda v: np.array(v, dtype=np.int64)))
+def test_distinct_values_agree_with_numpy_unique(values):
+    distinct, first, inverse = _distinct(values)
+    unique, unique_inverse = np.unique(values, return_inverse=True)
+    assert distinct.tolist() == unique.tolist() and inverse.tolist() == unique_inverse.tolist()
+    assert values[first].tolist() == distinct.tolist()
