@@ -22,7 +22,7 @@ import pandas as pd
 
 from graphsvc.contract import LOAD_ORDER
 from graphsvc.settings import Settings, get_settings
-from graphsvc.sources import TableSource
+from graphsvc.sources import TableSource, first_batch_rows
 from graphsvc.store.base import Batch, BatchOrigin, BatchResult, Store
 from graphsvc.validate import Context, prepare
 
@@ -108,7 +108,8 @@ def load(store: Store, sources: list[TableSource], *, settings: Settings | None 
                 yield index, start, end, len(frame), todo
 
     with store.bulk(total) if total >= settings.bulk_rows else nullcontext():
-        for index, start, end, rows_read, todo in _ahead(prepared, parallel=total > settings.batch_rows):
+        parallel = total > first_batch_rows(settings.batch_rows)
+        for index, start, end, rows_read, todo in _ahead(prepared, parallel=parallel):
             source, report = ordered[index], reports[index]
             report.read += end - start + 1
             if todo is None:

@@ -44,10 +44,10 @@ class Settings(BaseSettings):
     timezone: str = Field(
         default="UTC", description="Time zone assumed for timestamps written without an offset."
     )
-    batch_rows: int = Field(default=500_000, ge=1, description="Rows per atomic load batch.")
+    batch_rows: int = Field(default=1_000_000, ge=1, description="Rows per atomic load batch.")
     bulk_rows: int = Field(default=500_000, ge=1,
-                           description="Loads of at least this many rows run in bulk mode (indexes built "
-                                       "once at the end, stored keys held in memory).")
+                           description="Loads of at least this many rows run in bulk mode (stored keys held "
+                                       "in memory, the write-ahead log checkpointed in the background).")
     api_keys: dict[str, ApiKey] = Field(
         default_factory=dict,
         description="API keys by SHA-256 hex digest of the key: {digest: {name, role}} "

@@ -128,7 +128,7 @@ class TableSource:
         mapping, props, kinds = self.plan()
         needed = sorted(set(mapping.values()) | set(props) | set(kinds) | set(self.where))
         start = 1
-        reader = _rechunk(self._raw_batches(needed, max(1, batch_rows // RAMP[0])), batch_sizes(batch_rows))
+        reader = _rechunk(self._raw_batches(needed, first_batch_rows(batch_rows)), batch_sizes(batch_rows))
         while True:
             try:
                 raw = next(reader)
@@ -184,6 +184,12 @@ class TableSource:
 #: a file's first batches hold 1/8, 1/4 and 1/2 of ``batch_rows``: on a million
 #: applications the writer started after 1 s instead of 8 s
 RAMP = (8, 4, 2)
+
+
+def first_batch_rows(batch_rows: int) -> int:
+    """Rows of a file's first batch: a load of more than this has a next batch to
+    prepare while the first is written."""
+    return max(1, batch_rows // RAMP[0])
 
 
 def batch_sizes(batch_rows: int) -> Iterator[int]:
