@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--workdir", default=str(HERE.parent / "bench-data"))
     args = parser.parse_args()
 
-    import httpx
+    import httpx2 as httpx  # the dev extra installs httpx2, which keeps httpx's API
 
     from graphsvc.api.security import digest
 
