@@ -339,8 +339,8 @@ class Writer:
         for links just written; pairs already there are skipped.
 
         The pairs go in as one array in identifier order, so the table is filled in
-        one forward sweep (a million applicants: about 4 s over the whole load, where
-        an index on links(identifier) cost 15 s to build and more to keep up).
+        one forward sweep (a million applicants: 2-4 s over the whole load, where an
+        index on links(identifier) cost 15 s to build at the end).
         """
         if not len(applicant):
             return
@@ -385,7 +385,8 @@ class Writer:
                 if application[column] is not None:
                     held.append(self._one_identifier(column[3:], application[column]))
                     con.execute(_UPSERT_LINK, (applicant, held[-1], str(Role.OWN), "", at, at, 1, None, None))
-            new_contacts = self._one_contacts(application["applicant_id"], applicant, contacts, held)
+            new_contacts, listed = self._one_contacts(application["applicant_id"], applicant, contacts)
+            held += listed
             self._hold(np.full(len(held), applicant), np.array(held, dtype=np.int64))
             now = datetime.now(UTC).isoformat(timespec="seconds")
             con.execute("INSERT INTO manifest VALUES (?, ?, 1, 1, 'api', 'api', 1, 1, 0, 0, ?)",
@@ -424,11 +425,11 @@ class Writer:
         self._con.execute("INSERT INTO identifiers (id, hash, kind, value) VALUES (?, ?, ?, ?)", (new, h, kind, value))
         return new
 
-    def _one_contacts(self, applicant_key: str, applicant: int, contacts: list[dict], held: list[int]) -> int:
-        """Contact facts of one application; links aggregated as a batch aggregates them
-        (the identifiers linked are appended to ``held``)."""
+    def _one_contacts(self, applicant_key: str, applicant: int, contacts: list[dict]) -> tuple[int, list[int]]:
+        """Contact facts of one application; links aggregated as a batch aggregates them.
+        Returns the number of new contact rows and the ids of the phones linked."""
         if not contacts:
-            return 0
+            return 0, []
         columns = FACT_KEYS["contacts"][1]
         values = [[applicant_key if c == "applicant_id" else row.get(c) for row in contacts] for c in columns]
         facts = keys.row_ids("contacts", [np.array(v, dtype=object) for v in values]).tolist()
@@ -443,16 +444,17 @@ class Writer:
         links: dict[tuple[str, str], list[dict]] = {}
         for row in fresh:
             links.setdefault((row["contact_phone"], row["relation"]), []).append(row)
+        listed = []
         for (phone, relation), rows in sorted(links.items()):
             ordered = sorted(rows, key=lambda r: -math.inf if r.get("recorded_at") is None else r["recorded_at"])
             times = [r["recorded_at"] for r in ordered if r.get("recorded_at") is not None]
             last = ordered[-1]
-            held.append(self._one_identifier("phone", phone))
+            listed.append(self._one_identifier("phone", phone))
             self._con.execute(_UPSERT_LINK, (
-                applicant, held[-1], str(Role.CONTACT), relation,
+                applicant, listed[-1], str(Role.CONTACT), relation,
                 min(times) if times else None, max(times) if times else None, len(rows),
                 last.get("contact_name"), last.get("source")))
-        return len(fresh)
+        return len(fresh), listed
 
     def _split_known(self, rows: pd.DataFrame, columns: tuple[str, ...], prepared: dict):
         """Drop rows naming applicants the store does not know. Returns the rows kept,
