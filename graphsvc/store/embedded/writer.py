@@ -185,7 +185,7 @@ class Writer:
             return pd.DataFrame(columns=[c.strip().split(".")[-1] for c in columns.split(",")])
         # distinct and sorted, so the join walks the index in order
         return frame(self._con, f"SELECT {columns} FROM carray(?) p JOIN {table} t ON t.hash = p.value",  # noqa: S608
-                     (sql.ints(np.unique(hashes)),))
+                     (sql.ints(_distinct(np.asarray(hashes, dtype=np.int64))[0]),))
 
     def _next_ids(self, table: str, count: int) -> np.ndarray:
         """``count`` fresh sequential ids of ``table`` (the batch holds the write lock)."""
