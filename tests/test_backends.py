@@ -66,8 +66,9 @@ def _files(tmp_path):
 
 
 EXPECTED_COUNTS = {
-    "nodes": {"applicant": 12, "device": 7, "id_number": 12, "ip": 12, "phone": 13},
-    "links": {"device:own": 12, "id_number:own": 12, "ip:own": 12, "phone:contact": 3, "phone:own": 12},
+    "nodes": {"applicant": 12, "device": 7, "id_number": 12, "ip": 12, "phone": 13, "subnet": 12},
+    "links": {"device:own": 12, "id_number:own": 12, "ip:own": 12, "phone:contact": 3, "phone:own": 12,
+              "subnet:own": 12},
     "facts": {"applications": 12, "contacts": 4, "sightings": 0},
     "outcomes": {"default": 1, "fraud": 2},
     "relations": {"referral": 1, "transfer": 2},
@@ -92,14 +93,18 @@ def test_links_degrees_and_neighbourhood(backend, tmp_path):
     assert (contact_link["first_seen"], contact_link["last_seen"]) == (1704585600, 1704758400)  # days 7 and 9
     degrees = backend.identifier_degrees([("device", "farm-1"), ("device", "dev-9"), ("device", "nowhere")], cap=3)
     assert dict(zip(degrees["value"], degrees["degree"])) == {"farm-1": 4, "dev-9": 1}
-    rows = backend.neighbourhood("A009", [("device", "farm-1")], cap=10)
+    rows = backend.neighbourhood(["A009"], [("device", "farm-1")], cap=10)
     farm = [r for r in rows if r[1] == "farm-1"]
     assert [r[3] for r in farm] == [f"A00{n}" for n in range(1, 7)]
-    assert {r[1] for r in rows} == {"farm-1", "dev-9", "+8613800000009", "10.0.0.9", *(r[1] for r in rows
-                                                                                    if r[0] == "id_number")}
-    capped = [r for r in backend.neighbourhood("A009", [("device", "farm-1")], cap=3) if r[1] == "farm-1"]
+    assert {r[1] for r in rows} == {"farm-1", "dev-9", "+8613800000009", "10.0.9.1", "10.0.9.0/24",
+                                    *(r[1] for r in rows if r[0] == "id_number")}
+    capped = [r for r in backend.neighbourhood(["A009"], [("device", "farm-1")], cap=3) if r[1] == "farm-1"]
     assert capped == [("device", "farm-1", 4, None, None, None, None)]
-    assert backend.outcomes_of(["A001", "A008", "A009"]) == {"A001": {"fraud"}, "A008": {"default"}}
+    both = backend.neighbourhood(["A009", "A010"], [], cap=3)
+    assert {r[1] for r in both} >= {"dev-9", "dev-10", "10.0.10.0/24"} and "farm-1" not in {r[1] for r in both}
+    outcomes, applications = backend.timelines(["A001", "A008", "A009", "nobody"])
+    assert outcomes == [("A001", "fraud", 1705708800), ("A008", "default", 1706572800)]  # days 20 and 30
+    assert applications == [("A001", 1704067200), ("A008", 1704672000), ("A009", 1704758400)]
     assert [o[0] for o in backend.applicant_outcomes("A002")] == ["fraud"]
     relations = backend.applicant_relations(["A001"])
     assert relations[["src_applicant_id", "dst_applicant_id", "type"]].values.tolist() == [

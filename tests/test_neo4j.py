@@ -124,11 +124,11 @@ def test_a_load_through_the_loader_emits_these_statements(tmp_path, neo, recorde
                                                                                 ("P2", "A002", DAY1)]
     identifiers = recorder.named("store/merge_identifiers")[0]["rows"]
     assert {(r["kind"], r["label"]) for r in identifiers} == {
-        ("phone", "Phone"), ("device", "Device"), ("ip", "IP"), ("id_number", "IdNumber")}
-    assert len(identifiers) == 7  # the shared device once
+        ("phone", "Phone"), ("device", "Device"), ("ip", "IP"), ("id_number", "IdNumber"), ("subnet", "Subnet")}
+    assert len(identifiers) == 9  # the shared device once, each IP with its subnet
     assert {"ref": ref("device", "shared"), "kind": "device", "value": "shared", "label": "Device"} in identifiers
     links = recorder.named("store/merge_links")[0]["rows"]
-    assert len(links) == 8
+    assert len(links) == 10
     assert {"applicant_id": "A001", "ref": ref("device", "shared"), "role": "own", "relation": "",
             "first_seen": DAY1, "last_seen": DAY1, "count": 1, "name": None, "source": None} in links
     assert all(type(r["first_seen"]) is int and type(r["count"]) is int for r in links)
@@ -191,12 +191,12 @@ def test_write_application_reads_first_and_reports_duplicates_and_conflicts(neo,
 def test_look_ups_send_refs_and_caps(recorder):
     store = Neo4jStore(recorder, readonly=True)
     store.identifier_degrees([("phone", "+8613800000001"), ("device", "d1")], cap=50)
-    store.neighbourhood("A001", [("device", "d1")], cap=50)
+    store.neighbourhood(["A001"], [("device", "d1")], cap=50)
     store.identifier_links([("device", "d1")])
     assert recorder.calls[0][:2] == ("store/identifier_degrees", {
         "refs": [ref("device", "d1"), ref("phone", "+8613800000001")], "limit": 51})
     assert recorder.calls[1][:2] == ("store/neighbourhood", {
-        "applicant_id": "A001", "refs": [ref("device", "d1")], "limit": 51})
+        "applicant_ids": ["A001"], "refs": [ref("device", "d1")], "limit": 51})
     assert recorder.calls[2][:2] == ("store/identifier_links", {"refs": [ref("device", "d1")]})
     assert list(store.applicant_relations(["A001"]).columns) == ["src_applicant_id", "dst_applicant_id", "type",
                                                                   "at", "amount"]

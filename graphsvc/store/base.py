@@ -75,6 +75,7 @@ class GraphArrays:
     link_applicant: np.ndarray  # int32
     link_identifier: np.ndarray  # int32
     link_contact: np.ndarray  # bool: the applicant listed the phone as a contact
+    link_first_seen: np.ndarray  # float seconds the link was first seen, NaN when undated
     outcome_applicant: np.ndarray  # int32
     outcome: np.ndarray  # outcome names
     outcome_at: np.ndarray  # float seconds, NaN when undated
@@ -83,6 +84,12 @@ class GraphArrays:
     relation_src: np.ndarray | None = None  # int32: applicant-applicant relations (transfers, referrals ...)
     relation_dst: np.ndarray | None = None  # int32
     relation_type: np.ndarray | None = None  # relation type names
+    relation_at: np.ndarray | None = None  # float seconds, NaN when undated
+    #: a scoring neighbourhood (:mod:`graphsvc.neighbourhood`) holds only some applicants:
+    #: identifier values, and per identifier the number of applicants linked to it in the
+    #: whole store as far as it was counted (hubs are counted, not fetched)
+    identifier_value: np.ndarray | None = None
+    identifier_degree: np.ndarray | None = None
 
 
 #: columns of the relation frames a store returns
@@ -125,14 +132,20 @@ class Store(ABC):
         loaded batch would (the API's path): ``stored``, ``duplicate`` or ``conflict``."""
 
     @abstractmethod
-    def neighbourhood(self, applicant_id: str, identifiers: list[tuple[str, str]], cap: int) -> list[tuple]:
-        """The one-hop neighbourhood of an applicant for online scoring, as tuples.
+    def neighbourhood(self, applicant_ids: list[str], identifiers: list[tuple[str, str]], cap: int) -> list[tuple]:
+        """The one-hop neighbourhood of applicants for online scoring, as tuples.
 
-        Covers ``identifiers`` and every identifier the applicant already has:
+        Covers ``identifiers`` and every identifier the applicants already have:
         ``(kind, value, degree, holder, role, relation, first_seen)``, one row per
         link, with ``degree`` (distinct applicants) counted only up to ``cap + 1``;
         identifiers above ``cap`` come as one row without holder (None).
         """
+
+    @abstractmethod
+    def timelines(self, applicant_ids: list[str]) -> tuple[list[tuple], list[tuple]]:
+        """What happened to the given applicants: their outcomes ``(applicant_id,
+        outcome, observed_at)`` and applications ``(applicant_id, applied_at)``
+        (times in epoch seconds, None when undated)."""
 
     @abstractmethod
     def latest_scores(self, run_id: str, applicant_ids: list[str]) -> dict[str, tuple]:
@@ -142,10 +155,6 @@ class Store(ABC):
     @abstractmethod
     def applicant_outcomes(self, applicant_id: str) -> list[tuple]:
         """One applicant's outcomes, oldest first: ``(outcome, observed_at, phone)``."""
-
-    @abstractmethod
-    def outcomes_of(self, applicant_ids: list[str]) -> dict[str, set[str]]:
-        """Recorded outcomes by applicant (applicants without any are left out)."""
 
     @abstractmethod
     def application(self, application_id: str) -> dict | None:
@@ -211,11 +220,6 @@ class Store(ABC):
         """Links, outcomes and applications known at ``as_of`` (epoch seconds;
         everything when None). Undated links count as always known; undated
         outcomes as never known before the present."""
-
-    @abstractmethod
-    def contact_times(self, refs: np.ndarray, as_of: int | None = None) -> pd.DataFrame:
-        """When identifiers (store ids) were listed as contacts, one row per contact
-        link known at ``as_of``: ref, first_seen (NaN when undated)."""
 
     @abstractmethod
     def identifier_values(self, refs: np.ndarray) -> pd.DataFrame:

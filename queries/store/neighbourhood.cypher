@@ -1,13 +1,14 @@
 // name: store/neighbourhood
-// description: One-hop neighbourhood for online scoring: the given identifiers and the applicant's own, each with its degree counted up to $limit, and its holders when below.
-// parameters: $applicant_id (string), $refs (list of identifier refs), $limit (integer)
+// description: Bounded neighbourhood for online scoring: the given identifiers and those the given applicants already have, each with its degree counted up to $limit, and its holders when below.
+// parameters: $applicant_ids (list of applicant ids), $refs (list of identifier refs), $limit (integer)
 // returns: kind, value, degree, holder, role, relation, first_seen
 CALL () {
   UNWIND $refs AS ref
   MATCH (i:Identifier {ref: ref})
   RETURN i
   UNION
-  MATCH (:Applicant {id: $applicant_id})-[:HAS]->(i:Identifier)
+  UNWIND $applicant_ids AS id
+  MATCH (:Applicant {id: id})-[:HAS]->(i:Identifier)
   RETURN i
 }
 WITH i, COUNT { MATCH (i)<-[:HAS]-(a:Applicant) WITH DISTINCT a LIMIT $limit RETURN a } AS degree

@@ -128,32 +128,36 @@ class Reader:
         )
 
 
-    def neighbourhood(self, applicant_id: str, identifiers: list[tuple[str, str]], cap: int) -> list[tuple]:
+    def neighbourhood(self, applicant_ids: list[str], identifiers: list[tuple[str, str]], cap: int) -> list[tuple]:
         hashes = json.dumps([int(h) for h in self._identifier_hashes(identifiers)])
         return self._con.execute(
             "WITH ids(id) AS (SELECT i.id FROM identifiers i WHERE i.hash IN (SELECT value FROM json_each(?1)) "
-            "UNION SELECT l.identifier FROM links l WHERE l.applicant = (SELECT id FROM applicants WHERE key = ?2)), "
-            "deg AS (SELECT i.id, i.kind, i.value, (SELECT count(*) FROM (SELECT 1 FROM holders x "
+            "UNION SELECT l.identifier FROM links l WHERE l.applicant IN "
+            "(SELECT id FROM applicants WHERE key IN (SELECT value FROM json_each(?2)))), "
+            "deg AS MATERIALIZED (SELECT i.id, i.kind, i.value, (SELECT count(*) FROM (SELECT 1 FROM holders x "
             "WHERE x.identifier = i.id LIMIT ?3)) AS degree FROM identifiers i JOIN ids ON ids.id = i.id) "
             "SELECT d.kind, d.value, d.degree, a.key, l.role, l.relation, l.first_seen FROM deg d "
             "LEFT JOIN holders h ON h.identifier = d.id AND d.degree < ?3 "
             "LEFT JOIN links l ON l.applicant = h.applicant AND l.identifier = h.identifier "
             "LEFT JOIN applicants a ON a.id = l.applicant ORDER BY d.kind, d.value, a.key",
-            (hashes, applicant_id, int(cap) + 1)).fetchall()
+            (hashes, json.dumps(list(applicant_ids)), int(cap) + 1)).fetchall()
+
+    def timelines(self, applicant_ids: list[str]) -> tuple[list[tuple], list[tuple]]:
+        wanted = json.dumps(list(applicant_ids))
+        ids = "SELECT id, key FROM applicants WHERE key IN (SELECT value FROM json_each(?))"
+        outcomes = self._con.execute(
+            f"WITH ids AS ({ids}) SELECT ids.key, o.outcome, o.observed_at FROM ids "  # noqa: S608
+            "JOIN outcomes o ON o.applicant = ids.id ORDER BY ids.key, o.observed_at, o.id", (wanted,)).fetchall()
+        applications = self._con.execute(
+            f"WITH ids AS ({ids}) SELECT ids.key, p.applied_at FROM ids "  # noqa: S608
+            "JOIN applications p ON p.applicant = ids.id ORDER BY ids.key, p.applied_at", (wanted,)).fetchall()
+        return outcomes, applications
 
     def applicant_outcomes(self, applicant_id: str) -> list[tuple]:
         return self._con.execute(
             "SELECT o.outcome, o.observed_at, i.value FROM outcomes o JOIN applicants a ON a.id = o.applicant "
             "LEFT JOIN identifiers i ON i.id = o.phone WHERE a.key = ? ORDER BY o.observed_at, o.id",
             (applicant_id,)).fetchall()
-
-    def outcomes_of(self, applicant_ids: list[str]) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = {}
-        for key, outcome in self._con.execute(
-                "SELECT a.key, o.outcome FROM applicants a JOIN outcomes o ON o.applicant = a.id "
-                "WHERE a.key IN (SELECT value FROM json_each(?))", (json.dumps(list(applicant_ids)),)):
-            out.setdefault(key, set()).add(outcome)
-        return out
 
     def application(self, application_id: str) -> dict | None:
         row = self._con.execute(
@@ -181,9 +185,12 @@ class Reader:
             # so every id the links name is there.
             with ThreadPoolExecutor(1) as pool:
                 nodes = pool.submit(self._node_arrays)
-                packed = _ints(con,  # applicant, identifier and role packed in one value
-                               "SELECT (applicant << 33) | (identifier << 1) | (role = 'contact') AS x FROM links "
-                               f"WHERE 1{dated} ORDER BY applicant, identifier, role, relation", params)
+                # applicant, identifier and role packed in one value, then first_seen (undated
+                # links as a sentinel: group_concat skips NULL), read as pairs in one pass
+                pairs = _ints(con, "SELECT ((applicant << 33) | (identifier << 1) | (role = 'contact')) || ',' || "
+                                   f"coalesce(first_seen, {_UNDATED}) AS x FROM links "
+                                   f"WHERE 1{dated} ORDER BY applicant, identifier, role, relation", params)
+                packed, seen = pairs[0::2], pairs[1::2]
                 outcomes = pd.DataFrame(con.execute(
                     "SELECT applicant, outcome, observed_at FROM outcomes"
                     + ("" if as_of is None else " WHERE observed_at <= ?"), params).fetchall(),
@@ -192,9 +199,9 @@ class Reader:
                                      "SELECT (applicant << 34) | (applied_at + 8589934592) AS x FROM applications"
                                      + ("" if as_of is None else " WHERE applied_at <= ?"), params)
                 relations = pd.DataFrame(con.execute(
-                    "SELECT src, dst, type FROM relations"
+                    "SELECT src, dst, type, at FROM relations"
                     + ("" if as_of is None else " WHERE at IS NULL OR at <= ?"), params).fetchall(),
-                    columns=["src", "dst", "type"])
+                    columns=["src", "dst", "type", "at"])
                 applicant_ids, applicants, identifier_ref, identifier_kind, kinds = nodes.result()
         finally:
             con.execute("COMMIT")
@@ -203,6 +210,7 @@ class Reader:
             link_applicant=_positions(applicant_ids, packed >> 33),
             link_identifier=_positions(identifier_ref, (packed >> 1) & 0xFFFFFFFF),
             link_contact=(packed & 1).astype(bool),
+            link_first_seen=np.where(seen == _UNDATED, np.nan, seen.astype(float)),
             outcome_applicant=_positions(applicant_ids, outcomes["applicant"].to_numpy(np.int64)),
             outcome=outcomes["outcome"].to_numpy(object),
             outcome_at=pd.to_numeric(outcomes["at"], errors="coerce").to_numpy(float),
@@ -211,6 +219,7 @@ class Reader:
             relation_src=_positions(applicant_ids, relations["src"].to_numpy(np.int64)),
             relation_dst=_positions(applicant_ids, relations["dst"].to_numpy(np.int64)),
             relation_type=relations["type"].to_numpy(object),
+            relation_at=pd.to_numeric(relations["at"], errors="coerce").to_numpy(float),
         )
 
     def _node_arrays(self) -> tuple:
@@ -225,19 +234,6 @@ class Reader:
             con.close()
         return applicant_ids, applicants, identifier_ref, codes.astype(np.int8), tuple(str(k) for k in uniques)
 
-    def contact_times(self, refs: np.ndarray, as_of: int | None = None) -> pd.DataFrame:
-        dated = "" if as_of is None else " AND (first_seen IS NULL OR first_seen <= ?)"
-        frames = [
-            self._frame("SELECT h.identifier AS ref, l.first_seen FROM holders h JOIN links l "
-                        "ON l.applicant = h.applicant AND l.identifier = h.identifier "
-                        f"WHERE h.identifier IN ({','.join('?' * len(chunk))}) AND l.role = 'contact'{dated}",
-                        chunk + ([] if as_of is None else [as_of]))
-            for chunk in _chunks([int(r) for r in np.unique(refs)])
-        ]
-        out = _concat(frames, ["ref", "first_seen"])
-        out["first_seen"] = pd.to_numeric(out["first_seen"]).astype(float)
-        return out
-
     def identifier_values(self, refs: np.ndarray) -> pd.DataFrame:
         frames = [
             self._frame(f"SELECT id AS ref, kind, value FROM identifiers WHERE id IN ({','.join('?' * len(chunk))})",
@@ -245,6 +241,10 @@ class Reader:
             for chunk in _chunks([int(r) for r in np.unique(refs)])
         ]
         return _concat(frames, ["ref", "kind", "value"])
+
+
+#: first_seen of undated links in :meth:`Reader.graph_arrays`' packed read
+_UNDATED = -(1 << 62)
 
 
 def _ints(con: Connection, sql: str, params: tuple = ()) -> np.ndarray:

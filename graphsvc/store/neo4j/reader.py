@@ -80,21 +80,21 @@ class Reader:
         return frame(self._read("store/shared_identifiers", kind=kind, min_degree=min_degree),
                      ["kind", "value", "degree", "fraud"])
 
-    def neighbourhood(self, applicant_id: str, identifiers: list[tuple[str, str]], cap: int) -> list[tuple]:
-        rows = self._read("store/neighbourhood", applicant_id=applicant_id, refs=refs_of(identifiers),
+    def neighbourhood(self, applicant_ids: list[str], identifiers: list[tuple[str, str]], cap: int) -> list[tuple]:
+        rows = self._read("store/neighbourhood", applicant_ids=list(applicant_ids), refs=refs_of(identifiers),
                           limit=int(cap) + 1)
         return [(r["kind"], r["value"], r["degree"], r["holder"], r["role"], r["relation"], r["first_seen"])
                 for r in rows]
 
+    def timelines(self, applicant_ids: list[str]) -> tuple[list[tuple], list[tuple]]:
+        rows = self._read("store/timelines", ids=list(applicant_ids))
+        outcomes = [(r["applicant_id"], r["what"], r["at"]) for r in rows if r["event"] == "outcome"]
+        applications = [(r["applicant_id"], r["at"]) for r in rows if r["event"] == "application"]
+        return outcomes, applications
+
     def applicant_outcomes(self, applicant_id: str) -> list[tuple]:
         return [(r["outcome"], r["observed_at"], r["phone"])
                 for r in self._read("store/applicant_outcomes", applicant_id=applicant_id)]
-
-    def outcomes_of(self, applicant_ids: list[str]) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = {}
-        for row in self._read("store/outcomes_of", ids=list(applicant_ids)):
-            out.setdefault(row["applicant_id"], set()).add(row["outcome"])
-        return out
 
     def application(self, application_id: str) -> dict | None:
         rows = self._read("store/application_digests", keys=[application_id])
@@ -121,7 +121,7 @@ class Reader:
         codes, kinds = pd.factorize(identifiers["kind"], sort=True)
         # links, outcomes and applications naming an applicant or identifier read after
         # the node lists (a concurrent load) are left for the next run
-        links = frame(data["all_links"], ["applicant_id", "ref", "contact"])
+        links = frame(data["all_links"], ["applicant_id", "ref", "contact", "first_seen"])
         link_applicant = index.get_indexer(links["applicant_id"])
         link_identifier, known_ref = lookup(refs, links["ref"].to_numpy(np.int64))
         ok = (link_applicant >= 0) & known_ref
@@ -131,7 +131,7 @@ class Reader:
         outcome_applicant = index.get_indexer(outcomes["applicant_id"])
         applications = frame(data["all_applications"], ["applicant_id", "applied_at"])
         application_applicant = index.get_indexer(applications["applicant_id"])
-        relations = frame(data["all_relations"], ["src", "dst", "type"])
+        relations = frame(data["all_relations"], ["src", "dst", "type", "at"])
         src, dst = index.get_indexer(relations["src"]), index.get_indexer(relations["dst"])
         known_relation = (src >= 0) & (dst >= 0)
         return GraphArrays(
@@ -140,6 +140,7 @@ class Reader:
             link_applicant=link_applicant[ok][order].astype(np.int32),
             link_identifier=link_identifier[ok][order].astype(np.int32),
             link_contact=contact[ok][order],
+            link_first_seen=pd.to_numeric(links["first_seen"], errors="coerce").to_numpy(float)[ok][order],
             outcome_applicant=outcome_applicant[outcome_applicant >= 0].astype(np.int32),
             outcome=outcomes["outcome"].to_numpy(object)[outcome_applicant >= 0],
             outcome_at=pd.to_numeric(outcomes["observed_at"], errors="coerce").to_numpy(float)[outcome_applicant >= 0],
@@ -147,13 +148,8 @@ class Reader:
             application_at=applications["applied_at"].to_numpy(np.int64)[application_applicant >= 0],
             relation_src=src[known_relation].astype(np.int32), relation_dst=dst[known_relation].astype(np.int32),
             relation_type=relations["type"].to_numpy(object)[known_relation],
+            relation_at=pd.to_numeric(relations["at"], errors="coerce").to_numpy(float)[known_relation],
         )
-
-    def contact_times(self, refs: np.ndarray, as_of: int | None = None) -> pd.DataFrame:
-        out = frame(self._read("store/contact_times", refs=np.unique(refs).astype(np.int64).tolist(), as_of=as_of),
-                    ["ref", "first_seen"])
-        out["first_seen"] = pd.to_numeric(out["first_seen"]).astype(float)
-        return out
 
     def identifier_values(self, refs: np.ndarray) -> pd.DataFrame:
         return frame(self._read("store/identifier_values", refs=np.unique(refs).astype(np.int64).tolist()),
