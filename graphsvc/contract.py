@@ -34,6 +34,12 @@ class Kind(StrEnum):
     DEVICE = "device"
     IP = "ip"
     ID_NUMBER = "id_number"
+    SUBNET = "subnet"  # derived: the IPv4 /24 or IPv6 /64 of an IP, linked beside it
+
+
+#: kinds the loader derives from another kind's canonical value (never read from input,
+#: never part of an application's content digest)
+DERIVED_KINDS = {Kind.SUBNET: Kind.IP}
 
 
 #: application column holding each built-in identifier kind

@@ -144,6 +144,27 @@ def ips(values: pd.Series) -> pd.Series:
     return _per_distinct(values, lambda u: [_ip_one(v) for v in u.to_numpy(object)])
 
 
+def subnet_one(ip: str | None) -> str | None:
+    """The network an applicant's canonical IP sits in: IPv4 /24, IPv6 /64."""
+    if ip is None:
+        return None
+    if ":" not in ip:
+        head, _, _ = ip.rpartition(".")
+        return f"{head}.0/24"
+    return ipaddress.ip_network(f"{ip}/64", strict=False).compressed
+
+
+def subnets(ips_: pd.Series) -> pd.Series:
+    """Subnets of canonical IP addresses (:func:`subnet_one`); missing stays missing.
+
+    Examples
+    --------
+    >>> subnets(pd.Series(["10.0.0.1", "2001:db8::1", None])).tolist()
+    ['10.0.0.0/24', '2001:db8::/64', None]
+    """
+    return _per_distinct(ips_, lambda u: [subnet_one(v) for v in u.to_numpy(object)])
+
+
 def plain_id(raw: str) -> str | None:
     """One trimmed opaque identifier, or None when empty, over 256 characters or
     holding control characters."""

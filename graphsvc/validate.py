@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from graphsvc import keys, normalise
-from graphsvc.contract import APPLICATION_IDENTIFIER_COLUMNS, KIND_NAME, TABLES, Kind, Reason
+from graphsvc.contract import APPLICATION_IDENTIFIER_COLUMNS, DERIVED_KINDS, KIND_NAME, TABLES, Kind, Reason
 from graphsvc.store.base import REJECT_COLUMNS
 
 
@@ -127,6 +127,8 @@ def prepare(table: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
         if "properties" in out:
             content.append(out["properties"])
         out["digest"] = keys.row_ids("application-content", content)
+        for derived, origin in DERIVED_KINDS.items():
+            out[f"id:{derived}"] = normalise.subnets(out[f"id:{origin}"])
     elif table == "identifiers":
         kind = check.text("kind", required=True).str.lower()
         check.mark(kind.notna() & ~kind.fillna("").str.match(KIND_NAME.pattern), "kind",
@@ -141,6 +143,12 @@ def prepare(table: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
             check.mark(part & raw.notna().to_numpy() & value.isna().to_numpy(), "value", reason, detail)
         out["kind"], out["value"] = kind, value
         out["observed_at"] = _timestamp(check, "observed_at", ctx, required=False)
+        rows, rejects = check.result(out)
+        for derived, origin in DERIVED_KINDS.items():
+            picked = rows[rows["kind"] == str(origin)]
+            rows = pd.concat([rows, picked.assign(kind=str(derived), value=normalise.subnets(picked["value"]))],
+                             ignore_index=True)
+        return rows, rejects
     elif table == "contacts":
         convert, reason, detail = identifier_rule(Kind.PHONE, ctx)
         out["contact_phone"] = check.normalised("contact_phone", convert, reason, detail, required=True)

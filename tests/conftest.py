@@ -77,11 +77,13 @@ def build_store(directory: Path, applications: list[dict], contacts: list[dict] 
 
 def application(n: int, day: int = 1, *, device: str | None = None, ip: str | None = None,
                 phone: str | None = None, id_number: str | None = None) -> dict:
-    """Application P{n} of applicant A{n:03d} with its own phone, device and IP unless given."""
+    """Application P{n} of applicant A{n:03d} with its own phone, device and IP (in a
+    subnet of its own) unless given."""
     return {"application_id": f"P{n}", "applicant_id": f"A{n:03d}",
             "applied_at": on_day(day),
             "phone": phone or f"138{n:08d}", "device_id": device or f"dev-{n}",
-            "ip": ip or f"10.{n // 65536}.{n // 256 % 256}.{n % 256}", "id_number": id_number or f"ID{n:08d}"}
+            "ip": ip or f"10.{n // 256 % 256}.{n % 256}.{n // 65536 + 1}",  # a /24 of its own
+            "id_number": id_number or f"ID{n:08d}"}
 
 
 def contact(n: int, phone: str, day: int = 1, relation: str = "friend") -> dict:

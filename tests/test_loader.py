@@ -75,8 +75,9 @@ def test_each_bad_row_gets_its_documented_rejection(store, bad_files):
         "conflicting_duplicate=1, invalid_ip=1, invalid_phone=1, invalid_timestamp=1, missing_value=1")
     # the rest loaded, normalised
     counts = store.counts()
-    assert counts["nodes"] == {"applicant": 2, "device": 1, "id_number": 1, "ip": 1, "phone": 2}
-    assert counts["links"] == {"device:own": 2, "id_number:own": 1, "ip:own": 2, "phone:contact": 2, "phone:own": 2}
+    assert counts["nodes"] == {"applicant": 2, "device": 1, "id_number": 1, "ip": 1, "phone": 2, "subnet": 1}
+    assert counts["links"] == {"device:own": 2, "id_number:own": 1, "ip:own": 2, "phone:contact": 2, "phone:own": 2,
+                               "subnet:own": 2}
     assert counts["outcomes"] == {"fraud": 1}
 
 

@@ -67,10 +67,10 @@ def test_one_application_path_equals_the_loader(tmp_path):
             "contacts": write_csv(tmp_path / "contacts.csv", rows)}))
     api, loader = _dump(via_api), _dump(via_loader)
     assert api == loader
-    assert len(api["links"]) == 11 and len(api["contact_records"]) == 6
+    assert len(api["links"]) == 12 and len(api["contact_records"]) == 6  # A1's IP gave a subnet link
     # every (identifier, applicant) pair of the links, once: A1 holds its own phone in two roles
     assert api["holders"] == sorted({(kind, value, applicant) for applicant, kind, value, *_ in api["links"]})
-    assert len(api["holders"]) == 10
+    assert len(api["holders"]) == 11
 
 
 def test_digest_equals_the_loader_digest(tmp_path):

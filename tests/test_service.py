@@ -54,7 +54,8 @@ def test_identifiers_of(small):
     ids = small.identifiers_of("A4").sort_values(["kind", "role"])
     assert ids[["kind", "value", "role", "relation"]].values.tolist() == [
         ["device", "d4", "own", ""], ["ip", "10.0.0.4", "own", ""],
-        ["phone", "+8613800000001", "contact", "friend"], ["phone", "+8613800000004", "own", ""]]
+        ["phone", "+8613800000001", "contact", "friend"], ["phone", "+8613800000004", "own", ""],
+        ["subnet", "10.0.0.0/24", "own", ""]]
     with pytest.raises(NotFoundError, match="no applicant 'A9'"):
         small.identifiers_of("A9")
 
@@ -111,5 +112,5 @@ def test_ego_network_oracle_on_generated_data(scenario_db):
 
 def test_counts(small):
     counts = small.counts()
-    assert counts["nodes"] == {"applicant": 4, "device": 3, "ip": 3, "phone": 4}
+    assert counts["nodes"] == {"applicant": 4, "device": 3, "ip": 3, "phone": 4, "subnet": 1}
     assert counts["facts"] == {"applications": 5, "contacts": 1, "sightings": 0}
