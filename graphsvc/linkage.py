@@ -2,10 +2,12 @@
 
 Three kinds of evidence link two applicants (weights from :class:`~graphsvc.policy.Policy`):
 
-* **shared own identifier** (device, phone, identity, IP, card ...): the kind's
-  weight times a rarity factor, 1 up to ``rarity_reference`` holders and
+* **shared own identifier** (device, phone, identity, IP, subnet, card ...): the
+  kind's weight times a rarity factor, 1 up to ``rarity_reference`` holders and
   ``sqrt(reference / holders)`` above, so a value shared by 3 says more than one
-  shared by 30;
+  shared by 30; for kinds whose rule says ``burst`` (subnets), also times how
+  close in time its holders came (:func:`burst`); kinds of one ``group`` (an IP
+  and its subnet) count once, by the strongest;
 * **shared contact number** that is nobody's own phone (an agent's phone listed
   by a whole ring): the ``shared_contact`` rule, same rarity; business service
   lines (400/800 numbers) never link anyone;
@@ -25,13 +27,14 @@ per identifier; ``O(links + pairs)`` memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from graphsvc import normalise
 from graphsvc.policy import Policy
 from graphsvc.projection import Projection, incidence
 from graphsvc.store.base import Store
@@ -47,7 +50,14 @@ class Linkage:
     graph: sparse.csr_matrix  # applicants x applicants, symmetric weights
     own_weight: np.ndarray  # per identifier: weight of the link it gives two holders (0: none)
     contact_weight: np.ndarray  # per identifier: weight as a shared contact number (0: none)
-    hubs: pd.DataFrame  # HUB_COLUMNS
+    own_hubs: np.ndarray  # identifier positions held by more applicants than their kind's cap
+    build_hubs: Callable[[], pd.DataFrame] = field(repr=False)
+
+    @cached_property
+    def hubs(self) -> pd.DataFrame:
+        """The hubs with their verdicts (:data:`HUB_COLUMNS` and the identifier position),
+        most held first; built when first asked for."""
+        return self.build_hubs()
 
     def strong(self, threshold: float) -> sparse.csr_matrix:
         """The graph without links weaker than ``threshold``."""
@@ -62,29 +72,56 @@ def rarity(holders: np.ndarray, reference: int) -> np.ndarray:
     return np.sqrt(np.minimum(1.0, reference / np.maximum(holders, 1)))
 
 
-def burst(projection: Projection, identifiers: np.ndarray, window: float, store: Store) -> np.ndarray:
-    """Per contact number: 1 when all its listings fall within ``window`` seconds,
-    ``window / spread`` when they spread wider (undated listings count as spread).
+def burst(projection: Projection, identifiers: np.ndarray, window: float, contact: bool = True) -> np.ndarray:
+    """Per identifier: 1 when all its links of the role (listings as a contact, or
+    holdings) fall within ``window`` seconds, ``window / spread`` when they spread
+    wider (undated links count as spread).
 
-    An intermediary files its clients' applications in a burst; friends who
-    happen to list the same number do so over months or years.
+    An intermediary files its clients' applications in a burst, from one subnet;
+    friends who happen to list the same number, or neighbours on one ISP's
+    subnet, do so over months or years.
     """
-    refs = projection.arrays.identifier_ref[identifiers]
-    times = store.contact_times(refs, projection.as_of)
-    grouped = times.groupby("ref")["first_seen"]
-    spans = (grouped.max() - grouped.min()).where(grouped.count() == grouped.size(), np.inf)
-    spread = spans.reindex(refs).fillna(np.inf).to_numpy(float)
-    return np.minimum(1.0, window / np.maximum(spread, window))
+    arrays = projection.arrays
+    m = len(arrays.identifier_kind)
+    wanted = np.zeros(m, dtype=bool)
+    wanted[identifiers] = True
+    listing = (arrays.link_contact == contact) & wanted[arrays.link_identifier]
+    which, seen = arrays.link_identifier[listing], arrays.link_first_seen[listing]
+    first, last = np.full(m, np.inf), np.full(m, -np.inf)
+    np.minimum.at(first, which, np.where(np.isnan(seen), -np.inf, seen))
+    np.maximum.at(last, which, np.where(np.isnan(seen), np.inf, seen))
+    spread = np.where(first <= last, last - first, np.inf)[identifiers]  # no listing: spread
+    return np.minimum(1.0, window / np.maximum(np.nan_to_num(spread, nan=np.inf), window))
 
 
 def _co_holding(incidence_: sparse.csr_matrix, weight: np.ndarray) -> sparse.csr_matrix:
     """Sum over identifiers of ``weight`` for every pair of applicants holding it."""
     used = np.flatnonzero(weight > 0)
+    if not len(used):
+        return sparse.csr_matrix((incidence_.shape[0],) * 2, dtype=np.float32)
     part = incidence_[:, used] @ sparse.diags(np.sqrt(weight[used]).astype(np.float32))
     pairs = (part @ part.T).tocsr()
     pairs.setdiag(0)
     pairs.eliminate_zeros()
     return pairs
+
+
+def _shared_own(projection: Projection, own_weight: np.ndarray, policy: Policy) -> sparse.csr_matrix:
+    """Links through shared own identifiers: kinds add up, except that kinds of one
+    group (an IP and its subnet) count once, by the strongest of them."""
+    kinds = projection.arrays.kinds
+    code = projection.arrays.identifier_kind
+    groups: dict[str | None, list[int]] = {}
+    for k, kind in enumerate(kinds):
+        groups.setdefault(policy.rule(kind).group, []).append(k)
+    total = _co_holding(projection.own, np.where(np.isin(code, groups.pop(None, [])), own_weight, 0.0))
+    for members in groups.values():
+        strongest = None
+        for k in members:
+            part = _co_holding(projection.own, np.where(code == k, own_weight, 0.0))
+            strongest = part if strongest is None else strongest.maximum(part)
+        total = total + strongest
+    return total.tocsr()
 
 
 def _listing(projection: Projection, phone_owners: np.ndarray, policy: Policy) -> sparse.csr_matrix:
@@ -128,47 +165,56 @@ def link(projection: Projection, policy: Policy, store: Store) -> Linkage:
     code = projection.arrays.identifier_kind
     weight_by_kind = np.array([policy.rule(k).weight for k in kinds] or [0.0])
     cap_by_kind = np.array([policy.rule(k).hub for k in kinds] or [0])
-    fraud_holders = projection.own.T @ projection.fraud.astype(np.float32)
-    fraud_listers = projection.contact.T @ projection.fraud.astype(np.float32)
 
     own_hub = holders > cap_by_kind[code]
     own_weight = np.where((holders >= 2) & ~own_hub,
                           weight_by_kind[code] * rarity(holders, policy.rarity_reference), 0.0)
+    for k, kind in enumerate(kinds):
+        if policy.rule(kind).burst:
+            timed = np.flatnonzero((code == k) & (own_weight > 0))
+            own_weight[timed] *= burst(projection, timed, policy.velocity_window_days * DAY, contact=False)
 
     rule = policy.shared_contact
     candidates = np.flatnonzero((listers >= 2) & (holders == 0))
-    service = np.zeros(len(holders), dtype=bool)
-    if len(candidates):
-        values = projection.values(candidates, store)
-        service[values["identifier"].to_numpy()] = [normalise.is_service_number(v) for v in values["value"]]
+    service = projection.service_numbers(store)
     contact_hub = (listers > rule.hub) & (holders == 0) & ~service
     contact_weight = np.zeros(len(holders))
     shared = candidates[~contact_hub[candidates] & ~service[candidates]]
     contact_weight[shared] = (rule.weight * rarity(listers[shared], policy.rarity_reference)
-                              * burst(projection, shared, policy.velocity_window_days * DAY, store))
+                              * burst(projection, shared, policy.velocity_window_days * DAY))
 
     phone_owners = projection.kind_mask("phone") & (holders >= 1) & ~own_hub
-    graph = (_co_holding(projection.own, own_weight)
+    graph = (_shared_own(projection, own_weight, policy)
              + _co_holding(projection.contact, contact_weight)
              + _listing(projection, phone_owners, policy)
              + _related(projection, policy)).tocsr()
     graph.sum_duplicates()
 
-    parts = []
-    for mask, role, degree, fraud, verdict in (
-        (own_hub, "own", holders, fraud_holders, np.array([policy.rule(k).hub_verdict for k in kinds] or [""],
-                                                          dtype=object)[code]),
-        (contact_hub, "contact", listers, fraud_listers, np.full(len(holders), rule.hub_verdict, dtype=object)),
-        (service & (listers > rule.hub), "contact", listers, fraud_listers,
-         np.full(len(holders), "service number", dtype=object)),
-    ):
-        picked = np.flatnonzero(mask)
-        parts.append(pd.DataFrame({"identifier": picked, "role": role, "degree": degree[picked].astype(np.int64),
-                                   "fraud": fraud[picked].astype(np.int64), "verdict": verdict[picked]}))
-    hubs = pd.concat(parts, ignore_index=True)
-    hubs["fraud_share"] = (hubs["fraud"] / hubs["degree"]).round(4)
-    values = projection.values(hubs["identifier"].to_numpy(), store).set_index("identifier")
-    hubs["kind"] = values.loc[hubs["identifier"], "kind"].to_numpy(object) if len(hubs) else []
-    hubs["value"] = values.loc[hubs["identifier"], "value"].to_numpy(object) if len(hubs) else []
-    hubs = hubs.sort_values(["degree", "kind", "value"], ascending=[False, True, True], ignore_index=True)
-    return Linkage(graph=graph, own_weight=own_weight, contact_weight=contact_weight, hubs=hubs[HUB_COLUMNS])
+    service_hub = service & (listers > rule.hub)
+
+    def hubs() -> pd.DataFrame:
+        fraud_holders = projection.own.T @ projection.fraud.astype(np.float32)
+        fraud_listers = projection.contact.T @ projection.fraud.astype(np.float32)
+        verdicts = np.array([policy.rule(k).hub_verdict for k in kinds] or [""], dtype=object)[code]
+        parts = [(np.flatnonzero(mask), role, degree, fraud, verdict) for mask, role, degree, fraud, verdict in (
+            (own_hub, "own", holders, fraud_holders, verdicts),
+            (contact_hub, "contact", listers, fraud_listers, rule.hub_verdict),
+            (service_hub, "contact", listers, fraud_listers, "service number"))]
+        identifier = np.concatenate([p[0] for p in parts]).astype(np.int64)
+        degree = np.concatenate([p[2][p[0]] for p in parts]).astype(np.int64)
+        fraud = np.concatenate([p[3][p[0]] for p in parts]).astype(np.int64)
+        role = np.concatenate([np.full(len(p[0]), p[1], dtype=object) for p in parts])
+        verdict = np.concatenate([p[4][p[0]] if isinstance(p[4], np.ndarray) else np.full(len(p[0]), p[4],
+                                                                                          dtype=object)
+                                  for p in parts])
+        named = projection.values(identifier, store).set_index("identifier")
+        kind = named["kind"].reindex(identifier).to_numpy(object)
+        value = named["value"].reindex(identifier).to_numpy(object)
+        order = np.lexsort((value.astype(str), kind.astype(str), -degree))
+        share = np.round(fraud / np.maximum(degree, 1), 4)
+        return pd.DataFrame({"identifier": identifier[order], "kind": kind[order], "value": value[order],
+                             "role": role[order], "degree": degree[order], "fraud": fraud[order],
+                             "fraud_share": share[order], "verdict": verdict[order]})
+
+    return Linkage(graph=graph, own_weight=own_weight, contact_weight=contact_weight,
+                   own_hubs=np.flatnonzero(own_hub), build_hubs=hubs)

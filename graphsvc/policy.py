@@ -26,6 +26,29 @@ class KindRule(BaseModel):
     hub: int = Field(ge=2)  # more holders than this: a hub, never traversed
     hub_verdict: str = "shared hub"
     hub_is_risk: bool = True  # holding one of its hubs is a reason (a farm device), or not (a NAT IP)
+    burst: bool = False  # the weight also scales with how close in time the holders first used it
+    group: str | None = None  # kinds of one group link by the strongest of them, not their sum
+
+
+class VelocityRule(BaseModel):
+    """A velocity reason: how many others used one of the applicant's identifiers lately.
+
+    The intensity is, over the family's feature prefixes (identifier kinds, or
+    ``contact`` for co-listers of a number nobody owns, ``listed_by`` for
+    those listing the applicant's phone, ``listing`` for owners of the numbers
+    it lists), the largest ``_burst`` feature (or their sum, ``adds_up``): others
+    who came in the last 7 days (those of the last day twice), weighted by the
+    share of all others that came in the last 30 days (:mod:`graphsvc.features`).
+    The reason's strength is ``strength * (1 - exp(-(intensity - allowance) / scale))``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prefixes: tuple[str, ...]
+    adds_up: bool = False  # the prefixes' intensities add up (else the largest counts)
+    strength: float = Field(ge=0, le=1)
+    allowance: float = Field(ge=0)  # this many recent others say nothing (a couple applying together)
+    scale: float = Field(gt=0)
 
 
 class Bands(BaseModel):
@@ -50,7 +73,21 @@ _DEFAULT_KINDS = {
     "device": KindRule(weight=1.0, hub=50, hub_verdict="device farm"),
     "phone": KindRule(weight=1.0, hub=10, hub_verdict="shared phone"),
     "id_number": KindRule(weight=1.0, hub=5, hub_verdict="shared identity"),
-    "ip": KindRule(weight=0.6, hub=30, hub_verdict="carrier NAT or proxy", hub_is_risk=False),
+    "ip": KindRule(weight=0.6, hub=30, hub_verdict="carrier NAT or proxy", hub_is_risk=False, group="network"),
+    # an IPv4 /24 or IPv6 /64: weak alone, and only when its users came together in time
+    "subnet": KindRule(weight=0.35, hub=60, hub_verdict="busy subnet", hub_is_risk=False, burst=True,
+                       group="network"),
+}
+
+
+_DEFAULT_VELOCITY = {
+    "device": VelocityRule(prefixes=("device",), strength=0.6, allowance=0, scale=1.5),
+    # a busy carrier NAT address looks like a burst until it passes the feature cap: network
+    # velocity alone never reaches review, it adds to the other families
+    "network": VelocityRule(prefixes=("ip", "subnet"), strength=0.3, allowance=1, scale=3),
+    "identity": VelocityRule(prefixes=("phone", "id_number"), strength=0.6, allowance=0, scale=1),
+    "contact": VelocityRule(prefixes=("contact", "listed_by", "listing"), adds_up=True, strength=0.6,
+                            allowance=1, scale=1.5),
 }
 
 
@@ -76,6 +113,14 @@ class Policy(BaseModel):
     min_ring_risk: float = Field(0.5, ge=0, le=1)  # groups below this risk are clusters, not rings
     ring_match: float = Field(0.5, gt=0, le=1)  # Jaccard overlap that keeps a previous ring id
     velocity_window_days: int = Field(14, ge=1)
+    # features (graphsvc.features): identifiers linked to more applicants than this are
+    # counted, not expanded (online scoring fetches no more of a neighbourhood)
+    feature_cap: int = Field(200, ge=2)
+    share_smoothing: float = Field(5.0, gt=0)  # pseudo-holders at the base rate in smoothed shares
+    # velocity reasons by family; declared kinds (cards, e-mails ...) count with identity
+    velocity: dict[str, VelocityRule] = Field(default_factory=lambda: dict(_DEFAULT_VELOCITY))
+    # online: applicants fetched at most while growing a new applicant's group
+    online_group_cap: int = Field(300, ge=10)
     restart: float = Field(0.3, gt=0, lt=1)  # personalised PageRank restart probability
     # Proximity uses the lift of propagated risk: an applicant's PageRank mass over the
     # average applicant's. Lift 1 + scale gives 63% of the reason's strength.

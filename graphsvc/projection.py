@@ -9,12 +9,13 @@ sightings or relations).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from graphsvc import normalise
 from graphsvc.store.base import GraphArrays, Store
 
 
@@ -38,6 +39,8 @@ class Projection:
     default: np.ndarray  # bool per applicant: default known at as_of
     first_applied: np.ndarray  # float seconds per applicant, NaN when no application
     known: np.ndarray  # bool per applicant: has an application or link at as_of
+    _service: np.ndarray | None = field(default=None, repr=False)
+    cache: dict = field(default_factory=dict, repr=False)  # what analytics build once per projection
 
     @classmethod
     def build(cls, arrays: GraphArrays, as_of: int | None = None) -> Projection:
@@ -78,16 +81,37 @@ class Projection:
         return self.arrays.identifier_kind == self.arrays.kinds.index(kind)
 
     def holders(self) -> np.ndarray:
-        """Applicants holding each identifier as their own."""
-        return np.bincount(self.own.indices, minlength=self.own.shape[1])
+        """Applicants holding each identifier as their own (in a scoring
+        neighbourhood, at least the counted degree of the hubs it did not fetch)."""
+        return self._at_least_counted(np.bincount(self.own.indices, minlength=self.own.shape[1]))
 
     def listers(self) -> np.ndarray:
-        """Applicants listing each identifier as a contact."""
-        return np.bincount(self.contact.indices, minlength=self.contact.shape[1])
+        """Applicants listing each identifier as a contact (as :meth:`holders`)."""
+        return self._at_least_counted(np.bincount(self.contact.indices, minlength=self.contact.shape[1]))
 
-    def values(self, identifiers: np.ndarray, store: Store) -> pd.DataFrame:
-        """Kind and value of identifier positions: identifier, kind, value."""
+    def _at_least_counted(self, counts: np.ndarray) -> np.ndarray:
+        counted = self.arrays.identifier_degree
+        return counts if counted is None else np.maximum(counts, counted)
+
+    def service_numbers(self, store: Store | None = None) -> np.ndarray:
+        """Bool per identifier: a business service line (toll-free, shared-cost ...) that
+        nobody holds and several list; such numbers never link anyone. Computed once."""
+        if self._service is None:
+            self._service = np.zeros(self.own.shape[1], dtype=bool)
+            candidates = np.flatnonzero((self.listers() >= 2) & (self.holders() == 0))
+            if len(candidates):
+                values = self.values(candidates, store)
+                self._service[values["identifier"].to_numpy()] = [normalise.is_service_number(v)
+                                                                  for v in values["value"]]
+        return self._service
+
+    def values(self, identifiers: np.ndarray, store: Store | None = None) -> pd.DataFrame:
+        """Kind and value of identifier positions: identifier, kind, value (from the
+        store, or from the arrays of a scoring neighbourhood, which carry them)."""
         identifiers = np.unique(np.asarray(identifiers, dtype=np.int64))
+        if self.arrays.identifier_value is not None:
+            return pd.DataFrame({"identifier": identifiers, "kind": self.kind_of(identifiers),
+                                 "value": self.arrays.identifier_value[identifiers]})
         refs = self.arrays.identifier_ref[identifiers]
         found = store.identifier_values(refs).set_index("ref")
         return pd.DataFrame({"identifier": identifiers, "kind": found.loc[refs, "kind"].to_numpy(object),

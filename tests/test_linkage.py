@@ -72,15 +72,20 @@ def test_rarity_weighting():
 
 def test_shared_identifier_weights_match_networkx(scenario_db):
     """Own-identifier linkage equals a networkx projection of the bipartite graph
-    with the same weights (contact evidence switched off)."""
+    with the same weights (contact evidence switched off): kinds add up, an IP and
+    its subnet count by the stronger, a subnet's weight scales with its burst."""
     policy = Policy(contact_link=0, contact_common=0, shared_contact=KindRule(weight=0, hub=40))
     with open_store(str(scenario_db), readonly=True) as store:
         projection = Projection.from_store(store)
         linked = link(projection, policy, store)
+    arrays = projection.arrays
     bipartite = nx.Graph()
-    own = projection.own.tocoo()
-    bipartite.add_edges_from(zip((f"a{r}" for r in own.row), (f"i{c}" for c in own.col)))
-    oracle = nx.Graph()
+    for a, i, contact, seen in zip(arrays.link_applicant, arrays.link_identifier, arrays.link_contact,
+                                   arrays.link_first_seen):
+        if not contact:
+            bipartite.add_edge(f"a{a}", f"i{i}", seen=seen)
+    summed, grouped = nx.Graph(), {}
+    window = policy.velocity_window_days * 86_400
     for node in (n for n in bipartite if n.startswith("i")):
         holders = sorted(bipartite[node])
         kind = projection.kind_of(np.array([int(node[1:])]))[0]
@@ -88,9 +93,21 @@ def test_shared_identifier_weights_match_networkx(scenario_db):
         if len(holders) < 2 or len(holders) > rule.hub:
             continue
         weight = rule.weight * min(1.0, (policy.rarity_reference / len(holders))) ** 0.5
+        if rule.burst:
+            seen = [bipartite.edges[node, h]["seen"] for h in holders]
+            weight *= min(1.0, window / max(max(seen) - min(seen), window))
         for a, b in itertools.combinations(holders, 2):
+            if rule.group is None:
+                summed.add_edge(a, b, weight=summed.get_edge_data(a, b, {"weight": 0.0})["weight"] + weight)
+            else:
+                group = grouped.setdefault(rule.group, {})
+                group.setdefault((a, b), {}).setdefault(kind, 0.0)
+                group[(a, b)][kind] += weight
+    oracle = summed
+    for group in grouped.values():
+        for (a, b), by_kind in group.items():
             previous = oracle.get_edge_data(a, b, {"weight": 0.0})["weight"]
-            oracle.add_edge(a, b, weight=previous + weight)
+            oracle.add_edge(a, b, weight=previous + max(by_kind.values()))
     ours = linked.graph.tocoo()
     got = {(f"a{r}", f"a{c}"): v for r, c, v in zip(ours.row, ours.col, ours.data) if r < c}
     want = {tuple(sorted((a, b), key=lambda x: int(x[1:]))): d["weight"] for a, b, d in oracle.edges(data=True)}

@@ -1,0 +1,376 @@
+"""Point-in-time applicant features: what the graph knew of an applicant at a time.
+
+One table, one row per applicant, computed only from what was known at each
+row's scoring time ``at``: links first seen by then, and outcomes observed by
+then (the projection's own cut-off may be earlier: a backtest's labels). An
+applicant's own label never enters its features. The catalogue, with every
+column's meaning, is in ``docs/features.md``; in short:
+
+* per identifier kind ``k`` (device, phone, ip, subnet, id_number, and any
+  declared kind): ``k_count`` held; over them the most other holders
+  (``k_holders``), the most that were first seen in the last 1, 7 and 30 days
+  (``k_recent_1d`` ...), the most concentrated take-up (``k_burst``: recent
+  others weighted by the share of all others that came in the last 30 days),
+  the known fraud and defaults among the other holders
+  (``k_fraud``, ``k_default``), the highest smoothed fraud and default shares
+  (``k_fraud_share``, ``k_default_share``) and whether one is a hub (``k_hub``);
+* contacts: numbers listed, those that are applicants' own phones (and
+  fraudsters' phones, and phones their owner took up in the last 7 days:
+  ``listing_recent_7d``, ``listing_burst`` counting the last day twice), co-listers of numbers nobody owns (an agent's phone:
+  most co-listers, most recent ones, fraud among them, smoothed share), hubs;
+* who lists the applicant's own phone (most listers, recent ones, fraud);
+* per relation type: distinct counterparties and fraudulent ones;
+* applications made.
+
+Hubs are counted, not expanded: an identifier linked to more than
+``policy.feature_cap`` applicants at the scoring time, or a business service
+line, contributes its kind's ``_hub`` flag and a holder count of
+``feature_cap + 1`` only. Online scoring
+fetches exactly that much of a neighbourhood, so a feature means the same on
+write as in the batch.
+
+Smoothed shares are ``(fraud + s * prior) / (holders + s)`` with ``s =
+policy.share_smoothing`` and ``prior`` the base fraud (or default) rate, so
+an identifier nobody else holds reads as the base rate, not as zero.
+
+Complexity: one sort of the links; counts at one time for everyone (a batch
+run) are bincounts, ``O(links)``; counts at each applicant's own time (a
+training set) are binary searches, ``O(links log links)``.
+"""
+
+from __future__ import annotations
+
+import time as clock
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from graphsvc.policy import Policy
+from graphsvc.projection import Projection
+
+DAY = 86_400
+WINDOWS = (1, 7, 30)
+_SHIFT = 34
+_OFFSET = 1 << 33  # seconds from the epoch, shifted: 1697 to 2242 pack in 34 bits
+
+
+def ticks(seconds) -> np.ndarray:
+    """Seconds as int64 ticks in ``[0, 2**34)``; undated (NaN) and earlier times are 0."""
+    t = np.asarray(seconds, dtype=float)
+    t = np.where(np.isnan(t), -np.inf, t)
+    return (np.clip(t, -_OFFSET, _OFFSET - 1) + _OFFSET).astype(np.int64)
+
+
+class _Counter:
+    """Links of one role, keyed by identifier and time: how many were known by a time."""
+
+    def __init__(self, identifier: np.ndarray, seen: np.ndarray, m: int) -> None:
+        self.identifier, self.ticks, self.m = identifier, ticks(seen), m
+        self._keys: np.ndarray | None = None
+        self._at: dict[int, np.ndarray] = {}
+
+    def upto(self, identifier: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """Links of each identifier first seen at or before each time."""
+        t = ticks(at)
+        if len(t) and (t == t[0]).all():  # one time for all: a count per identifier
+            counts = self._at.get(int(t[0]))
+            if counts is None:
+                counts = self._at[int(t[0])] = np.bincount(self.identifier[self.ticks <= t[0]],
+                                                           minlength=self.m)
+            return counts[identifier]
+        if self._keys is None:
+            self._keys = np.sort((self.identifier.astype(np.int64) << _SHIFT) | self.ticks)
+        base = identifier.astype(np.int64) << _SHIFT
+        return (np.searchsorted(self._keys, base | t, side="right")
+                - np.searchsorted(self._keys, base, side="left"))
+
+
+class _Links:
+    """One entry per (applicant, identifier, role) with the earliest time it was seen."""
+
+    def __init__(self, arrays) -> None:
+        a = arrays.link_applicant.astype(np.int64)
+        j = arrays.link_identifier.astype(np.int64)
+        c = arrays.link_contact.astype(np.int64)
+        seen = np.where(np.isnan(arrays.link_first_seen), -np.inf, arrays.link_first_seen)
+        key = (a << 33) | (j << 1) | c
+        if len(key) and not (key[1:] >= key[:-1]).all():
+            order = np.lexsort((seen, key))
+            key, seen = key[order], seen[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
+        self.key = key[starts]
+        self.seen = np.minimum.reduceat(seen, starts) if len(starts) else seen
+        self.applicant = (self.key >> 33).astype(np.int64)
+        self.identifier = ((self.key >> 1) & 0xFFFFFFFF).astype(np.int64)
+        self.contact = (self.key & 1).astype(bool)
+
+    def time_of(self, applicant: np.ndarray, identifier: np.ndarray, contact: bool) -> np.ndarray:
+        """When each (applicant, identifier) link of the role was first seen (+inf: none)."""
+        want = (applicant.astype(np.int64) << 33) | (identifier.astype(np.int64) << 1) | int(contact)
+        at = np.searchsorted(self.key, want)
+        found = at < len(self.key)
+        found[found] = self.key[at[found]] == want[found]
+        return np.where(found, self.seen[np.minimum(at, len(self.key) - 1)], np.inf)
+
+
+@dataclass
+class Rows:
+    """Per-link values behind the features (the evidence an explanation names)."""
+
+    position: np.ndarray  # index into the feature table's rows
+    identifier: np.ndarray
+    contact: np.ndarray  # bool: a number the applicant lists
+    holders: np.ndarray  # others holding the identifier as their own at the time
+    listers: np.ndarray  # others listing it as a contact at the time
+    holder_recent: dict[int, np.ndarray]  # of the holders, first seen in the last w days
+    lister_recent: dict[int, np.ndarray]
+    hub: np.ndarray
+
+
+@dataclass
+class Features:
+    """A feature table: one row per applicant, one float32 array per feature.
+
+    ``table[name]`` gives a column; :meth:`frame` the table as a DataFrame
+    (``applicant_id`` first). ``rows`` holds the per-link values behind them
+    when asked for (``keep_rows``).
+    """
+
+    applicant_id: np.ndarray
+    columns: dict[str, np.ndarray]
+    prior: tuple[float, float]
+    rows: Rows | None = None
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.columns
+
+    def __len__(self) -> int:
+        return len(self.applicant_id)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.concat([pd.DataFrame({"applicant_id": self.applicant_id}), pd.DataFrame(self.columns)], axis=1)
+
+
+def outcome_times(projection: Projection, outcome: str) -> np.ndarray:
+    """Per applicant, when ``outcome`` was first observed (-inf: undated; +inf: not known)."""
+    arrays = projection.arrays
+    flagged = projection.fraud if outcome == "fraud" else projection.default
+    at = np.full(len(arrays.applicants), np.inf)
+    pick = arrays.outcome == outcome
+    observed = np.where(np.isnan(arrays.outcome_at[pick]), -np.inf, arrays.outcome_at[pick])
+    np.minimum.at(at, arrays.outcome_applicant[pick], observed)
+    return np.where(flagged, at, np.inf)
+
+
+def base_rates(projection: Projection) -> tuple[float, float]:
+    """Fraud and default shares among the applicants known to the projection."""
+    known = max(int(projection.known.sum()), 1)
+    return (float((projection.fraud & projection.known).sum()) / known,
+            float((projection.default & projection.known).sum()) / known)
+
+
+def _index(projection: Projection, fraud_at: np.ndarray, default_at: np.ndarray):
+    """The projection's links and counters, built once per projection (its labels fixed)."""
+    cached = projection.cache.get("features")
+    if cached is not None:
+        return cached
+    arrays = projection.arrays
+    m = len(arrays.identifier_kind)
+    links = _Links(arrays)
+    own, listed = ~links.contact, links.contact
+    counters = {
+        "own": _Counter(links.identifier[own], links.seen[own], m),
+        "contact": _Counter(links.identifier[listed], links.seen[listed], m),
+        "own_fraud": _Counter(links.identifier[own], np.maximum(links.seen, fraud_at[links.applicant])[own], m),
+        "own_default": _Counter(links.identifier[own], np.maximum(links.seen, default_at[links.applicant])[own], m),
+        "contact_fraud": _Counter(links.identifier[listed],
+                                  np.maximum(links.seen, fraud_at[links.applicant])[listed], m),
+    }
+    pair = (links.applicant << 32) | links.identifier  # any role: the earliest of the roles
+    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if len(pair) else np.zeros(0, np.int64)
+    anyone = _Counter(links.identifier[starts],
+                      np.minimum.reduceat(links.seen, starts) if len(starts) else links.seen, m)
+    projection.cache["features"] = links, counters, anyone
+    return projection.cache["features"]
+
+
+def compute(projection: Projection, policy: Policy, *, at=None, positions: np.ndarray | None = None,
+            prior: tuple[float, float] | None = None, store=None, keep_rows: bool = False) -> Features:
+    """The feature table of ``positions`` (default: every known applicant) at ``at``.
+
+    Parameters
+    ----------
+    projection : Projection
+        What is known: its links and outcomes (as of its own date).
+    policy : Policy
+        ``feature_cap`` and ``share_smoothing``.
+    at : float or array, optional
+        Scoring time of each row in epoch seconds; default: the projection's
+        as-of date, else now. Links first seen later are left out; outcomes are
+        counted once observed (and known to the projection).
+    prior : (float, float), optional
+        Base fraud and default rates for the smoothed shares; default: the
+        projection's own (:func:`base_rates`). A fitted model brings its own.
+    store : Store, optional
+        Where identifier values come from (to tell business service lines, which
+        count as hubs); a scoring neighbourhood carries its values instead.
+    keep_rows : bool
+        Keep the per-link values (:class:`Rows`) behind the features.
+
+    Returns
+    -------
+    Features
+        The table of ``positions`` in that order, columns in a stable order.
+    """
+    arrays = projection.arrays
+    n, m = len(arrays.applicants), len(arrays.identifier_kind)
+    if positions is None:
+        positions = np.flatnonzero(projection.known)
+    positions = np.asarray(positions, dtype=np.int64)
+    if at is None:
+        at = projection.as_of if projection.as_of is not None else clock.time()
+    when = np.broadcast_to(np.asarray(at, dtype=float), positions.shape).copy()
+    fraud_prior, default_prior = prior if prior is not None else base_rates(projection)
+    cap, smooth = policy.feature_cap, policy.share_smoothing
+    fraud_at, default_at = outcome_times(projection, "fraud"), outcome_times(projection, "default")
+
+    links, counters, anyone = _index(projection, fraud_at, default_at)
+    counted = arrays.identifier_degree
+
+    # the rows: each link of a scored applicant known at its scoring time
+    row_of = np.full(n, -1, dtype=np.int64)
+    row_of[positions] = np.arange(len(positions))
+    time_of = np.full(n, -np.inf)
+    time_of[positions] = when
+    pick = (row_of[links.applicant] >= 0) & (links.seen <= time_of[links.applicant])
+    a, j, c, s = links.applicant[pick], links.identifier[pick], links.contact[pick], links.seen[pick]
+    r, t = row_of[a], time_of[a]
+    degree = anyone.upto(j, t)
+    if counted is not None:
+        degree = np.maximum(degree, counted[j])
+    hub = (degree > cap) | projection.service_numbers(store)[j]
+
+    def others(counter: str, self_seen: np.ndarray, self_outcome: np.ndarray | None = None) -> np.ndarray:
+        """Links of the counter's role known at t, less the applicant's own."""
+        known_self = self_seen <= t if self_outcome is None else np.maximum(self_seen, self_outcome) <= t
+        return np.where(hub, 0, counters[counter].upto(j, t) - known_self)
+
+    def recent(counter: str, self_seen: np.ndarray) -> dict[int, np.ndarray]:
+        total = counters[counter].upto(j, t)
+        out = {}
+        for w in WINDOWS:
+            since = t - w * DAY
+            earlier = counters[counter].upto(j, since)
+            out[w] = np.where(hub, 0, total - earlier - ((self_seen <= t) & (self_seen > since)))
+        return out
+
+    own_seen = np.where(c, links.time_of(a, j, contact=False), s)  # the applicant's own link, if any
+    list_seen = np.where(c, s, links.time_of(a, j, contact=True))
+    holders = np.where(hub, cap + 1, others("own", own_seen))
+    holder_fraud = others("own_fraud", own_seen, fraud_at[a])
+    holder_default = others("own_default", own_seen, default_at[a])
+    holder_recent = recent("own", own_seen)
+    listers = others("contact", list_seen)
+    lister_fraud = others("contact_fraud", list_seen, fraud_at[a])
+    lister_recent = recent("contact", list_seen)
+
+    rows = len(positions)
+    out: dict[str, np.ndarray] = {}
+
+    def total(mask: np.ndarray, values) -> np.ndarray:
+        acc = np.zeros(rows)
+        np.add.at(acc, r[mask], np.broadcast_to(values, mask.shape)[mask])
+        return acc
+
+    def most(mask: np.ndarray, values, empty: float = 0.0) -> np.ndarray:
+        acc = np.full(rows, -np.inf)
+        np.maximum.at(acc, r[mask], np.broadcast_to(values, mask.shape)[mask].astype(float))
+        return np.where(np.isinf(acc), empty, acc)
+
+    def share(count: np.ndarray, of: np.ndarray, base: float) -> np.ndarray:
+        return (count + smooth * base) / (of + smooth)
+
+    def burst(recent_: dict[int, np.ndarray], of: np.ndarray) -> np.ndarray:
+        """Recent others, weighted by the share of all others that came in the last 30 days:
+        high for a device or number many took up at once, low for a busy one."""
+        return (recent_[7] + recent_[1]) * recent_[30] / np.maximum(of, 1)
+
+    kind = arrays.identifier_kind[j]
+    for code, name in enumerate(arrays.kinds):
+        mine = ~c & (kind == code)
+        calm = mine & ~hub
+        out[f"{name}_count"] = total(mine, 1.0)
+        out[f"{name}_holders"] = most(mine, holders)
+        for w in WINDOWS:
+            out[f"{name}_recent_{w}d"] = most(calm, holder_recent[w])
+        out[f"{name}_burst"] = most(calm, burst(holder_recent, holders))
+        out[f"{name}_fraud"] = total(calm, holder_fraud)
+        out[f"{name}_default"] = total(calm, holder_default)
+        out[f"{name}_fraud_share"] = most(calm, share(holder_fraud, holders, fraud_prior), fraud_prior)
+        out[f"{name}_default_share"] = most(calm, share(holder_default, holders, default_prior), default_prior)
+        out[f"{name}_hub"] = most(mine, hub.astype(float))
+
+    listing = c & ~hub
+    owned = listing & (holders > 0)
+    unowned = listing & (holders == 0)
+    out["contacts"] = total(c, 1.0)
+    out["contact_applicants"] = total(owned, 1.0)
+    # numbers listed whose owner took them up lately (identities listing each other as they appear)
+    out["listing_recent_7d"] = total(owned, (holder_recent[7] > 0).astype(float))
+    out["listing_burst"] = total(owned, (holder_recent[7] > 0).astype(float) + (holder_recent[1] > 0))
+    out["contact_fraud"] = total(owned, (holder_fraud > 0).astype(float))
+    out["contact_colisters"] = most(unowned, listers)
+    for w in WINDOWS:
+        out[f"contact_recent_{w}d"] = most(unowned, lister_recent[w])
+    out["contact_burst"] = most(unowned, burst(lister_recent, listers))
+    out["contact_colister_fraud"] = total(unowned, lister_fraud)
+    out["contact_colister_share"] = most(unowned, share(lister_fraud, listers, fraud_prior), fraud_prior)
+    out["contact_hub"] = most(c, hub.astype(float))
+
+    phones = ~c & ~hub & (kind == (arrays.kinds.index("phone") if "phone" in arrays.kinds else -1))
+    out["listed_by"] = most(phones, listers)
+    for w in WINDOWS:
+        out[f"listed_by_recent_{w}d"] = most(phones, lister_recent[w])
+    out["listed_by_burst"] = most(phones, burst(lister_recent, listers))
+    out["listed_by_fraud"] = total(phones, lister_fraud)
+
+    out.update(_relations(projection, row_of, time_of, fraud_at, rows))
+    applied = row_of[arrays.application_applicant]
+    made = (applied >= 0) & (arrays.application_at <= time_of[arrays.application_applicant])
+    out["applications"] = np.bincount(applied[made], minlength=rows).astype(float)
+
+    return Features(arrays.applicants[positions], {k: v.astype(np.float32) for k, v in out.items()},
+                    (fraud_prior, default_prior),
+                    Rows(r, j, c, holders, listers, holder_recent, lister_recent, hub) if keep_rows else None)
+
+
+def _relations(projection: Projection, row_of: np.ndarray, time_of: np.ndarray, fraud_at: np.ndarray,
+               rows: int) -> dict[str, np.ndarray]:
+    """Distinct counterparties per relation type known at each row's time, and the fraudulent ones."""
+    arrays = projection.arrays
+    if arrays.relation_src is None or not len(arrays.relation_src):
+        return {}
+    at = arrays.relation_at if arrays.relation_at is not None else np.full(len(arrays.relation_src), np.nan)
+    at = np.where(np.isnan(at), -np.inf, at)
+    out = {}
+    for name in sorted(set(arrays.relation_type.tolist())):
+        pick = (arrays.relation_type == name) & (arrays.relation_src != arrays.relation_dst)
+        me = np.concatenate([arrays.relation_src[pick], arrays.relation_dst[pick]]).astype(np.int64)
+        them = np.concatenate([arrays.relation_dst[pick], arrays.relation_src[pick]]).astype(np.int64)
+        when = np.concatenate([at[pick], at[pick]])
+        scored = row_of[me] >= 0
+        me, them, when = me[scored], them[scored], when[scored]
+        key = (me << 32) | them
+        order = np.lexsort((when, key))
+        key, when = key[order], when[order]
+        first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
+        me, them, when = me[order][first], them[order][first], when[first]
+        known = when <= time_of[me]
+        out[f"relation_{name}"] = np.bincount(row_of[me[known]], minlength=rows).astype(float)
+        fraud = known & (np.maximum(when, fraud_at[them]) <= time_of[me])
+        out[f"relation_{name}_fraud"] = np.bincount(row_of[me[fraud]], minlength=rows).astype(float)
+    return out
