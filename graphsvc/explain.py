@@ -21,7 +21,12 @@ from graphsvc.store.base import Store
 DESCRIPTIONS = {
     ReasonCode.CONFIRMED_FRAUD: "has a confirmed fraud outcome",
     ReasonCode.RING_MEMBER: "belongs to a detected ring",
+    ReasonCode.EMERGING_RING: "joins or closes a group that is a ring as of the application",
     ReasonCode.SHARES_WITH_FRAUD: "shares identifiers with a confirmed-fraud applicant",
+    ReasonCode.DEVICE_VELOCITY: "uses a device others took up in the last days",
+    ReasonCode.NETWORK_VELOCITY: "applies from an address or subnet others used in the last days",
+    ReasonCode.IDENTITY_VELOCITY: "shares an identity number, phone or declared identifier others used lately",
+    ReasonCode.CONTACT_VELOCITY: "lists, or is listed by, numbers many others took up in the last days",
     ReasonCode.FRAUD_PROXIMITY: "is a few links away from confirmed fraud",
     ReasonCode.HUB_IDENTIFIER: "uses an identifier held by unusually many applicants",
     ReasonCode.DEFAULT_PROXIMITY: "is a few links away from defaulted borrowers",

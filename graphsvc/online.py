@@ -1,19 +1,22 @@
 """Score-on-write: store one application with its contacts and score it at once.
 
-The score comes from the application's bounded neighbourhood (its identifiers,
-the applicants sharing them up to each kind's hub cap, the phones it lists and
-who lists its phone) plus the latest re-score run (rings, neighbours' scores and
-their evidence paths). Nothing global is rebuilt. Reason codes, strengths and
-bands are those of the batch job (:mod:`graphsvc.scoring`), under the policy of
-the run the answer builds on:
+The score comes from the application's bounded neighbourhood
+(:mod:`graphsvc.neighbourhood`: its identifiers, everyone linked to them up to
+``policy.feature_cap``, their outcomes) as of the application's time, plus the
+latest re-score run. Nothing global is rebuilt: the batch job's own code runs
+on the neighbourhood, under the policy of the run the answer builds on, so
+reason codes, strengths and bands mean what they mean in the batch:
 
-* ``SHARES_WITH_FRAUD`` from a directly linked confirmed-fraud applicant;
+* ``CONFIRMED_FRAUD``, ``SHARES_WITH_FRAUD``, ``HUB_IDENTIFIER`` and the
+  velocity reasons from :func:`graphsvc.reasons.local`, exactly as the batch;
+* ``EMERGING_RING`` when the applicant closes or joins a group the batch would
+  call a ring: its strong-link component, grown from the application a round
+  at a time (at most ``policy.online_group_cap`` applicants), with the batch's
+  ring features and risk;
 * ``RING_MEMBER`` from the applicant's own ring in the run, or from a ring whose
   member it is strongly linked to (it would join that ring);
 * ``FRAUD_PROXIMITY`` and ``DEFAULT_PROXIMITY`` from neighbours' proximity in
-  the run (or their own outcome), damped by the link weight and one restart;
-* ``HUB_IDENTIFIER`` for a held identifier above its kind's hub cap;
-* ``CONFIRMED_FRAUD`` when the applicant already has a fraud outcome.
+  the run (or their own outcome), damped by the link weight and one restart.
 
 Writes are idempotent on ``application_id``: the same content again is not
 written twice, other content under a known id raises :class:`ConflictError`.
@@ -26,11 +29,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
+from scipy.sparse import csgraph
 
-from graphsvc import keys, normalise
-from graphsvc.contract import APPLICATION_IDENTIFIER_COLUMNS, Reason, Role
+from graphsvc import features, keys, linkage, neighbourhood, normalise, reasons, rings
+from graphsvc.contract import (
+    APPLICATION_IDENTIFIER_COLUMNS,
+    CONTACT_SOURCES,
+    DERIVED_KINDS,
+    KIND_NAME,
+    RELATIONS,
+    Kind,
+    Reason,
+)
 from graphsvc.errors import GraphsvcError
-from graphsvc.linkage import rarity
 from graphsvc.policy import Policy
 from graphsvc.scoring import MIN_POINTS, STRENGTH, ReasonCode, combine
 from graphsvc.settings import Settings
@@ -53,10 +64,12 @@ class InvalidApplicationError(GraphsvcError):
 @dataclass
 class Prepared:
     """One validated application (``id:<kind>`` values canonical, times in epoch
-    seconds, ``digest`` of its content) and its validated contacts."""
+    seconds, ``digest`` of its content), its validated contacts, and what was
+    ignored: invalid optional fields, quarantined as the loader would."""
 
     application: dict
     contacts: list[dict]
+    ignored: list[dict] = field(default_factory=list)
 
     @property
     def application_id(self) -> str:
@@ -65,6 +78,10 @@ class Prepared:
     @property
     def applicant_id(self) -> str:
         return self.application["applicant_id"]
+
+    @property
+    def applied_at(self) -> int:
+        return self.application["applied_at"]
 
     def own(self) -> list[tuple[str, str]]:
         return [(c[3:], v) for c, v in sorted(self.application.items()) if c.startswith("id:") and v is not None]
@@ -82,26 +99,38 @@ def prepare_application(application: dict, contacts: list[dict], settings: Setti
     """Validate and normalise one application and its contacts, value by value,
     with the loader's normalisers, reasons and content digest.
 
+    Declared identifier kinds (e-mail, bank card ...) come as
+    ``application["identifiers"]``, a kind-to-value mapping, as the loader reads
+    them from a mapping's ``kinds``. An invalid optional value (an identifier, a
+    contact's phone, relation, source or time) is left out and reported in ``Prepared.ignored`` with its reason; a
+    contact without a usable phone is left out whole. Only the key fields
+    (``application_id``, ``applicant_id``, ``applied_at``) can refuse the
+    application.
+
     Raises
     ------
     InvalidApplicationError
-        With every problem found (field, reason, detail); nothing is stored.
+        When a key field is missing or invalid (every such problem is listed);
+        nothing is stored.
     """
     region, zone = settings.default_region, settings.timezone
     problems: list[dict] = []
+    ignored: list[dict] = []
 
-    def problem(field_: str, reason: Reason, detail: str) -> None:
-        problems.append({"field": field_, "reason": str(reason), "detail": detail})
+    def note(to: list[dict], field_: str, reason: Reason, detail: str) -> None:
+        to.append({"field": field_, "reason": str(reason), "detail": detail})
 
     row: dict = {}
     for column in ("application_id", "applicant_id", "applied_at"):
         row[column] = _text(application.get(column))
         if row[column] is None:
-            problem(column, Reason.MISSING_VALUE, f"{column} is required")
+            note(problems, column, Reason.MISSING_VALUE, f"{column} is required")
     if row["applied_at"] is not None:
         row["applied_at"] = normalise.timestamp_one(row["applied_at"], zone)
         if row["applied_at"] is None:
-            problem("applied_at", Reason.INVALID_TIMESTAMP, TIMESTAMP_DETAIL)
+            note(problems, "applied_at", Reason.INVALID_TIMESTAMP, TIMESTAMP_DETAIL)
+    if problems:
+        raise InvalidApplicationError(problems)
     ctx = Context(identity_key=b"", region=region, timezone=zone)
     for column, kind in APPLICATION_IDENTIFIER_COLUMNS.items():
         raw = _text(application.get(column))
@@ -109,29 +138,51 @@ def prepare_application(application: dict, contacts: list[dict], settings: Setti
                                                                   identity_key=settings.identity_key)
         if raw is not None and value is None:
             _, reason, detail = identifier_rule(str(kind), ctx)
-            problem(column, reason, detail)
+            note(ignored, column, reason, detail)
+        row[f"id:{kind}"] = value
+    declared = application.get("identifiers") or {}
+    for kind, given in sorted(declared.items()):
+        raw = _text(given)
+        reserved = kind in {str(k) for k in Kind}
+        value = None if raw is None or reserved or not KIND_NAME.match(kind) else normalise.plain_id(raw)
+        if raw is not None and value is None:
+            detail = (f"{kind} is a built-in or derived kind" if reserved else
+                      f"kind must match {KIND_NAME.pattern}" if not KIND_NAME.match(kind) else
+                      identifier_rule(kind, ctx)[2])
+            note(ignored, f"identifiers.{kind}", Reason.UNKNOWN_KIND if reserved or not KIND_NAME.match(kind)
+                 else Reason.INVALID_IDENTIFIER, detail)
         row[f"id:{kind}"] = value
     listed = []
     for i, contact in enumerate(contacts):
         raw = _text(contact.get("contact_phone"))
         phone = None if raw is None else normalise.phone_one(raw, region)
         if raw is None:
-            problem(f"contacts[{i}].contact_phone", Reason.MISSING_VALUE, "contact_phone is required")
-        elif phone is None:
+            note(ignored, f"contacts[{i}].contact_phone", Reason.MISSING_VALUE, "contact_phone is required")
+            continue
+        if phone is None:
             _, reason, detail = identifier_rule("phone", ctx)
-            problem(f"contacts[{i}].contact_phone", reason, detail)
+            note(ignored, f"contacts[{i}].contact_phone", reason, detail)
+            continue
         recorded = _text(contact.get("recorded_at"))
-        at = row["applied_at"] if recorded is None else normalise.timestamp_one(recorded, zone)
+        at = None if recorded is None else normalise.timestamp_one(recorded, zone)
         if recorded is not None and at is None:
-            problem(f"contacts[{i}].recorded_at", Reason.INVALID_TIMESTAMP, TIMESTAMP_DETAIL)
-        listed.append({"contact_phone": phone, "relation": contact.get("relation") or "other",
-                       "source": contact.get("source"), "contact_name": _text(contact.get("contact_name")),
-                       "recorded_at": at})
-    if problems:
-        raise InvalidApplicationError(problems)
+            note(ignored, f"contacts[{i}].recorded_at", Reason.INVALID_TIMESTAMP, TIMESTAMP_DETAIL)
+        choice = {}
+        for name, allowed in (("relation", RELATIONS), ("source", CONTACT_SOURCES)):
+            given = _text(contact.get(name))
+            choice[name] = given.lower() if given is not None and given.lower() in allowed else None
+            if given is not None and choice[name] is None:
+                note(ignored, f"contacts[{i}].{name}", Reason.UNKNOWN_VALUE,
+                     f"{name} must be one of: {', '.join(allowed)}")
+        name = _text(contact.get("contact_name"))
+        listed.append({"contact_phone": phone, "relation": choice["relation"] or "other",
+                       "source": choice["source"], "contact_name": name,
+                       "recorded_at": row["applied_at"] if at is None else at})
     content = [row["applicant_id"], row["applied_at"]] + [row[c] for c in sorted(row) if c.startswith("id:")]
     row["digest"] = int(keys.row_ids("application-content", [np.array([v], dtype=object) for v in content])[0])
-    return Prepared(row, listed)
+    for derived, origin in DERIVED_KINDS.items():
+        row[f"id:{derived}"] = normalise.subnet_one(row[f"id:{origin}"])
+    return Prepared(row, listed, ignored)
 
 
 def store_application(store: Store, prepared: Prepared) -> bool:
@@ -151,140 +202,161 @@ def store_application(store: Store, prepared: Prepared) -> bool:
     return outcome == "stored"
 
 
-@dataclass
-class Neighbour:
-    weight: float = 0.0
-    shared: list[dict] = field(default_factory=list)
-    contacts: list[str] = field(default_factory=list)
-    listing: bool = False
-
-
 _POLICIES: dict[str, Policy] = {}  # policy_version -> Policy: parsed once per process
 
 
-def _latest_run(store: Store) -> tuple[str | None, Policy]:
+@dataclass(frozen=True)
+class Basis:
+    """What an answer builds on: the latest run (if any), its policy, seed and base rates."""
+
+    run_id: str | None
+    policy: Policy
+    seed: int = 7
+    prior: tuple[float, float] | None = None
+
+
+def latest_basis(store: Store) -> Basis:
     run = store.latest_run()
     if run is None:
-        return None, Policy()
+        return Basis(None, Policy())
     version = run["params"]["policy_version"]
     if version not in _POLICIES:
         _POLICIES[version] = Policy.model_validate(run["params"]["policy"])
-    return str(run["run_id"]), _POLICIES[version]
+    prior = run["params"].get("prior")
+    return Basis(str(run["run_id"]), _POLICIES[version], int(run["seed"]), tuple(prior) if prior else None)
 
 
-def score_neighbourhood(store: Store, prepared: Prepared, *, max_neighbours: int = 500) -> dict:
-    """Score an application from its bounded neighbourhood and the latest run."""
-    run_id, policy = _latest_run(store)
-    me = prepared.applicant_id
-    cap = max([policy.shared_contact.hub, policy.other_kind.hub, *(r.hub for r in policy.kinds.values())])
-    listed_now = prepared.listed()
-    rows = store.neighbourhood(me, prepared.own() + [("phone", p) for p in listed_now], cap)
-    own, listed = set(prepared.own()), set(listed_now)
-    degree: dict[tuple[str, str], int] = {}
-    holders: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for kind, value, count, holder, role, _relation, _seen in rows:
-        degree[(kind, value)] = count
-        if holder == me:
-            (own.add((kind, value)) if role == str(Role.OWN) else listed.add(value))
-        elif holder is not None:
-            holders.setdefault((kind, value), []).append((holder, role))
-    hubs = [(k, v) for k, v in sorted(own) if degree.get((k, v), 0) > policy.rule(k).hub]
+def _unstored(found: neighbourhood.Neighbourhood, prepared: Prepared) -> None:
+    """A dry run's application is not in the store: add what it would have written."""
+    me, at = prepared.applicant_id, prepared.applied_at
+    for kind, value in prepared.own():
+        found.add_link(me, kind, value, False, at)
+    for contact in prepared.contacts:
+        found.add_link(me, "phone", contact["contact_phone"], True, contact["recorded_at"])
+    if (me, at) not in found.applications:
+        found.applications.append((me, at))
 
-    neighbours: dict[str, Neighbour] = {}
-    for (kind, value), linked in sorted(holders.items()):
-        holding = sorted({a for a, r in linked if r == str(Role.OWN)})
-        listing = sorted({a for a, r in linked if r == str(Role.CONTACT)})
-        if (kind, value) in own and holding and len(holding) + 1 <= policy.rule(kind).hub:
-            w = policy.rule(kind).weight * float(rarity(np.array([len(holding) + 1]), policy.rarity_reference)[0])
-            for other in holding:
-                n = neighbours.setdefault(other, Neighbour())
-                n.weight += w
-                n.shared.append({"kind": kind, "value": value})
-        if kind == "phone" and value in listed:
-            for other in holding:  # I list their own phone
-                n = neighbours.setdefault(other, Neighbour())
-                n.weight += policy.contact_link
-                n.listing = True
-            if not holding and listing and len(listing) + 1 <= policy.shared_contact.hub:
-                w = policy.shared_contact.weight * float(
-                    rarity(np.array([len(listing) + 1]), policy.rarity_reference)[0])
-                for other in listing:
-                    n = neighbours.setdefault(other, Neighbour())
-                    n.weight += w
-                    n.contacts.append(value)
-        if (kind, value) in own and kind == "phone":
-            for other in listing:  # they list my phone
-                n = neighbours.setdefault(other, Neighbour())
-                n.weight += policy.contact_link
-                n.listing = True
-    ranked = sorted(neighbours.items(), key=lambda item: (-item[1].weight, item[0]))[:max_neighbours]
-    neighbours = dict(ranked)
+
+def score_neighbourhood(store: Store, prepared: Prepared, *, deadline: float | None = None) -> dict:
+    """Score an application from its bounded neighbourhood and the latest run.
+
+    ``deadline`` (a ``time.monotonic()`` value) stops the group's growth early;
+    the answer then says ``truncated``.
+    """
+    basis = latest_basis(store)
+    policy, me, at = basis.policy, prepared.applicant_id, prepared.applied_at
+    found = neighbourhood.around(store, me, prepared.own() + [("phone", p) for p in prepared.listed()],
+                                 policy.feature_cap)
+    _unstored(found, prepared)
+    projection = found.projection(as_of=at)
+    table = features.compute(projection, policy, at=at, positions=np.array([0]), prior=basis.prior,
+                             keep_rows=True)
+    linked = linkage.link(projection, policy, None)
+    found_local = reasons.local(projection, linked, policy, np.array([0]), table)
+    strength = {code: float(p[0]) for code, p in found_local.strength.items()}
+    reported = [c for c, p in strength.items() if round(1000 * p) >= MIN_POINTS]
+    involved = reasons.involved(found_local, [0], {0: reported}, projection, linked, policy, table.rows, {0: 0})
+    names = {int(j): (projection.arrays.kinds[projection.arrays.identifier_kind[j]],
+                      projection.arrays.identifier_value[j]) for j in involved}
+    evidence = {c: reasons.evidence(found_local, 0, c, projection, linked, policy, table.rows, 0, names)
+                for c in reported}
+
+    weights = linked.graph.getrow(0).tocoo()
+    neighbours = {projection.applicants[j]: float(w) for j, w in zip(weights.col, weights.data)}
     ids = sorted(neighbours)
-    outcomes = store.outcomes_of(ids + [me])
-    run_rows = store.latest_scores(run_id, ids + [me]) if run_id else {}
-
-    def stored_reason(applicant: str, code: ReasonCode) -> dict | None:
-        row = run_rows.get(applicant)
-        if row is None or not isinstance(row[3], str) or str(code) not in row[3]:
-            return None
-        return next((r for r in json.loads(row[3]) if r["code"] == code), None)
-
-    strength: dict[ReasonCode, float] = {}
-    evidence: dict[ReasonCode, dict] = {}
-    if "fraud" in outcomes.get(me, set()):
-        strength[ReasonCode.CONFIRMED_FRAUD] = STRENGTH[ReasonCode.CONFIRMED_FRAUD]
-        evidence[ReasonCode.CONFIRMED_FRAUD] = {"outcome": "fraud"}
-    fraudsters = [a for a in ids if "fraud" in outcomes.get(a, set())]
-    if fraudsters:
-        best = max(fraudsters, key=lambda a: (neighbours[a].weight, a))
-        n = neighbours[best]
-        strength[ReasonCode.SHARES_WITH_FRAUD] = STRENGTH[ReasonCode.SHARES_WITH_FRAUD] * min(n.weight, 1.0)
-        evidence[ReasonCode.SHARES_WITH_FRAUD] = {"applicant_id": best, "shared": n.shared,
-                                                  "shared_contacts": n.contacts, "contact_listing": n.listing}
-    ring = None
-    if me in run_rows and run_rows[me][2] is not None:
-        ring = {"ring_id": run_rows[me][2], "member": True, "via": None, "risk": run_rows[me][4],
-                "size": run_rows[me][5]}
-    else:
-        linked = [a for a in ids if neighbours[a].weight >= policy.strong_link and a in run_rows
-                  and run_rows[a][2] is not None]
-        if linked:
-            via = max(linked, key=lambda a: (neighbours[a].weight, a))
-            ring = {"ring_id": run_rows[via][2], "member": False, "via": via, "risk": run_rows[via][4],
-                    "size": run_rows[via][5]}
+    run_rows = store.latest_scores(basis.run_id, ids + [me]) if basis.run_id else {}
+    ring = _run_ring(me, neighbours, run_rows, policy)
     if ring is not None and ring["risk"] is not None:
         strength[ReasonCode.RING_MEMBER] = STRENGTH[ReasonCode.RING_MEMBER] * ring["risk"]
         evidence[ReasonCode.RING_MEMBER] = {"ring_id": ring["ring_id"], "ring_risk": ring["risk"],
                                             **({"via": ring["via"]} if ring["via"] else {})}
-    for code, outcome in ((ReasonCode.FRAUD_PROXIMITY, "fraud"), (ReasonCode.DEFAULT_PROXIMITY, "default")):
+    group = _emerging(store, found, policy, basis, at, deadline, projection, linked)
+    if group is not None and group["risk"] >= policy.min_ring_risk:
+        strength[ReasonCode.EMERGING_RING] = STRENGTH[ReasonCode.EMERGING_RING] * group["risk"]
+        evidence[ReasonCode.EMERGING_RING] = {k: group[k] for k in ("size", "risk", "members", "features",
+                                                                     "truncated")}
+    fraud_known = {projection.applicants[i] for i in np.flatnonzero(projection.fraud)}
+    default_known = {projection.applicants[i] for i in np.flatnonzero(projection.default)}
+    for code, known in ((ReasonCode.FRAUD_PROXIMITY, fraud_known), (ReasonCode.DEFAULT_PROXIMITY, default_known)):
         best_p, best_path = 0.0, None
         for a in ids:
-            damp = (1 - policy.restart) * min(neighbours[a].weight, 1.0)
-            if outcome in outcomes.get(a, set()):
+            damp = (1 - policy.restart) * min(neighbours[a], 1.0)
+            if a in known:
                 p, path = STRENGTH[code] * damp, [me, a]
-            elif (stored := stored_reason(a, code)) is not None:
+            elif (stored := _stored_reason(run_rows, a, code)) is not None:
                 p, path = stored["points"] / 1000 * damp, [me, *stored["evidence"]["path"]]
             else:
                 continue
             if p > best_p:
                 best_p, best_path = p, path
-        if best_path and outcome not in outcomes.get(me, set()):
+        if best_path and me not in known:
             strength[code], evidence[code] = best_p, {"path": best_path}
-    if hubs and any(policy.rule(k).hub_is_risk for k, _ in hubs):
-        kind, value = next((k, v) for k, v in hubs if policy.rule(k).hub_is_risk)
-        strength[ReasonCode.HUB_IDENTIFIER] = STRENGTH[ReasonCode.HUB_IDENTIFIER]
-        # degrees are counted only up to the cap: the batch run reports the exact number
-        evidence[ReasonCode.HUB_IDENTIFIER] = {"kind": kind, "value": value,
-                                               "holders_over": policy.rule(kind).hub}
 
     score = int(np.atleast_1d(combine({c: np.array([p]) for c, p in strength.items()}))[0])
-    reasons = sorted(({"code": str(c), "points": round(1000 * p), "evidence": evidence[c]}
-                      for c, p in strength.items() if round(1000 * p) >= MIN_POINTS),
-                     key=lambda r: (-r["points"], r["code"]))
+    listed = sorted(({"code": str(c), "points": round(1000 * p), "evidence": evidence[c]}
+                     for c, p in strength.items() if round(1000 * p) >= MIN_POINTS),
+                    key=lambda r: (-r["points"], r["code"]))
+    hubs = int(sum(v[0] > 0 for k, v in table.columns.items() if k.endswith("_hub")))
     return {
-        "applicant_id": me, "score": score, "band": policy.bands.of(score), "reasons": reasons, "ring": ring,
-        "versions": {"run_id": run_id, "policy_version": policy.version},
-        "neighbourhood": {"identifiers": len(degree), "hubs": len(hubs), "applicants": len(neighbours)},
+        "applicant_id": me, "score": score, "band": policy.bands.of(score), "reasons": listed, "ring": ring,
+        "group": None if group is None else {k: group[k] for k in ("size", "risk", "members", "features",
+                                                                    "truncated")},
+        "versions": {"run_id": basis.run_id, "policy_version": policy.version},
+        "neighbourhood": {"identifiers": len(found.degree), "hubs": hubs, "applicants": len(found.applicants) - 1},
         "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
+
+def _stored_reason(run_rows: dict, applicant: str, code: ReasonCode) -> dict | None:
+    row = run_rows.get(applicant)
+    if row is None or not isinstance(row[3], str) or str(code) not in row[3]:
+        return None
+    return next((r for r in json.loads(row[3]) if r["code"] == code), None)
+
+
+def _run_ring(me: str, neighbours: dict[str, float], run_rows: dict, policy: Policy) -> dict | None:
+    """The applicant's ring in the latest run, or the ring of a member it is strongly linked to."""
+    if me in run_rows and run_rows[me][2] is not None:
+        return {"ring_id": run_rows[me][2], "member": True, "via": None, "risk": run_rows[me][4],
+                "size": run_rows[me][5]}
+    linked = [a for a, w in neighbours.items() if w >= policy.strong_link and a in run_rows
+              and run_rows[a][2] is not None]
+    if not linked:
+        return None
+    via = max(linked, key=lambda a: (neighbours[a], a))
+    return {"ring_id": run_rows[via][2], "member": False, "via": via, "risk": run_rows[via][4],
+            "size": run_rows[via][5]}
+
+
+def _emerging(store: Store, found: neighbourhood.Neighbourhood, policy: Policy, basis: Basis, at: int,
+              deadline: float | None, projection, linked) -> dict | None:
+    """The group the applicant forms with others as the batch would find it: its
+    strong-link component grown a round at a time (then split by Leiden when large),
+    with the ring features and risk of :mod:`graphsvc.rings`. None below ring size."""
+    while True:
+        strong = linked.strong(policy.strong_link)
+        _, component = csgraph.connected_components(strong, directed=False)
+        members = np.flatnonzero(component == component[0])
+        todo = set(projection.applicants[members].tolist()) - found.expanded
+        if not todo or len(members) < 2:
+            break
+        if len(found.applicants) >= policy.online_group_cap or neighbourhood.deadline_passed(deadline):
+            found.truncated = True
+            break
+        neighbourhood.expand(store, found, sorted(todo))
+        projection = found.projection(as_of=at)
+        linked = linkage.link(projection, policy, None)
+    if len(members) < policy.min_ring_size:
+        return None
+    label = rings.communities(linked.strong(policy.strong_link), policy, basis.seed)
+    label[~projection.known] = -1
+    if label[0] < 0:
+        return None
+    group = np.where(label == label[0], 0, -1)
+    table = rings.features(group, projection, linked, policy)
+    risk = float(rings.risk(table)[0])
+    members = projection.applicants[group == 0].tolist()
+    features_ = {k: (round(float(v), 4) if isinstance(v, float) else int(v))
+                 for k, v in table.iloc[0].drop(["size", "fraud", "default"]).items()}
+    return {"size": len(members), "risk": round(risk, 4), "members": sorted(members)[:50],
+            "features": features_, "truncated": found.truncated}

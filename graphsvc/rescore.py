@@ -19,20 +19,13 @@ import numpy as np
 import pandas as pd
 
 from graphsvc import linkage as linkage_
-from graphsvc import normalise, propagation, rings
+from graphsvc import features, normalise, propagation, reasons, rings
 from graphsvc.policy import Policy
 from graphsvc.projection import Projection
-from graphsvc.scoring import (
-    MIN_POINTS,
-    STRENGTH,
-    ReasonCode,
-    combine,
-    saturate,
-    strongest_neighbour,
-)
+from graphsvc.scoring import MIN_POINTS, STRENGTH, VELOCITY_CODES, ReasonCode, combine, saturate
 from graphsvc.store.base import Store
 
-STAGES = ("read", "link", "rings", "propagate", "score", "write")
+STAGES = ("read", "link", "features", "rings", "propagate", "score", "write")
 Progress = Callable[[str, int, int], None]
 
 
@@ -49,6 +42,7 @@ class Analysis:
     ring_members: pd.DataFrame  # ring_id, applicant_id
     hubs: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
+    prior: tuple[float, float] = (0.0, 0.0)  # base fraud and default rates the features' shares smooth toward
 
     @property
     def counts(self) -> dict[str, int]:
@@ -100,6 +94,8 @@ def analyse(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
     done("read")
     linked = linkage_.link(projection, policy, store)
     done("link")
+    table = features.compute(projection, policy, store=store)
+    done("features")
     algorithms = store.algorithms()
     label = rings.communities(linked.strong(policy.strong_link), policy, seed, algorithms)
     label[~projection.known] = -1
@@ -120,7 +116,7 @@ def analyse(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
     done("propagate")
     scores = _score(projection, linked, policy, store, label, ring_ids, ring_risk,
                     fraud_mass * projection.known.sum(), default_mass * projection.known.sum(),
-                    to_fraud, to_default)
+                    to_fraud, to_default, table)
     done("score")
     ring_table = ring_features.assign(ring_id=ring_ids, risk=ring_risk)
     ring_table["features"] = ring_features.drop(columns=["size", "fraud", "default"]).to_dict("records")
@@ -130,114 +126,60 @@ def analyse(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
     return Analysis(as_of, seed, policy, projection, scores,
                     ring_table[["ring_id", "size", "risk", "fraud", "default", "features"]],
                     members.sort_values(["ring_id", "applicant_id"], ignore_index=True),
-                    linked.hubs.drop(columns=["identifier"]), timings)
+                    linked.hubs.drop(columns=["identifier"]), timings, table.prior)
 
 
 def _score(projection: Projection, linked, policy: Policy, store: Store, label, ring_ids, ring_risk,
-           fraud_mass, default_mass, to_fraud, to_default) -> pd.DataFrame:
-    n = len(projection.applicants)
-    fraud, default = projection.fraud, projection.default
-    in_ring = label >= 0
-    risk_of = np.zeros(n)
-    risk_of[in_ring] = ring_risk[label[in_ring]]
-    best, best_weight = strongest_neighbour(linked.graph, fraud)
-    best[fraud] = -1
-    kinds = projection.arrays.kinds
-    risky_kind = np.array([policy.rule(k).hub_is_risk for k in kinds] or [False])
-    hub_ids = linked.hubs.loc[linked.hubs["role"] == "own", "identifier"].to_numpy()
-    risky_hubs = hub_ids[risky_kind[projection.arrays.identifier_kind[hub_ids]]] if len(hub_ids) else hub_ids
-    hub_mask = np.zeros(projection.own.shape[1], dtype=np.float32)
-    hub_mask[risky_hubs] = 1
-    holds_hub = (projection.own @ hub_mask) > 0
-    strength = {
-        ReasonCode.CONFIRMED_FRAUD: np.where(fraud, STRENGTH[ReasonCode.CONFIRMED_FRAUD], 0.0),
-        ReasonCode.RING_MEMBER: STRENGTH[ReasonCode.RING_MEMBER] * risk_of,
-        ReasonCode.SHARES_WITH_FRAUD: np.where(best >= 0, STRENGTH[ReasonCode.SHARES_WITH_FRAUD]
-                                               * np.minimum(best_weight, 1.0), 0.0),
-        ReasonCode.FRAUD_PROXIMITY: np.where(fraud, 0.0, STRENGTH[ReasonCode.FRAUD_PROXIMITY]
-                                             * saturate(np.maximum(fraud_mass - 1, 0), policy.proximity_scale)),
-        ReasonCode.HUB_IDENTIFIER: np.where(holds_hub, STRENGTH[ReasonCode.HUB_IDENTIFIER], 0.0),
-        ReasonCode.DEFAULT_PROXIMITY: np.where(default, 0.0, STRENGTH[ReasonCode.DEFAULT_PROXIMITY]
-                                               * saturate(np.maximum(default_mass - 1, 0),
-                                                          policy.default_proximity_scale)),
-    }
-    for code in strength:
-        strength[code] = np.where(projection.known, strength[code], 0.0)
+           fraud_mass, default_mass, to_fraud, to_default, table: features.Features) -> pd.DataFrame:
+    """Scores of the applicants in ``table`` (every known applicant, in position order)."""
+    positions = np.flatnonzero(projection.known)
+    fraud, default = projection.fraud[positions], projection.default[positions]
+    in_ring = label[positions] >= 0
+    risk_of = np.where(in_ring, ring_risk[np.maximum(label[positions], 0)] if len(ring_risk) else 0.0, 0.0)
+    found = reasons.local(projection, linked, policy, positions, table)
+    strength = dict(found.strength)
+    strength[ReasonCode.RING_MEMBER] = STRENGTH[ReasonCode.RING_MEMBER] * risk_of
+    strength[ReasonCode.FRAUD_PROXIMITY] = np.where(fraud, 0.0, STRENGTH[ReasonCode.FRAUD_PROXIMITY] * saturate(
+        np.maximum(fraud_mass[positions] - 1, 0), policy.proximity_scale))
+    strength[ReasonCode.DEFAULT_PROXIMITY] = np.where(default, 0.0, STRENGTH[ReasonCode.DEFAULT_PROXIMITY] * saturate(
+        np.maximum(default_mass[positions] - 1, 0), policy.default_proximity_scale))
+    codes = [c for c in ReasonCode if c in strength]
     score = combine(strength)
-    points = {code: np.rint(1000 * p).astype(np.int64) for code, p in strength.items()}
+    points = {code: np.rint(1000 * strength[code]).astype(np.int64) for code in codes}
 
-    # evidence for the applicants with at least one reason
-    scored = np.flatnonzero(score > 0)
-    pairs = [(i, int(best[i])) for i in scored if points[ReasonCode.SHARES_WITH_FRAUD][i] >= MIN_POINTS]
-    shared = _shared_evidence(projection, linked, pairs)
-    hub_of = {}
-    if len(risky_hubs):
-        rows = projection.own[:, risky_hubs].tocoo()
-        hub_of = dict(zip(rows.row.tolist(), risky_hubs[rows.col].tolist()))
-    involved = np.array(sorted({i for ids in shared.values() for i in ids[0] + ids[1]} | set(hub_of.values())),
-                        dtype=np.int64)
+    scored = np.flatnonzero(score > 0).tolist()
+    reported = {i: [c for c in codes if points[c][i] >= MIN_POINTS] for i in scored}
+    fast = [i for i in scored if any(c in VELOCITY_CODES.values() for c in reported[i])]
+    rows, row_of = None, {i: r for r, i in enumerate(fast)}
+    if fast:  # the links behind velocity reasons, for the few who have one
+        rows = features.compute(projection, policy, positions=positions[fast], store=store,
+                                prior=table.prior, keep_rows=True).rows
+    local_codes = {i: [c for c in reported[i] if c in reasons.LOCAL] for i in scored}
+    involved = reasons.involved(found, scored, local_codes, projection, linked, policy, rows, row_of)
     named = projection.values(involved, store)
-    kind_of = dict(zip(named["identifier"].tolist(), named["kind"].tolist()))
-    value_of = dict(zip(named["identifier"].tolist(), named["value"].tolist()))
-    holders = projection.holders()
+    names = dict(zip(named["identifier"].tolist(), zip(named["kind"].tolist(), named["value"].tolist())))
     applicants = projection.applicants
-    reasons: list[str | None] = [None] * n
-    codes = list(ReasonCode)
-    reported = {code: points[code] >= MIN_POINTS for code in codes}
-    for i in scored.tolist():
+    text: list[str | None] = [None] * len(positions)
+    for i in scored:
         items = []
-        for code in codes:
-            if not reported[code][i]:
-                continue
-            p = int(points[code][i])
-            if p < MIN_POINTS:
-                continue
-            if code is ReasonCode.CONFIRMED_FRAUD:
-                evidence = {"outcome": "fraud"}
+        for code in reported[i]:
+            if code in reasons.LOCAL:
+                evidence = reasons.evidence(found, i, code, projection, linked, policy, rows, row_of.get(i, -1), names)
             elif code is ReasonCode.RING_MEMBER:
-                evidence = {"ring_id": ring_ids[label[i]], "ring_risk": round(float(risk_of[i]), 4)}
-            elif code is ReasonCode.SHARES_WITH_FRAUD:
-                identifiers, contacts, listed = shared[i]
-                evidence = {"applicant_id": applicants[best[i]],
-                            "shared": [{"kind": kind_of[j], "value": value_of[j]} for j in identifiers],
-                            "shared_contacts": [value_of[j] for j in contacts],
-                            "contact_listing": listed}
-            elif code is ReasonCode.HUB_IDENTIFIER:
-                j = hub_of[i]
-                evidence = {"kind": kind_of[j], "value": value_of[j], "holders": int(holders[j])}
+                evidence = {"ring_id": ring_ids[label[positions[i]]], "ring_risk": round(float(risk_of[i]), 4)}
             else:
                 toward = to_fraud if code is ReasonCode.FRAUD_PROXIMITY else to_default
-                evidence = {"path": applicants[propagation.path_to_seed(toward, i)].tolist()}
-            items.append({"code": str(code), "points": p, "evidence": evidence})
+                evidence = {"path": applicants[propagation.path_to_seed(toward, int(positions[i]))].tolist()}
+            items.append({"code": str(code), "points": int(points[code][i]), "evidence": evidence})
         items.sort(key=lambda r: -r["points"])
-        reasons[i] = json.dumps(items, ensure_ascii=False)
-    known = projection.known
-    ring_column = np.where(in_ring, ring_ids[np.maximum(label, 0)] if len(ring_ids) else None, None)
+        text[i] = json.dumps(items, ensure_ascii=False)
+    ring_column = np.where(in_ring, ring_ids[np.maximum(label[positions], 0)] if len(ring_ids) else None, None)
     return pd.DataFrame({
-        "applicant_id": applicants[known], "score": score[known],
-        "band": np.select([score[known] >= policy.bands.high, score[known] >= policy.bands.review],
-                          ["high", "review"], "low").astype(object),
-        "ring_id": ring_column[known], "reasons": np.asarray(reasons, dtype=object)[known],
+        "applicant_id": applicants[positions], "score": score,
+        "band": np.select([score >= policy.bands.high, score >= policy.bands.review], ["high", "review"],
+                          "low").astype(object),
+        "ring_id": ring_column, "reasons": np.asarray(text, dtype=object),
     })
-
-
-def _shared_evidence(projection: Projection, linked,
-                     pairs: list[tuple[int, int]]) -> dict[int, tuple[list[int], list[int], bool]]:
-    """What links each (applicant, other) pair: shared linking identifiers, shared
-    contact numbers, and whether one lists the other's phone."""
-    own, contact = projection.own, projection.contact
-    weight = linked.own_weight
-    out = {}
-    for i, j in pairs:
-        mine = set(own.indices[own.indptr[i]:own.indptr[i + 1]].tolist())
-        theirs = own.indices[own.indptr[j]:own.indptr[j + 1]]
-        common = sorted(k for k in theirs.tolist() if k in mine and weight[k] > 0)
-        listed_mine = set(contact.indices[contact.indptr[i]:contact.indptr[i + 1]].tolist())
-        listed_theirs = set(contact.indices[contact.indptr[j]:contact.indptr[j + 1]].tolist())
-        common_contacts = sorted(k for k in listed_mine & listed_theirs if linked.contact_weight[k] > 0)
-        listing = bool(listed_mine & set(theirs.tolist())) or bool(listed_theirs & mine)
-        out[i] = (common, common_contacts, listing)
-    return out
 
 
 def new_run_id() -> str:
@@ -251,7 +193,8 @@ def rescore(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
     run = {
         "run_id": new_run_id(), "created_at": datetime.now(UTC).isoformat(timespec="microseconds"),
         "as_of": as_of, "seed": seed,
-        "params": {"policy": result.policy.model_dump(mode="json"), "policy_version": result.policy.version},
+        "params": {"policy": result.policy.model_dump(mode="json"), "policy_version": result.policy.version,
+                   "prior": list(result.prior)},
         "timings": result.timings, "counts": result.counts,
     }
     rings_table = result.rings.assign(features=[json.dumps(f, sort_keys=True) for f in result.rings["features"]])

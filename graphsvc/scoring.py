@@ -10,12 +10,19 @@ code                   p max  evidence
 =====================  =====  ===================================================
 CONFIRMED_FRAUD        0.95   the applicant's own fraud outcome
 RING_MEMBER            0.85   ring id, ring risk and size (p = 0.85 x risk)
+EMERGING_RING          0.85   online only: the group the application joins or
+                              closes, its members and features (p = 0.85 x risk)
 SHARES_WITH_FRAUD      0.60   the confirmed-fraud applicant and what is shared
+*_VELOCITY             0.60   per family (device, network, identity, contact): the
+                              identifier others used lately, with their counts
 FRAUD_PROXIMITY        0.50   path of applicants to the nearest confirmed fraud
                               (p from the lift of personalised PageRank mass)
 HUB_IDENTIFIER         0.30   the hub identifier held and its number of holders
 DEFAULT_PROXIMITY      0.25   path of applicants to the nearest default
 =====================  =====  ===================================================
+
+Velocity strengths come from the policy (:class:`~graphsvc.policy.VelocityRule`);
+the table gives the defaults' largest.
 """
 
 from __future__ import annotations
@@ -32,16 +39,30 @@ class ReasonCode(StrEnum):
 
     CONFIRMED_FRAUD = "CONFIRMED_FRAUD"
     RING_MEMBER = "RING_MEMBER"
+    EMERGING_RING = "EMERGING_RING"
     SHARES_WITH_FRAUD = "SHARES_WITH_FRAUD"
+    DEVICE_VELOCITY = "DEVICE_VELOCITY"
+    NETWORK_VELOCITY = "NETWORK_VELOCITY"
+    IDENTITY_VELOCITY = "IDENTITY_VELOCITY"
+    CONTACT_VELOCITY = "CONTACT_VELOCITY"
     FRAUD_PROXIMITY = "FRAUD_PROXIMITY"
     HUB_IDENTIFIER = "HUB_IDENTIFIER"
     DEFAULT_PROXIMITY = "DEFAULT_PROXIMITY"
 
 
+#: the velocity reason of each policy family
+VELOCITY_CODES = {"device": ReasonCode.DEVICE_VELOCITY, "network": ReasonCode.NETWORK_VELOCITY,
+                  "identity": ReasonCode.IDENTITY_VELOCITY, "contact": ReasonCode.CONTACT_VELOCITY}
+
 STRENGTH = {
     ReasonCode.CONFIRMED_FRAUD: 0.95,
     ReasonCode.RING_MEMBER: 0.85,
+    ReasonCode.EMERGING_RING: 0.85,
     ReasonCode.SHARES_WITH_FRAUD: 0.60,
+    ReasonCode.DEVICE_VELOCITY: 0.60,
+    ReasonCode.NETWORK_VELOCITY: 0.60,
+    ReasonCode.IDENTITY_VELOCITY: 0.60,
+    ReasonCode.CONTACT_VELOCITY: 0.60,
     ReasonCode.FRAUD_PROXIMITY: 0.50,
     ReasonCode.HUB_IDENTIFIER: 0.30,
     ReasonCode.DEFAULT_PROXIMITY: 0.25,
@@ -82,3 +103,51 @@ def strongest_neighbour(graph: sparse.csr_matrix, targets: np.ndarray) -> tuple[
         best[top["row"].to_numpy()] = top["col"].to_numpy()
         weight[top["row"].to_numpy()] = top["w"].to_numpy()
     return best, weight
+
+
+def velocity_prefixes(policy, kinds: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Feature prefixes of each velocity family; declared kinds no family names go with identity."""
+    named = {p for rule in policy.velocity.values() for p in rule.prefixes}
+    out = {}
+    for family, rule in policy.velocity.items():
+        extra = tuple(k for k in kinds if k not in named and k != "subnet") if family == "identity" else ()
+        out[family] = rule.prefixes + extra
+    return out
+
+
+def velocity(table, policy, kinds: tuple[str, ...]) -> dict[ReasonCode, tuple[np.ndarray, np.ndarray]]:
+    """Velocity strength of every row of a feature table (:class:`~graphsvc.features.Features`),
+    per family's code, with the index of the family's prefix that gave it (for the evidence)."""
+    out = {}
+    for family, prefixes in velocity_prefixes(policy, kinds).items():
+        rule = policy.velocity[family]
+        intensity, largest = np.zeros(len(table)), np.zeros(len(table))
+        which = np.full(len(table), -1, dtype=np.int64)
+        for k, prefix in enumerate(prefixes):
+            if f"{prefix}_burst" not in table:
+                continue
+            value = table[f"{prefix}_burst"].astype(float)
+            better = value > largest
+            largest, which = np.where(better, value, largest), np.where(better, k, which)
+            intensity = intensity + value if rule.adds_up else largest
+        p = rule.strength * (1 - np.exp(-np.maximum(intensity - rule.allowance, 0) / rule.scale))
+        out[VELOCITY_CODES[family]] = (p, which)
+    return out
+
+
+def shared_evidence(projection, linked, pairs: list[tuple[int, int]]) -> dict[int, tuple[list[int], list[int], bool]]:
+    """What links each (applicant, other) pair: shared linking identifiers, shared
+    contact numbers, and whether one lists the other's phone."""
+    own, contact = projection.own, projection.contact
+    weight = linked.own_weight
+    out = {}
+    for i, j in pairs:
+        mine = set(own.indices[own.indptr[i]:own.indptr[i + 1]].tolist())
+        theirs = own.indices[own.indptr[j]:own.indptr[j + 1]]
+        common = sorted(k for k in theirs.tolist() if k in mine and weight[k] > 0)
+        listed_mine = set(contact.indices[contact.indptr[i]:contact.indptr[i + 1]].tolist())
+        listed_theirs = set(contact.indices[contact.indptr[j]:contact.indptr[j + 1]].tolist())
+        common_contacts = sorted(k for k in listed_mine & listed_theirs if linked.contact_weight[k] > 0)
+        listing = bool(listed_mine & set(theirs.tolist())) or bool(listed_theirs & mine)
+        out[i] = (common, common_contacts, listing)
+    return out

@@ -181,7 +181,7 @@ def test_score_on_write_is_idempotent_and_conflicts_are_409(client):
     assert changed.json()["detail"] == "application 'NEW7' is already stored with other content"
     store = client.app.state.graphsvc.service.store
     assert store.application("NEW7")["applicant_id"] == "NEWA7"
-    assert store.applicant_links(["NEWA7"])["role"].value_counts().to_dict() == {"own": 4, "contact": 1}
+    assert store.applicant_links(["NEWA7"])["role"].value_counts().to_dict() == {"own": 5, "contact": 1}  # with the subnet
 
 
 def test_dry_run_stores_nothing(client):
@@ -205,15 +205,42 @@ def test_an_application_sharing_a_ring_device_scores_high(client, sample):
     assert clean["score"] < body["score"]
 
 
-def test_invalid_applications_are_422_problems(client):
+def test_invalid_key_fields_are_422_problems(client):
     bad = client.post("/v1/applications/score", json=_application(11, applied_at="soon", phone="12"),
                       headers=_as(Role.UNDERWRITER))
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
-    assert [(e["loc"], e["type"]) for e in bad.json()["errors"]] == [
-        (["body", "applied_at"], "invalid_timestamp"), (["body", "phone"], "invalid_phone")]
+    assert [(e["loc"], e["type"]) for e in bad.json()["errors"]] == [(["body", "applied_at"], "invalid_timestamp")]
+    blank = client.post("/v1/applications/score", json=_application(12, applicant_id=" "),
+                        headers=_as(Role.UNDERWRITER))
+    assert blank.status_code == 422
+    assert [(e["loc"], e["type"]) for e in blank.json()["errors"]] == [(["body", "applicant_id"], "missing_value")]
     schema = client.post("/v1/applications/score", json={"application_id": "x"}, headers=_as(Role.UNDERWRITER))
     assert schema.status_code == 422 and {tuple(e["loc"]) for e in schema.json()["errors"]} == {
         ("body", "applicant_id"), ("body", "applied_at")}
+
+
+def test_invalid_optional_values_are_ignored_and_the_rest_is_scored(client):
+    body = _application(13, phone="12", ip="300.1.1.1", device_id="dev\x01bad",
+                        contacts=[{"contact_phone": "12345", "relation": "friend"},
+                                  {"contact_phone": "13800000002", "relation": "cousin", "source": "letter",
+                                   "recorded_at": "later"},
+                                  {"relation": "parent"}])
+    body["identifiers"] = {"email": "a@example.com", "ip": "10.0.0.1", "Bad-Kind": "x"}
+    answer = client.post("/v1/applications/score", json=body, headers=_as(Role.UNDERWRITER))
+    assert answer.status_code == 200
+    assert [(i["field"], i["reason"]) for i in answer.json()["ignored"]] == [
+        ("phone", "invalid_phone"), ("device_id", "invalid_identifier"), ("ip", "invalid_ip"),
+        ("identifiers.Bad-Kind", "unknown_kind"), ("identifiers.ip", "unknown_kind"),
+        ("contacts[0].contact_phone", "invalid_phone"), ("contacts[1].recorded_at", "invalid_timestamp"),
+        ("contacts[1].relation", "unknown_value"), ("contacts[1].source", "unknown_value"),
+        ("contacts[2].contact_phone", "missing_value")]
+    assert answer.json()["stored"] is True
+    store = client.app.state.graphsvc.service.store
+    links = store.applicant_links(["NEWA13"]).sort_values(["kind", "role"])
+    assert [(k, r, rel) for k, r, rel in zip(links["kind"], links["role"], links["relation"])] == [
+        ("email", "own", ""), ("id_number", "own", ""), ("phone", "contact", "other")]
+    again = client.post("/v1/applications/score", json=body, headers=_as(Role.UNDERWRITER))
+    assert again.status_code == 200 and again.json()["stored"] is False  # the same content, ignored parts too
 
 
 def test_body_size_and_rate_limits(api_db, tmp_path):

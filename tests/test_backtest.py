@@ -57,7 +57,7 @@ def test_backtest_of_a_generated_population(population):
     assert figures["recall_at_review"] >= 0.3
     assert figures["ring_precision"] >= 0.8 and figures["ring_recall"] >= 0.8
     assert figures["false_flag_rate"] < 0.02
-    assert set(figures["timings"]) == {"read", "link", "rings", "propagate", "score"}
+    assert set(figures["timings"]) == {"read", "link", "features", "rings", "propagate", "score"}
 
 
 def test_holdout_finds_hidden_fraud(population):

@@ -33,7 +33,7 @@ def test_a_run_is_versioned_and_written_whole(scored):
     assert runs["run_id"].tolist() == [run["run_id"]]
     assert runs["params"][0]["policy_version"] == Policy().version
     assert runs["seed"][0] == 5
-    assert set(runs["timings"][0]) == {"read", "link", "rings", "propagate", "score", "write"}
+    assert set(runs["timings"][0]) == {"read", "link", "features", "rings", "propagate", "score", "write"}
     assert runs["timings"][0] == run["timings"]
     scores = service.scores()
     counts = service.counts()

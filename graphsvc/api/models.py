@@ -12,29 +12,46 @@ Band = Literal["low", "review", "high"]
 Text = Field(min_length=1, max_length=128)
 
 
+#: an optional value: checked by the loader's rules, and left out (``ignored``) when invalid
+OptionalValue = Field(None, max_length=1024)
+
+
 class ContactIn(BaseModel):
+    """A contact the applicant lists; one without a valid phone is ignored, not refused."""
+
     model_config = ConfigDict(extra="forbid")
 
-    contact_phone: str = Field(min_length=1, max_length=64)
-    relation: Literal[RELATIONS] | None = None  # type: ignore[valid-type]
-    contact_name: str | None = Field(None, max_length=64)
-    source: Literal[CONTACT_SOURCES] | None = None  # type: ignore[valid-type]
-    recorded_at: str | None = Field(None, max_length=64, description="ISO 8601; default: applied_at")
+    contact_phone: str | None = OptionalValue
+    relation: str | None = Field(None, max_length=1024, description=f"one of {', '.join(RELATIONS)}; else other")
+    contact_name: str | None = OptionalValue
+    source: str | None = Field(None, max_length=1024, description=f"one of {', '.join(CONTACT_SOURCES)}")
+    recorded_at: str | None = Field(None, max_length=1024, description="ISO 8601; default: applied_at")
 
 
 class ApplicationIn(BaseModel):
-    """One application as the data contract defines it, with its contacts."""
+    """One application as the data contract defines it, with its contacts. Only the
+    key fields can refuse it; an invalid optional value is ignored and reported."""
 
     model_config = ConfigDict(extra="forbid")
 
     application_id: str = Text
     applicant_id: str = Text
     applied_at: str = Field(min_length=1, max_length=64, description="ISO 8601 date or timestamp")
-    phone: str | None = Field(None, max_length=64)
-    device_id: str | None = Field(None, max_length=128)
-    ip: str | None = Field(None, max_length=64)
-    id_number: str | None = Field(None, max_length=64, description="stored only as a keyed HMAC token")
+    phone: str | None = OptionalValue
+    device_id: str | None = OptionalValue
+    ip: str | None = OptionalValue
+    id_number: str | None = Field(None, max_length=1024, description="stored only as a keyed HMAC token")
+    identifiers: dict[str, str] = Field(default_factory=dict, max_length=32,
+                                        description="declared identifier kinds: {kind: value}, e.g. email")
     contacts: list[ContactIn] = Field(default_factory=list, max_length=200)
+
+
+class Ignored(BaseModel):
+    """An optional value left out of the stored application, and why."""
+
+    field: str = Field(description="e.g. ip, contacts[2].contact_phone")
+    reason: str = Field(description="the loader's rejection reason (docs/loading.md)")
+    detail: str
 
 
 class Reason(BaseModel):
@@ -49,6 +66,16 @@ class RingRef(BaseModel):
     size: int | None = None
     member: bool = Field(description="false: not a member in the run, but strongly linked to one (via)")
     via: str | None = None
+
+
+class GroupOut(BaseModel):
+    """The group the new applicant forms with others, as the batch would find it now."""
+
+    size: int
+    risk: float = Field(description="ring risk of the group (a ring at policy.min_ring_risk and above)")
+    members: list[str] = Field(description="applicant ids, the first 50")
+    features: dict[str, float]
+    truncated: bool = Field(description="growth stopped at the applicant cap or the time budget")
 
 
 class Versions(BaseModel):
@@ -71,8 +98,10 @@ class ScoreOut(BaseModel):
     band: Band
     reasons: list[Reason]
     ring: RingRef | None
+    group: GroupOut | None = Field(None, description="the applicant's group at ring size and above")
     versions: Versions
     neighbourhood: Neighbourhood
+    ignored: list[Ignored] = Field(default_factory=list, description="invalid optional values left out")
     scored_at: str
 
 

@@ -27,7 +27,9 @@ async def score_application(
 ) -> ScoreOut:
     """Store one application with its contacts and score it from its bounded
     neighbourhood and the latest re-score run. Idempotent on ``application_id``:
-    the same content again is scored but not stored twice; other content is a 409."""
+    the same content again is scored but not stored twice; other content is a 409.
+    Invalid optional values (an identifier, a contact without a valid phone) are
+    left out and listed in ``ignored``; only a missing or invalid key field is a 422."""
     store = app_state.service.store
     application = body.model_dump(exclude={"contacts"}, exclude_none=True)
     contacts = [c.model_dump(exclude_none=True) for c in body.contacts]
@@ -36,5 +38,5 @@ async def score_application(
     result = score_neighbourhood(store, prepared)
     subjects = [result["applicant_id"], *(p for r in result["reasons"] for p in r["evidence"].get("path", []))]
     audit(request, app_state, caller, subjects)
-    return ScoreOut(application_id=body.application_id, stored=stored, dry_run=dry_run,
+    return ScoreOut(application_id=body.application_id, stored=stored, dry_run=dry_run, ignored=prepared.ignored,
                     **{**result, "reasons": masking.evidence(result["reasons"], caller.role)})
