@@ -10,6 +10,7 @@ catch ``GraphsvcError`` and still tell the cases apart::
      │    └── MappingError        a source mapping (loaders/*.toml) is invalid
      ├── StoreError              the store of record failed or is inconsistent
      │    └── KeyCollisionError    two natural keys hashed to one internal id
+     ├── ModelError              a scorecard cannot be fitted (too few outcomes)
      └── NotFoundError           an applicant or identifier is not in the store
 """
 
@@ -42,6 +43,10 @@ class StoreError(GraphsvcError):
 
 class KeyCollisionError(StoreError):
     """Two different natural keys produced the same 63-bit internal id."""
+
+
+class ModelError(GraphsvcError):
+    """A model cannot be fitted from the outcomes known (the hand-set policy stays)."""
 
 
 class NotFoundError(GraphsvcError, KeyError):

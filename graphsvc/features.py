@@ -19,7 +19,11 @@ column's meaning, is in ``docs/features.md``; in short:
   ``listing_recent_7d``, ``listing_burst`` counting the last day twice), co-listers of numbers nobody owns (an agent's phone:
   most co-listers, most recent ones, fraud among them, smoothed share), hubs;
 * who lists the applicant's own phone (most listers, recent ones, fraud);
-* per relation type: distinct counterparties and fraudulent ones;
+* given the linkage, applicants strongly linked to it that first applied in
+  the last 1, 7 and 30 days (``linked_recent_1d`` ...; ``linked_burst`` counts
+  the last 7 days and the last day again);
+* per relation type: distinct counterparties (and per direction: ``_out``,
+  ``_in``) and fraudulent ones;
 * applications made.
 
 Hubs are counted, not expanded: an identifier linked to more than
@@ -119,6 +123,7 @@ class Rows:
     """Per-link values behind the features (the evidence an explanation names)."""
 
     position: np.ndarray  # index into the feature table's rows
+    at: np.ndarray  # scoring time of each row of the table
     identifier: np.ndarray
     contact: np.ndarray  # bool: a number the applicant lists
     holders: np.ndarray  # others holding the identifier as their own at the time
@@ -199,7 +204,8 @@ def _index(projection: Projection, fraud_at: np.ndarray, default_at: np.ndarray)
 
 
 def compute(projection: Projection, policy: Policy, *, at=None, positions: np.ndarray | None = None,
-            prior: tuple[float, float] | None = None, store=None, keep_rows: bool = False) -> Features:
+            prior: tuple[float, float] | None = None, store=None, linked=None,
+            keep_rows: bool = False) -> Features:
     """The feature table of ``positions`` (default: every known applicant) at ``at``.
 
     Parameters
@@ -218,6 +224,9 @@ def compute(projection: Projection, policy: Policy, *, at=None, positions: np.nd
     store : Store, optional
         Where identifier values come from (to tell business service lines, which
         count as hubs); a scoring neighbourhood carries its values instead.
+    linked : Linkage, optional
+        The projection's linkage (:func:`graphsvc.linkage.link`): adds the
+        ``linked_*`` features, applicants strongly linked that applied lately.
     keep_rows : bool
         Keep the per-link values (:class:`Rows`) behind the features.
 
@@ -342,15 +351,33 @@ def compute(projection: Projection, policy: Policy, *, at=None, positions: np.nd
     applied = row_of[arrays.application_applicant]
     made = (applied >= 0) & (arrays.application_at <= time_of[arrays.application_applicant])
     out["applications"] = np.bincount(applied[made], minlength=rows).astype(float)
+    if linked is not None:
+        out.update(_linked(projection, linked.strong(policy.strong_link), positions, when))
 
     return Features(arrays.applicants[positions], {k: v.astype(np.float32) for k, v in out.items()},
                     (fraud_prior, default_prior),
-                    Rows(r, j, c, holders, listers, holder_recent, lister_recent, hub) if keep_rows else None)
+                    Rows(r, when, j, c, holders, listers, holder_recent, lister_recent, hub) if keep_rows else None)
+
+
+def _linked(projection: Projection, strong, positions: np.ndarray, when: np.ndarray) -> dict[str, np.ndarray]:
+    """Strongly linked applicants whose first application fell in the last 1, 7 and
+    30 days before each row's time (a group forming), and their burst."""
+    graph = strong[positions].tocoo()
+    first = projection.first_applied[graph.col]
+    age = when[graph.row] - first
+    out = {}
+    for w in WINDOWS:
+        recent = (age >= 0) & (age < w * DAY)
+        out[f"linked_recent_{w}d"] = np.bincount(graph.row[recent], minlength=len(positions)).astype(float)
+    out["linked_burst"] = out["linked_recent_7d"] + out["linked_recent_1d"]
+    return out
 
 
 def _relations(projection: Projection, row_of: np.ndarray, time_of: np.ndarray, fraud_at: np.ndarray,
                rows: int) -> dict[str, np.ndarray]:
-    """Distinct counterparties per relation type known at each row's time, and the fraudulent ones."""
+    """Distinct counterparties per relation type known at each row's time, in both
+    directions and per direction (``_out``: the applicant was the source), and the
+    fraudulent ones."""
     arrays = projection.arrays
     if arrays.relation_src is None or not len(arrays.relation_src):
         return {}
@@ -359,18 +386,20 @@ def _relations(projection: Projection, row_of: np.ndarray, time_of: np.ndarray, 
     out = {}
     for name in sorted(set(arrays.relation_type.tolist())):
         pick = (arrays.relation_type == name) & (arrays.relation_src != arrays.relation_dst)
-        me = np.concatenate([arrays.relation_src[pick], arrays.relation_dst[pick]]).astype(np.int64)
-        them = np.concatenate([arrays.relation_dst[pick], arrays.relation_src[pick]]).astype(np.int64)
-        when = np.concatenate([at[pick], at[pick]])
-        scored = row_of[me] >= 0
-        me, them, when = me[scored], them[scored], when[scored]
-        key = (me << 32) | them
-        order = np.lexsort((when, key))
-        key, when = key[order], when[order]
-        first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
-        me, them, when = me[order][first], them[order][first], when[first]
-        known = when <= time_of[me]
-        out[f"relation_{name}"] = np.bincount(row_of[me[known]], minlength=rows).astype(float)
-        fraud = known & (np.maximum(when, fraud_at[them]) <= time_of[me])
-        out[f"relation_{name}_fraud"] = np.bincount(row_of[me[fraud]], minlength=rows).astype(float)
+        src, dst = arrays.relation_src[pick].astype(np.int64), arrays.relation_dst[pick].astype(np.int64)
+        for suffix, me, them, when in (
+                ("", np.concatenate([src, dst]), np.concatenate([dst, src]), np.concatenate([at[pick], at[pick]])),
+                ("_out", src, dst, at[pick]), ("_in", dst, src, at[pick])):
+            scored = row_of[me] >= 0
+            me, them, when = me[scored], them[scored], when[scored]
+            key = (me << 32) | them
+            order = np.lexsort((when, key))
+            key, when = key[order], when[order]
+            first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
+            me, them, when = me[order][first], them[order][first], when[first]
+            known = when <= time_of[me]
+            out[f"relation_{name}{suffix}"] = np.bincount(row_of[me[known]], minlength=rows).astype(float)
+            if not suffix:
+                fraud = known & (np.maximum(when, fraud_at[them]) <= time_of[me])
+                out[f"relation_{name}_fraud"] = np.bincount(row_of[me[fraud]], minlength=rows).astype(float)
     return out

@@ -42,42 +42,51 @@ class Neighbourhood:
     relations: pd.DataFrame | None = None
     timed: set[str] = field(default_factory=set)  # applicants whose outcomes and applications are here
     truncated: bool = False
+    _seen: set[tuple] = field(default_factory=set, repr=False)  # (applicant, kind, value, contact) of the links
+    _people: set[str] = field(default_factory=set, repr=False)  # every applicant named
 
     def add_rows(self, rows: list[tuple]) -> None:
         """Rows of :meth:`Store.neighbourhood`."""
-        seen = {(a, k, v, c) for a, k, v, c, _ in self.links}
+        contact = str(Role.CONTACT)
         for kind, value, degree, holder, role, _relation, first_seen in rows:
             key = (kind, value)
-            self.degree[key] = max(self.degree.get(key, 0), int(degree))
+            if degree > self.degree.get(key, 0):
+                self.degree[key] = int(degree)
             if holder is None:
                 continue
             self.fetched.add(key)
-            link = (holder, kind, value, role == str(Role.CONTACT))
-            if link not in seen:
-                seen.add(link)
+            link = (holder, kind, value, role == contact)
+            if link not in self._seen:
+                self._seen.add(link)
                 self.links.append((*link, first_seen))
+                self._people.add(holder)
 
     def add_link(self, applicant: str, kind: str, value: str, contact: bool, first_seen: float) -> None:
         """A link the store does not hold yet (a dry run's application)."""
-        if not any(l[:4] == (applicant, kind, value, contact) for l in self.links):
+        if (applicant, kind, value, contact) not in self._seen:
+            self._seen.add((applicant, kind, value, contact))
             self.links.append((applicant, kind, value, contact, first_seen))
             self.degree[(kind, value)] = self.degree.get((kind, value), 0) + 1
             self.fetched.add((kind, value))
+            self._people.add(applicant)
+
+    def add_people(self, applicant_ids) -> None:
+        self._people.update(applicant_ids)
 
     @property
     def applicants(self) -> list[str]:
-        others = {l[0] for l in self.links} | {a for a, *_ in self.outcomes} | {a for a, _ in self.applications}
-        if self.relations is not None and len(self.relations):
-            others |= set(self.relations["src_applicant_id"]) | set(self.relations["dst_applicant_id"])
-        others.discard(self.applicant_id)
+        others = self._people - {self.applicant_id}
         return [self.applicant_id, *sorted(others)]
 
-    def projection(self, as_of: float | None = None) -> Projection:
+    def projection(self, as_of: float | None = None, labels_until: float | None = None) -> Projection:
         """The neighbourhood as a projection (the applicant at position 0), with only
         the links, outcomes, applications and relations known at ``as_of`` (undated
-        ones always count)."""
-        def known(at) -> bool:
-            return as_of is None or at is None or at != at or at <= as_of
+        ones always count), and outcomes only if also observed by ``labels_until``."""
+        def known(at, until=as_of) -> bool:
+            return until is None or at is None or at != at or at <= until
+
+        def labelled(at) -> bool:
+            return known(at) and known(at, labels_until)
 
         applicants = np.array(self.applicants, dtype=object)
         where = {a: i for i, a in enumerate(applicants)}
@@ -85,7 +94,7 @@ class Neighbourhood:
         index = {key: i for i, key in enumerate(identifiers)}
         kinds = tuple(sorted({k for k, _ in identifiers}))
         links = sorted((l for l in self.links if known(l[4])), key=lambda l: (where[l[0]], index[(l[1], l[2])], l[3]))
-        outcomes = sorted((o for o in self.outcomes if known(o[2])),
+        outcomes = sorted((o for o in self.outcomes if labelled(o[2])),
                           key=lambda o: (where[o[0]], o[1], o[2] is None, o[2] or 0))
         applications = sorted((p for p in self.applications if known(p[1])), key=lambda p: (where[p[0]], p[1]))
         relations = [r for r in (self.relations.itertuples(index=False) if self.relations is not None else ())
@@ -118,9 +127,12 @@ def around(store: Store, applicant_id: str, identifiers: list[tuple[str, str]], 
     """The applicant, the given identifiers and its stored ones, everyone linked to
     them (identifiers above ``cap`` counted only), and their outcomes and applications."""
     found = Neighbourhood(applicant_id, cap)
+    found.add_people([applicant_id])
     found.add_rows(store.neighbourhood([applicant_id], identifiers, cap))
     found.expanded.add(applicant_id)
     found.relations = store.applicant_relations([applicant_id])
+    if len(found.relations):
+        found.add_people(set(found.relations["src_applicant_id"]) | set(found.relations["dst_applicant_id"]))
     _time(store, found)
     return found
 

@@ -25,6 +25,7 @@ written twice, other content under a known id raises :class:`ConflictError`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -43,7 +44,8 @@ from graphsvc.contract import (
 )
 from graphsvc.errors import GraphsvcError
 from graphsvc.policy import Policy
-from graphsvc.scoring import MIN_POINTS, STRENGTH, ReasonCode, combine
+from graphsvc.model import Model
+from graphsvc.scoring import MIN_POINTS, STRENGTH, STRUCTURAL, ReasonCode, combine
 from graphsvc.settings import Settings
 from graphsvc.store.base import Store
 from graphsvc.validate import TIMESTAMP_DETAIL, Context, identifier_rule
@@ -202,28 +204,32 @@ def store_application(store: Store, prepared: Prepared) -> bool:
     return outcome == "stored"
 
 
-_POLICIES: dict[str, Policy] = {}  # policy_version -> Policy: parsed once per process
+_BASES: dict[str, Basis] = {}  # run_id -> what it gives an answer: parsed once per process
 
 
 @dataclass(frozen=True)
 class Basis:
-    """What an answer builds on: the latest run (if any), its policy, seed and base rates."""
+    """What an answer builds on: the latest run (if any), its policy, seed, base
+    rates and fitted model."""
 
     run_id: str | None
     policy: Policy
     seed: int = 7
     prior: tuple[float, float] | None = None
+    model: Model | None = None
 
 
 def latest_basis(store: Store) -> Basis:
     run = store.latest_run()
     if run is None:
         return Basis(None, Policy())
-    version = run["params"]["policy_version"]
-    if version not in _POLICIES:
-        _POLICIES[version] = Policy.model_validate(run["params"]["policy"])
-    prior = run["params"].get("prior")
-    return Basis(str(run["run_id"]), _POLICIES[version], int(run["seed"]), tuple(prior) if prior else None)
+    run_id = str(run["run_id"])
+    if run_id not in _BASES:
+        params = run["params"]
+        model = Model.from_dict(params["model"]) if params.get("model") else None
+        prior = tuple(model.prior) if model else tuple(params["prior"]) if params.get("prior") else None
+        _BASES[run_id] = Basis(run_id, Policy.model_validate(params["policy"]), int(run["seed"]), prior, model)
+    return _BASES[run_id]
 
 
 def _unstored(found: neighbourhood.Neighbourhood, prepared: Prepared) -> None:
@@ -237,23 +243,31 @@ def _unstored(found: neighbourhood.Neighbourhood, prepared: Prepared) -> None:
         found.applications.append((me, at))
 
 
-def score_neighbourhood(store: Store, prepared: Prepared, *, deadline: float | None = None) -> dict:
+def score_neighbourhood(store: Store, prepared: Prepared, *, deadline: float | None = None,
+                        basis: Basis | None = None, run_scores: Callable[[list[str]], dict] | None = None,
+                        labels_until: int | None = None) -> dict:
     """Score an application from its bounded neighbourhood and the latest run.
 
     ``deadline`` (a ``time.monotonic()`` value) stops the group's growth early;
-    the answer then says ``truncated``.
+    the answer then says ``truncated``. Everything is read as of the application's
+    time, so a stored application can be scored again as it was scored then
+    (:func:`score_as_of`); ``basis`` and ``run_scores`` (``Store.latest_scores``'s
+    answer for the given applicants) then stand for a run not written, and
+    ``labels_until`` hides outcomes observed later.
     """
-    basis = latest_basis(store)
+    basis = basis or latest_basis(store)
     policy, me, at = basis.policy, prepared.applicant_id, prepared.applied_at
     found = neighbourhood.around(store, me, prepared.own() + [("phone", p) for p in prepared.listed()],
                                  policy.feature_cap)
     _unstored(found, prepared)
-    projection = found.projection(as_of=at)
-    table = features.compute(projection, policy, at=at, positions=np.array([0]), prior=basis.prior,
-                             keep_rows=True)
+    projection = found.projection(as_of=at, labels_until=labels_until)
     linked = linkage.link(projection, policy, None)
+    table = features.compute(projection, policy, at=at, positions=np.array([0]), prior=basis.prior,
+                             linked=linked, keep_rows=True)
     found_local = reasons.local(projection, linked, policy, np.array([0]), table)
     strength = {code: float(p[0]) for code, p in found_local.strength.items()}
+    if basis.model is not None:  # the model's families take the place of the hand-set local reasons
+        strength = {code: p for code, p in strength.items() if code in STRUCTURAL}
     reported = [c for c, p in strength.items() if round(1000 * p) >= MIN_POINTS]
     involved = reasons.involved(found_local, [0], {0: reported}, projection, linked, policy, table.rows, {0: 0})
     names = {int(j): (projection.arrays.kinds[projection.arrays.identifier_kind[j]],
@@ -264,13 +278,16 @@ def score_neighbourhood(store: Store, prepared: Prepared, *, deadline: float | N
     weights = linked.graph.getrow(0).tocoo()
     neighbours = {projection.applicants[j]: float(w) for j, w in zip(weights.col, weights.data)}
     ids = sorted(neighbours)
-    run_rows = store.latest_scores(basis.run_id, ids + [me]) if basis.run_id else {}
+    if run_scores is not None:
+        run_rows = run_scores(ids + [me])
+    else:
+        run_rows = store.latest_scores(basis.run_id, ids + [me]) if basis.run_id else {}
     ring = _run_ring(me, neighbours, run_rows, policy)
     if ring is not None and ring["risk"] is not None:
         strength[ReasonCode.RING_MEMBER] = STRENGTH[ReasonCode.RING_MEMBER] * ring["risk"]
         evidence[ReasonCode.RING_MEMBER] = {"ring_id": ring["ring_id"], "ring_risk": ring["risk"],
                                             **({"via": ring["via"]} if ring["via"] else {})}
-    group = _emerging(store, found, policy, basis, at, deadline, projection, linked)
+    group = _emerging(store, found, policy, basis, at, labels_until, deadline, projection, linked)
     if group is not None and group["risk"] >= policy.min_ring_risk:
         strength[ReasonCode.EMERGING_RING] = STRENGTH[ReasonCode.EMERGING_RING] * group["risk"]
         evidence[ReasonCode.EMERGING_RING] = {k: group[k] for k in ("size", "risk", "members", "features",
@@ -292,19 +309,37 @@ def score_neighbourhood(store: Store, prepared: Prepared, *, deadline: float | N
         if best_path and me not in known:
             strength[code], evidence[code] = best_p, {"path": best_path}
 
-    score = int(np.atleast_1d(combine({c: np.array([p]) for c, p in strength.items()}))[0])
-    listed = sorted(({"code": str(c), "points": round(1000 * p), "evidence": evidence[c]}
-                     for c, p in strength.items() if round(1000 * p) >= MIN_POINTS),
-                    key=lambda r: (-r["points"], r["code"]))
+    points = {c: round(1000 * p) for c, p in strength.items()}
+    if basis.model is not None:
+        for code in (ReasonCode.FRAUD_PROXIMITY, ReasonCode.DEFAULT_PROXIMITY):
+            strength.pop(code, None), points.pop(code, None)
+        probability, family_points = reasons.scorecard(basis.model, table)
+        score = int(np.atleast_1d(combine({c: np.array([p]) for c, p in strength.items()},
+                                          model_probability=probability))[0])
+        points.update({code: int(p[0]) for code, p in family_points.items()})
+        evidence.update(reasons.scorecard_evidence(basis.model, table, 0))
+    else:
+        score = int(np.atleast_1d(combine({c: np.array([p]) for c, p in strength.items()}))[0])
+    listed = sorted(({"code": str(c), "points": p, "evidence": evidence[c]}
+                     for c, p in points.items() if p >= MIN_POINTS), key=lambda r: (-r["points"], r["code"]))
     hubs = int(sum(v[0] > 0 for k, v in table.columns.items() if k.endswith("_hub")))
     return {
         "applicant_id": me, "score": score, "band": policy.bands.of(score), "reasons": listed, "ring": ring,
         "group": None if group is None else {k: group[k] for k in ("size", "risk", "members", "features",
                                                                     "truncated")},
-        "versions": {"run_id": basis.run_id, "policy_version": policy.version},
+        "versions": {"run_id": basis.run_id, "policy_version": policy.version,
+                     "model_id": basis.model.model_id if basis.model else None},
         "neighbourhood": {"identifiers": len(found.degree), "hubs": hubs, "applicants": len(found.applicants) - 1},
         "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def score_as_of(store: Store, applicant_id: str, at: int, **context) -> dict:
+    """Score a stored applicant as score-on-write scored it at ``at`` (its links first
+    seen by then; ``context`` as :func:`score_neighbourhood` takes it). Identifiers
+    that are hubs now count as hubs then too."""
+    prepared = Prepared({"application_id": "", "applicant_id": applicant_id, "applied_at": int(at)}, [])
+    return score_neighbourhood(store, prepared, **context)
 
 
 def _stored_reason(run_rows: dict, applicant: str, code: ReasonCode) -> dict | None:
@@ -329,7 +364,7 @@ def _run_ring(me: str, neighbours: dict[str, float], run_rows: dict, policy: Pol
 
 
 def _emerging(store: Store, found: neighbourhood.Neighbourhood, policy: Policy, basis: Basis, at: int,
-              deadline: float | None, projection, linked) -> dict | None:
+              labels_until: int | None, deadline: float | None, projection, linked) -> dict | None:
     """The group the applicant forms with others as the batch would find it: its
     strong-link component grown a round at a time (then split by Leiden when large),
     with the ring features and risk of :mod:`graphsvc.rings`. None below ring size."""
@@ -344,7 +379,7 @@ def _emerging(store: Store, found: neighbourhood.Neighbourhood, policy: Policy, 
             found.truncated = True
             break
         neighbourhood.expand(store, found, sorted(todo))
-        projection = found.projection(as_of=at)
+        projection = found.projection(as_of=at, labels_until=labels_until)
         linked = linkage.link(projection, policy, None)
     if len(members) < policy.min_ring_size:
         return None
@@ -356,7 +391,7 @@ def _emerging(store: Store, found: neighbourhood.Neighbourhood, policy: Policy, 
     table = rings.features(group, projection, linked, policy)
     risk = float(rings.risk(table)[0])
     members = projection.applicants[group == 0].tolist()
-    features_ = {k: (round(float(v), 4) if isinstance(v, float) else int(v))
-                 for k, v in table.iloc[0].drop(["size", "fraud", "default"]).items()}
+    features_ = {k: (None if v != v else round(float(v), 4)) for k, v in table.iloc[0].drop(
+        ["size", "fraud", "default"]).items()}
     return {"size": len(members), "risk": round(risk, 4), "members": sorted(members)[:50],
             "features": features_, "truncated": found.truncated}

@@ -88,6 +88,8 @@ _DEFAULT_VELOCITY = {
     "identity": VelocityRule(prefixes=("phone", "id_number"), strength=0.6, allowance=0, scale=1),
     "contact": VelocityRule(prefixes=("contact", "listed_by", "listing"), adds_up=True, strength=0.6,
                             allowance=1, scale=1.5),
+    # applicants strongly linked to this one that applied in the last days: a group forming
+    "group": VelocityRule(prefixes=("linked",), strength=0.45, allowance=0, scale=1.5),
 }
 
 
@@ -117,7 +119,8 @@ class Policy(BaseModel):
     # counted, not expanded (online scoring fetches no more of a neighbourhood)
     feature_cap: int = Field(200, ge=2)
     share_smoothing: float = Field(5.0, gt=0)  # pseudo-holders at the base rate in smoothed shares
-    # velocity reasons by family; declared kinds (cards, e-mails ...) count with identity
+    # velocity reasons by family (device, network, identity, contact, group); a declared kind
+    # (cards, e-mails ...) counts once a family's prefixes name it
     velocity: dict[str, VelocityRule] = Field(default_factory=lambda: dict(_DEFAULT_VELOCITY))
     # online: applicants fetched at most while growing a new applicant's group
     online_group_cap: int = Field(300, ge=10)

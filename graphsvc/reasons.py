@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphsvc.features import WINDOWS, Features, Rows
+from graphsvc.features import DAY, WINDOWS, Features, Rows
 from graphsvc.policy import Policy
 from graphsvc.projection import Projection
 from graphsvc.scoring import (
@@ -93,6 +93,8 @@ def evidence(found: Local, index: int, code: ReasonCode, projection: Projection,
         return {"kind": names[j][0], "value": names[j][1], "holders": int(projection.holders()[j])}
     family = next(f for f, c in VELOCITY_CODES.items() if c is code)
     prefix = velocity_prefixes(policy, projection.arrays.kinds)[family][found.velocity_prefix[code][index]]
+    if prefix == "linked":
+        return _linked_evidence(projection, linked, policy, i, rows.at[row])
     j, role, others, recent = _velocity_row(rows, row, prefix, projection)
     return {"kind": names[j][0], "value": names[j][1], "role": role, "others": others,
             **{f"recent_{w}d": recent[w] for w in WINDOWS}}
@@ -114,8 +116,41 @@ def involved(found: Local, indices: list[int], codes: dict[int, list[ReasonCode]
             elif code in VELOCITY_CODES.values():
                 family = next(f for f, c in VELOCITY_CODES.items() if c is code)
                 prefix = velocity_prefixes(policy, projection.arrays.kinds)[family][found.velocity_prefix[code][index]]
-                out.add(_velocity_row(rows, row_of[index], prefix, projection)[0])
+                if prefix != "linked":
+                    out.add(_velocity_row(rows, row_of[index], prefix, projection)[0])
     return np.array(sorted(out), dtype=np.int64)
+
+
+def scorecard(model, table: Features) -> tuple[np.ndarray, dict[ReasonCode, np.ndarray]]:
+    """A fitted model's fraud probability for every row of a feature table, and the
+    points each feature family adds to it (``1000 (p - p without the family)``)."""
+    from graphsvc.model import family_of
+
+    contribution = model.contributions(table)
+    logit = model.base_logit() + contribution.sum(axis=1)
+    p = 1 / (1 + np.exp(-logit))
+    families = np.array([family_of(f) for f in model.features], dtype=object)
+    points = {}
+    for family in sorted(set(families.tolist())):
+        without = logit - contribution[:, families == family].sum(axis=1)
+        points[ReasonCode(f"SCORECARD_{family}")] = np.rint(1000 * (p - 1 / (1 + np.exp(-without)))).astype(np.int64)
+    return p, points
+
+
+def scorecard_evidence(model, table: Features, row: int) -> dict[ReasonCode, dict]:
+    """Per family of a row: the features behind its points (value and log-odds)."""
+    return {ReasonCode(f"SCORECARD_{item['family']}"): {"features": item["features"]}
+            for item in model.explain(table, np.array([row]))[0]}
+
+
+def _linked_evidence(projection: Projection, linked, policy: Policy, i: int, at: float) -> dict:
+    """The strongly linked applicants who first applied in the 7 days before ``at``."""
+    row = linked.strong(policy.strong_link).getrow(i).tocoo()
+    age = at - projection.first_applied[row.col]
+    recent = row.col[(age >= 0) & (age < 7 * DAY)]
+    order = np.argsort(projection.first_applied[recent], kind="stable")
+    return {"applicants": projection.applicants[recent[order]].tolist()[:20],
+            "recent_1d": int(((age >= 0) & (age < DAY)).sum()), "recent_7d": int(len(recent))}
 
 
 def _velocity_row(rows: Rows, row: int, prefix: str, projection: Projection) -> tuple[int, str, int, dict]:

@@ -22,7 +22,8 @@ from graphsvc import linkage as linkage_
 from graphsvc import features, normalise, propagation, reasons, rings
 from graphsvc.policy import Policy
 from graphsvc.projection import Projection
-from graphsvc.scoring import MIN_POINTS, STRENGTH, VELOCITY_CODES, ReasonCode, combine, saturate
+from graphsvc.model import Model
+from graphsvc.scoring import MIN_POINTS, STRENGTH, STRUCTURAL, VELOCITY_CODES, ReasonCode, combine, saturate
 from graphsvc.store.base import Store
 
 STAGES = ("read", "link", "features", "rings", "propagate", "score", "write")
@@ -43,6 +44,7 @@ class Analysis:
     hubs: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
     prior: tuple[float, float] = (0.0, 0.0)  # base fraud and default rates the features' shares smooth toward
+    model: Model | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -71,10 +73,13 @@ def _previous_rings(store: Store) -> dict[str, set[str]]:
 
 
 def analyse(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Policy | None = None,
-            progress: Progress | None = None, hidden: set[str] | None = None) -> Analysis:
+            progress: Progress | None = None, hidden: set[str] | None = None, model: Model | None = None,
+            projection: Projection | None = None) -> Analysis:
     """Run every stage in memory and return the results (nothing is written).
 
-    ``hidden`` applicants' fraud outcomes are ignored (a hold-out backtest).
+    ``hidden`` applicants' fraud outcomes are ignored (a hold-out backtest). With
+    ``model`` (:mod:`graphsvc.model`) scores are its probability with the
+    structural reasons. ``projection`` saves the read when one is in hand.
     """
     policy = policy or Policy()
     timings: dict[str, float] = {}
@@ -88,13 +93,15 @@ def analyse(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
         if progress:
             progress(stage, STAGES.index(stage) + 1, len(STAGES))
 
-    projection = Projection.from_store(store, as_of)
+    if projection is None:
+        projection = Projection.from_store(store, as_of)
     if hidden:
         projection.fraud[np.isin(projection.applicants, sorted(hidden))] = False
     done("read")
     linked = linkage_.link(projection, policy, store)
     done("link")
-    table = features.compute(projection, policy, store=store)
+    table = features.compute(projection, policy, store=store, linked=linked,
+                             prior=model.prior if model is not None else None)
     done("features")
     algorithms = store.algorithms()
     label = rings.communities(linked.strong(policy.strong_link), policy, seed, algorithms)
@@ -116,22 +123,25 @@ def analyse(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
     done("propagate")
     scores = _score(projection, linked, policy, store, label, ring_ids, ring_risk,
                     fraud_mass * projection.known.sum(), default_mass * projection.known.sum(),
-                    to_fraud, to_default, table)
+                    to_fraud, to_default, table, model)
     done("score")
     ring_table = ring_features.assign(ring_id=ring_ids, risk=ring_risk)
-    ring_table["features"] = ring_features.drop(columns=["size", "fraud", "default"]).to_dict("records")
+    ring_table["features"] = [{k: (None if v != v else v) for k, v in record.items()}  # NaN: no evidence
+                              for record in ring_features.drop(columns=["size", "fraud", "default"]).to_dict("records")]
     ring_table = ring_table.sort_values(["risk", "size", "ring_id"], ascending=[False, False, True],
                                         ignore_index=True)
     members = pd.DataFrame({"ring_id": ring_ids[label[label >= 0]], "applicant_id": projection.applicants[label >= 0]})
     return Analysis(as_of, seed, policy, projection, scores,
                     ring_table[["ring_id", "size", "risk", "fraud", "default", "features"]],
                     members.sort_values(["ring_id", "applicant_id"], ignore_index=True),
-                    linked.hubs.drop(columns=["identifier"]), timings, table.prior)
+                    linked.hubs.drop(columns=["identifier"]), timings, table.prior, model)
 
 
 def _score(projection: Projection, linked, policy: Policy, store: Store, label, ring_ids, ring_risk,
-           fraud_mass, default_mass, to_fraud, to_default, table: features.Features) -> pd.DataFrame:
-    """Scores of the applicants in ``table`` (every known applicant, in position order)."""
+           fraud_mass, default_mass, to_fraud, to_default, table: features.Features,
+           model: Model | None = None) -> pd.DataFrame:
+    """Scores of the applicants in ``table`` (every known applicant, in position order):
+    the hand-set policy's reasons, or with ``model`` its probability and the structural reasons."""
     positions = np.flatnonzero(projection.known)
     fraud, default = projection.fraud[positions], projection.default[positions]
     in_ring = label[positions] >= 0
@@ -143,9 +153,15 @@ def _score(projection: Projection, linked, policy: Policy, store: Store, label, 
         np.maximum(fraud_mass[positions] - 1, 0), policy.proximity_scale))
     strength[ReasonCode.DEFAULT_PROXIMITY] = np.where(default, 0.0, STRENGTH[ReasonCode.DEFAULT_PROXIMITY] * saturate(
         np.maximum(default_mass[positions] - 1, 0), policy.default_proximity_scale))
-    codes = [c for c in ReasonCode if c in strength]
-    score = combine(strength)
-    points = {code: np.rint(1000 * strength[code]).astype(np.int64) for code in codes}
+    points = {code: np.rint(1000 * p).astype(np.int64) for code, p in strength.items()}
+    if model is not None:
+        probability, family_points = reasons.scorecard(model, table)
+        strength = {code: strength[code] for code in STRUCTURAL if code in strength}
+        score = combine(strength, model_probability=probability)
+        points = {**{code: points[code] for code in strength}, **family_points}
+    else:
+        score = combine(strength)
+    codes = [c for c in ReasonCode if c in points]
 
     scored = np.flatnonzero(score > 0).tolist()
     reported = {i: [c for c in codes if points[c][i] >= MIN_POINTS] for i in scored}
@@ -153,7 +169,7 @@ def _score(projection: Projection, linked, policy: Policy, store: Store, label, 
     rows, row_of = None, {i: r for r, i in enumerate(fast)}
     if fast:  # the links behind velocity reasons, for the few who have one
         rows = features.compute(projection, policy, positions=positions[fast], store=store,
-                                prior=table.prior, keep_rows=True).rows
+                                prior=table.prior, linked=linked, keep_rows=True).rows
     local_codes = {i: [c for c in reported[i] if c in reasons.LOCAL] for i in scored}
     involved = reasons.involved(found, scored, local_codes, projection, linked, policy, rows, row_of)
     named = projection.values(involved, store)
@@ -162,8 +178,11 @@ def _score(projection: Projection, linked, policy: Policy, store: Store, label, 
     text: list[str | None] = [None] * len(positions)
     for i in scored:
         items = []
+        card = reasons.scorecard_evidence(model, table, i) if model is not None and reported[i] else {}
         for code in reported[i]:
-            if code in reasons.LOCAL:
+            if code in card:
+                evidence = card[code]
+            elif code in reasons.LOCAL:
                 evidence = reasons.evidence(found, i, code, projection, linked, policy, rows, row_of.get(i, -1), names)
             elif code is ReasonCode.RING_MEMBER:
                 evidence = {"ring_id": ring_ids[label[positions[i]]], "ring_risk": round(float(risk_of[i]), 4)}
@@ -187,14 +206,16 @@ def new_run_id() -> str:
 
 
 def rescore(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Policy | None = None,
-            progress: Progress | None = None) -> dict:
-    """Run the analysis and write it as a new versioned run; returns the run record."""
-    result = analyse(store, as_of=as_of, seed=seed, policy=policy, progress=progress)
+            model: Model | None = None, progress: Progress | None = None) -> dict:
+    """Run the analysis and write it as a new versioned run; returns the run record
+    (with the model, when one scores the run, in its parameters)."""
+    result = analyse(store, as_of=as_of, seed=seed, policy=policy, progress=progress, model=model)
     run = {
         "run_id": new_run_id(), "created_at": datetime.now(UTC).isoformat(timespec="microseconds"),
         "as_of": as_of, "seed": seed,
         "params": {"policy": result.policy.model_dump(mode="json"), "policy_version": result.policy.version,
-                   "prior": list(result.prior)},
+                   "prior": list(result.prior), "model_id": model.model_id if model else None,
+                   **({"model": model.to_dict()} if model else {})},
         "timings": result.timings, "counts": result.counts,
     }
     rings_table = result.rings.assign(features=[json.dumps(f, sort_keys=True) for f in result.rings["features"]])

@@ -134,9 +134,13 @@ def stable_ids(groups: list[np.ndarray], previous: dict[str, set[str]], applican
 
 
 def features(label: np.ndarray, projection, linkage, policy: Policy) -> pd.DataFrame:
-    """Per ring label: size, fraud, default, fan-out, cross-listing, agent phones, velocity."""
+    """Per ring label: size, fraud, default, fan-out, cross-listing, agent phones, velocity.
+
+    ``devices_per_member`` counts distinct devices over the members that used one:
+    NaN (no evidence either way) when none did, as in a source without devices.
+    """
     member = np.flatnonzero(label >= 0)
-    ring = label[member]
+    ring = label[member].astype(np.int64)
     count = int(ring.max()) + 1 if len(ring) else 0
     size = np.bincount(ring, minlength=count)
     fraud = np.bincount(ring, weights=projection.fraud[member], minlength=count)
@@ -145,13 +149,14 @@ def features(label: np.ndarray, projection, linkage, policy: Policy) -> pd.DataF
     def per_ring_identifiers(incidence, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Distinct (ring, identifier) pairs and how many members of the ring hold each."""
         rows = incidence[member][:, wanted].tocoo()
-        pairs = pd.DataFrame({"ring": ring[rows.row], "identifier": rows.col})
-        held = pairs.value_counts(["ring", "identifier"]).reset_index(name="members")
-        return held["ring"].to_numpy(), held["members"].to_numpy()
+        pairs, held = np.unique((ring[rows.row] << 32) | rows.col.astype(np.int64), return_counts=True)
+        return pairs >> 32, held
 
-    devices = projection.kind_mask("device")
-    device_ring, _ = per_ring_identifiers(projection.own, np.flatnonzero(devices))
+    devices = np.flatnonzero(projection.kind_mask("device"))
+    device_ring, _ = per_ring_identifiers(projection.own, devices)
     distinct_devices = np.bincount(device_ring, minlength=count)
+    with_device = np.bincount(ring, weights=(projection.own[member][:, devices].getnnz(axis=1) > 0),
+                              minlength=count)
     shared_ring, shared_members = per_ring_identifiers(projection.own, np.arange(projection.own.shape[1]))
     shared_identifiers = np.bincount(shared_ring[shared_members >= 2], minlength=count)
     unowned = np.flatnonzero(projection.holders() == 0)
@@ -168,26 +173,28 @@ def features(label: np.ndarray, projection, linkage, policy: Policy) -> pd.DataF
     cross_listed = np.bincount(label[listing.row[cross]], minlength=count)
     links_inside = np.bincount(label[graph.row[inside]], minlength=count) / 2
 
+    # velocity: the largest share of a ring's members first applying within one window
     applied = projection.first_applied[member]
-    window = policy.velocity_window_days * DAY
-    velocity = np.zeros(count)
-    frame = pd.DataFrame({"ring": ring, "at": applied}).dropna().sort_values(["ring", "at"])
-    for r, times in frame.groupby("ring")["at"]:
-        t = times.to_numpy()
-        in_window = np.searchsorted(t, t + window, side="right") - np.arange(len(t))
-        velocity[int(r)] = in_window.max() / size[int(r)]
+    dated = ~np.isnan(applied)
+    key = (ring[dated] << 36) + (applied[dated].astype(np.int64) + (1 << 34))
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    within = np.searchsorted(key, key + policy.velocity_window_days * DAY, side="right") - np.arange(len(key))
+    most = np.zeros(count)
+    np.maximum.at(most, ring[dated][order], within)
     pairs = np.maximum(size * (size - 1), 1)
     return pd.DataFrame({
         "size": size, "fraud": fraud.astype(np.int64), "default": default.astype(np.int64),
         "fraud_share": (fraud / np.maximum(size, 1)).round(4),
         "default_share": (default / np.maximum(size, 1)).round(4),
-        "devices_per_member": (distinct_devices / np.maximum(size, 1)).round(4),
+        "devices_per_member": np.where(with_device > 0, distinct_devices / np.maximum(with_device, 1),
+                                       np.nan).round(4),
         "shared_identifiers": shared_identifiers,
         "link_density": (2 * links_inside / pairs).round(4),
         "cross_listing": (cross_listed / pairs).round(4),
         "agent_phones": agent_phones,
         "agent_share": (agent_listers / np.maximum(size, 1)).clip(0, 1).round(4),
-        "velocity": velocity.round(4),
+        "velocity": (most / np.maximum(size, 1)).round(4),
     })
 
 
@@ -195,10 +202,12 @@ def risk(features_: pd.DataFrame) -> np.ndarray:
     """Ring risk in [0, 1]: a logistic blend of the ring's features.
 
     Confirmed fraud weighs most; without any label, a burst of applications on
-    few devices, cross-listed contacts or an agent's phone still raises it.
+    few devices, cross-listed contacts or an agent's phone still raises it. A
+    feature the ring has no evidence for (no member used a device) is neutral.
     """
-    f = features_
+    f = {name: features_[name].to_numpy(float) for name in features_.columns}
+    few_devices = np.nan_to_num(1 - np.clip(f["devices_per_member"], 0, 1), nan=0.0)
     z = (-4.0 + 8.0 * f["fraud_share"] + 2.0 * f["default_share"] + 3.5 * f["velocity"]
-         + 1.5 * (1 - f["devices_per_member"].clip(0, 1)) + 2.0 * f["cross_listing"].clip(0, 0.5)
-         + 1.5 * f["agent_share"] + 0.5 * np.log(f["size"].clip(lower=1) / 5).clip(0, 2))
-    return (1 / (1 + np.exp(-z))).round(4).to_numpy()
+         + 1.5 * few_devices + 2.0 * np.clip(f["cross_listing"], 0, 0.5)
+         + 1.5 * f["agent_share"] + 0.5 * np.clip(np.log(np.maximum(f["size"], 1) / 5), 0, 2))
+    return np.round(1 / (1 + np.exp(-z)), 4)

@@ -13,13 +13,23 @@ RING_MEMBER            0.85   ring id, ring risk and size (p = 0.85 x risk)
 EMERGING_RING          0.85   online only: the group the application joins or
                               closes, its members and features (p = 0.85 x risk)
 SHARES_WITH_FRAUD      0.60   the confirmed-fraud applicant and what is shared
-*_VELOCITY             0.60   per family (device, network, identity, contact): the
-                              identifier others used lately, with their counts
+*_VELOCITY             0.60   per family (device, network, identity, contact, group):
+                              the identifier others used lately, with their counts,
+                              or the strongly linked applicants who applied lately
 FRAUD_PROXIMITY        0.50   path of applicants to the nearest confirmed fraud
                               (p from the lift of personalised PageRank mass)
 HUB_IDENTIFIER         0.30   the hub identifier held and its number of holders
 DEFAULT_PROXIMITY      0.25   path of applicants to the nearest default
+SCORECARD_*            1.00   with a fitted model: per feature family (device,
+                              network, identity, contact, group, relations,
+                              history), what the family adds to the model's fraud
+                              probability, with each feature's value and log-odds
 =====================  =====  ===================================================
+
+With a fitted model (:mod:`graphsvc.model`) the score is the noisy OR of the
+model's calibrated probability and the structural reasons it does not learn
+(:data:`STRUCTURAL`); the hand-set local and proximity reasons give way to the
+model's families.
 
 Velocity strengths come from the policy (:class:`~graphsvc.policy.VelocityRule`);
 the table gives the defaults' largest.
@@ -45,14 +55,24 @@ class ReasonCode(StrEnum):
     NETWORK_VELOCITY = "NETWORK_VELOCITY"
     IDENTITY_VELOCITY = "IDENTITY_VELOCITY"
     CONTACT_VELOCITY = "CONTACT_VELOCITY"
+    GROUP_VELOCITY = "GROUP_VELOCITY"
     FRAUD_PROXIMITY = "FRAUD_PROXIMITY"
     HUB_IDENTIFIER = "HUB_IDENTIFIER"
     DEFAULT_PROXIMITY = "DEFAULT_PROXIMITY"
+    # a fitted scorecard's reasons, one per feature family (graphsvc.model)
+    SCORECARD_DEVICE = "SCORECARD_DEVICE"
+    SCORECARD_NETWORK = "SCORECARD_NETWORK"
+    SCORECARD_IDENTITY = "SCORECARD_IDENTITY"
+    SCORECARD_CONTACT = "SCORECARD_CONTACT"
+    SCORECARD_GROUP = "SCORECARD_GROUP"
+    SCORECARD_RELATIONS = "SCORECARD_RELATIONS"
+    SCORECARD_HISTORY = "SCORECARD_HISTORY"
 
 
 #: the velocity reason of each policy family
 VELOCITY_CODES = {"device": ReasonCode.DEVICE_VELOCITY, "network": ReasonCode.NETWORK_VELOCITY,
-                  "identity": ReasonCode.IDENTITY_VELOCITY, "contact": ReasonCode.CONTACT_VELOCITY}
+                  "identity": ReasonCode.IDENTITY_VELOCITY, "contact": ReasonCode.CONTACT_VELOCITY,
+                  "group": ReasonCode.GROUP_VELOCITY}
 
 STRENGTH = {
     ReasonCode.CONFIRMED_FRAUD: 0.95,
@@ -63,18 +83,23 @@ STRENGTH = {
     ReasonCode.NETWORK_VELOCITY: 0.60,
     ReasonCode.IDENTITY_VELOCITY: 0.60,
     ReasonCode.CONTACT_VELOCITY: 0.60,
+    ReasonCode.GROUP_VELOCITY: 0.45,
     ReasonCode.FRAUD_PROXIMITY: 0.50,
     ReasonCode.HUB_IDENTIFIER: 0.30,
     ReasonCode.DEFAULT_PROXIMITY: 0.25,
+    **{code: 1.0 for code in ReasonCode if code.startswith("SCORECARD_")},
 }
+#: with a fitted model, the reasons it does not replace: the structure it cannot learn
+STRUCTURAL = (ReasonCode.CONFIRMED_FRAUD, ReasonCode.RING_MEMBER, ReasonCode.EMERGING_RING)
 #: reasons weaker than this are not reported (and do not count): a faint trace of
 #: propagated risk three hops away is not a reason a person should read
 MIN_POINTS = 50
 
 
-def combine(strengths: dict[ReasonCode, np.ndarray]) -> np.ndarray:
-    """Noisy-OR of reason strengths as an integer score 0-1000."""
-    keep = 1.0
+def combine(strengths: dict[ReasonCode, np.ndarray], model_probability=None) -> np.ndarray:
+    """Noisy-OR of reason strengths as an integer score 0-1000; reasons under
+    :data:`MIN_POINTS` do not count. A fitted model's probability counts whole."""
+    keep = 1.0 if model_probability is None else 1 - np.asarray(model_probability, dtype=float)
     for p in strengths.values():
         p = np.where(np.round(p * 1000) >= MIN_POINTS, p, 0.0)
         keep = keep * (1 - p)
@@ -106,13 +131,10 @@ def strongest_neighbour(graph: sparse.csr_matrix, targets: np.ndarray) -> tuple[
 
 
 def velocity_prefixes(policy, kinds: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    """Feature prefixes of each velocity family; declared kinds no family names go with identity."""
-    named = {p for rule in policy.velocity.values() for p in rule.prefixes}
-    out = {}
-    for family, rule in policy.velocity.items():
-        extra = tuple(k for k in kinds if k not in named and k != "subnet") if family == "identity" else ()
-        out[family] = rule.prefixes + extra
-    return out
+    """Feature prefixes of each velocity family. A declared kind (e-mail, card ...)
+    counts only where the policy names it: how often its values are shared is the
+    lender's knowledge, not ours (e-mails are reused in bulk in some sources)."""
+    return {family: rule.prefixes for family, rule in policy.velocity.items()}
 
 
 def velocity(table, policy, kinds: tuple[str, ...]) -> dict[ReasonCode, tuple[np.ndarray, np.ndarray]]:

@@ -42,6 +42,7 @@ class TableSource:
     null_values: dict[str, list[str]] = field(default_factory=dict)
     properties: tuple[str, ...] | None = None  # None: every unmapped column (tables that keep them)
     kinds: dict[str, str] = field(default_factory=dict)  # applications: file column -> extra kind
+    generated: dict[str, str] = field(default_factory=dict)  # contract column -> template of "{row}"
 
     def __post_init__(self) -> None:
         if self.table not in TABLES:
@@ -49,6 +50,9 @@ class TableSource:
         for kind in self.kinds.values():
             if not KIND_NAME.match(kind):
                 raise MappingError(f"identifier kind {kind!r} must match {KIND_NAME.pattern}")
+        for column, template in self.generated.items():
+            if template.count("{row}") != 1:
+                raise MappingError(f"generated {column} = {template!r}: the template needs {{row}} once")
 
     def checksum(self) -> str:
         """Digest of the file's bytes and of this mapping (a re-mapped file is new)."""
@@ -103,7 +107,8 @@ class TableSource:
         for column in self.where:
             if column not in available:
                 raise ContractError(f"{self.path}: filter column {column!r} not found")
-        missing = [c for c in table.required if c not in mapping and c not in self.constants]
+        missing = [c for c in table.required if c not in mapping and c not in self.constants
+                   and c not in self.generated]
         if missing:
             raise ContractError(f"{self.path}: {self.table} needs column(s) {', '.join(missing)}")
         kinds = dict(self.kinds)
@@ -174,6 +179,9 @@ class TableSource:
             out[contract_column] = values
         for contract_column, value in self.constants.items():
             out[contract_column] = pd.Series(value, index=raw.index, dtype="string")
+        for contract_column, template in self.generated.items():  # an id from the data row number
+            head, _, tail = template.partition("{row}")
+            out[contract_column] = (head + pd.Series(raw.index, index=raw.index).astype("string") + tail)
         for file_column, kind in kinds.items():
             out[f"kind:{kind}"] = raw[file_column]
         if props:
@@ -258,7 +266,7 @@ def read_mapping(path: Path, data_dir: Path | None = None) -> list[TableSource]:
         raise MappingError(f"{path}: {exc}") from exc
     name = spec.get("name") or Path(path).stem
     base = Path(data_dir) if data_dir else (Path(path).parent / spec.get("data_dir", ".")).resolve()
-    allowed = {"table", "file", "columns", "constants", "where", "null_values", "properties", "kinds"}
+    allowed = {"table", "file", "columns", "constants", "where", "null_values", "properties", "kinds", "generated"}
     sources = []
     for entry in spec.get("tables", []):
         unknown = set(entry) - allowed
@@ -278,6 +286,7 @@ def read_mapping(path: Path, data_dir: Path | None = None) -> list[TableSource]:
             null_values={k: [str(x) for x in v] for k, v in entry.get("null_values", {}).items()},
             properties=tuple(properties) if properties is not None else None,
             kinds=dict(entry.get("kinds", {})),
+            generated={k: str(v) for k, v in entry.get("generated", {}).items()},
         ))
     if not sources:
         raise MappingError(f"{path}: declares no [[tables]]")

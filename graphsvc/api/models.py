@@ -74,13 +74,14 @@ class GroupOut(BaseModel):
     size: int
     risk: float = Field(description="ring risk of the group (a ring at policy.min_ring_risk and above)")
     members: list[str] = Field(description="applicant ids, the first 50")
-    features: dict[str, float]
+    features: dict[str, float | None] = Field(description="the batch's ring features; null: no evidence")
     truncated: bool = Field(description="growth stopped at the applicant cap or the time budget")
 
 
 class Versions(BaseModel):
     run_id: str | None = Field(description="the re-score run the answer builds on (none before the first run)")
     policy_version: str
+    model_id: str | None = Field(None, description="the fitted model of that run (none: the hand-set policy)")
 
 
 class Neighbourhood(BaseModel):
@@ -193,7 +194,7 @@ class RingOut(BaseModel):
     risk: float
     fraud: int
     default: int
-    features: dict[str, float]
+    features: dict[str, float | None] = Field(description="ring features; null where the ring has no evidence")
 
 
 class RingPage(BaseModel):
