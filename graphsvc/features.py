@@ -171,6 +171,17 @@ def outcome_times(projection: Projection, outcome: str) -> np.ndarray:
     return np.where(flagged, at, np.inf)
 
 
+def scoring_times(projection: Projection) -> np.ndarray:
+    """Per applicant, when a batch run scores it: its latest application known to the
+    projection (the decision underwriting made, with what was known then), else the
+    projection's as-of date (or now) for applicants without one."""
+    arrays = projection.arrays
+    latest = np.full(len(arrays.applicants), -np.inf)
+    np.maximum.at(latest, arrays.application_applicant, arrays.application_at.astype(float))
+    end = float(projection.as_of) if projection.as_of is not None else clock.time()
+    return np.where(np.isfinite(latest), latest, end)
+
+
 def base_rates(projection: Projection) -> tuple[float, float]:
     """Fraud and default shares among the applicants known to the projection."""
     known = max(int(projection.known.sum()), 1)

@@ -58,9 +58,10 @@ def _write(frame: pd.DataFrame, path: Path, source: TableSource) -> TableSource:
 
 def replay(store: Store, sources: list[TableSource], cut: int, *, truth: pd.DataFrame | None = None,
            policy: Policy | None = None, seed: int = 7, settings: Settings | None = None,
-           limit: int | None = None, progress: Progress | None = None) -> dict:
+           model=None, limit: int | None = None, progress: Progress | None = None) -> dict:
     """Replay the applications of ``sources`` made after ``cut`` (epoch seconds) into
-    ``store`` (a new, empty store) and report what was flagged when.
+    ``store`` (a new, empty store) and report what was flagged when. ``model``
+    (:mod:`graphsvc.model`) scores both runs, and so score-on-write.
 
     Returns the report: counts and flag rates per outcome (and per ring kind with
     ``truth``), the latency percentiles of score-on-write, and the answers
@@ -79,7 +80,7 @@ def replay(store: Store, sources: list[TableSource], cut: int, *, truth: pd.Data
             frame = frame[early]
         before.append(_write(frame, workdir / f"before-{name}.parquet", source))
     load(store, before, settings=settings)
-    rescore(store, as_of=cut, seed=seed, policy=policy)
+    rescore(store, as_of=cut, seed=seed, policy=policy, model=model)
 
     applications = later.get("applications", pd.DataFrame(columns=["application_id", "applicant_id", "_at"]))
     applications = applications.sort_values(["_at", "application_id"], kind="stable")
@@ -107,7 +108,7 @@ def replay(store: Store, sources: list[TableSource], cut: int, *, truth: pd.Data
         if progress:
             progress("replaying", done, total)
     load(store, [s for s, _ in tables.values()], settings=settings)
-    rescore(store, seed=seed, policy=policy)
+    rescore(store, seed=seed, policy=policy, model=model)
     run = store.latest_run()
     batch = store.run_table(run["run_id"], "scores")
     return _report(pd.DataFrame(answers, columns=["application_id", "applicant_id", "applied_at", "score", "band",

@@ -61,7 +61,11 @@ def write(service, out: str | Path, *, run_id: str | None = None, top: int = 10,
     ]
     if backtest:
         sections += ["<h2>Backtest</h2>", _table(pd.DataFrame(
-            [{"measure": k, "value": v} for k, v in backtest.items() if k != "timings"]))]
+            [{"measure": k, "value": v} for k, v in backtest.items() if not isinstance(v, dict | list)]))]
+        new = backtest.get("new")
+        if isinstance(new, dict):
+            sections += ["<h3>New applications, as scored on write</h3>", _table(pd.DataFrame(
+                [{"measure": k, "value": v} for k, v in new.items() if not isinstance(v, dict | list)]))]
     sections.append(f"<h2>Top {len(rings)} rings</h2><p>{legend()}</p>")
     for number, ring in enumerate(rings.itertuples(index=False)):
         graph = service.ring_graph(ring.ring_id, run_id=run_id)

@@ -100,7 +100,8 @@ def analyse(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
     done("read")
     linked = linkage_.link(projection, policy, store)
     done("link")
-    table = features.compute(projection, policy, store=store, linked=linked,
+    at = features.scoring_times(projection)[projection.known]
+    table = features.compute(projection, policy, at=at, store=store, linked=linked,
                              prior=model.prior if model is not None else None)
     done("features")
     algorithms = store.algorithms()
@@ -168,8 +169,9 @@ def _score(projection: Projection, linked, policy: Policy, store: Store, label, 
     fast = [i for i in scored if any(c in VELOCITY_CODES.values() for c in reported[i])]
     rows, row_of = None, {i: r for r, i in enumerate(fast)}
     if fast:  # the links behind velocity reasons, for the few who have one
-        rows = features.compute(projection, policy, positions=positions[fast], store=store,
-                                prior=table.prior, linked=linked, keep_rows=True).rows
+        rows = features.compute(projection, policy, at=features.scoring_times(projection)[positions[fast]],
+                                positions=positions[fast], store=store, prior=table.prior, linked=linked,
+                                keep_rows=True).rows
     local_codes = {i: [c for c in reported[i] if c in reasons.LOCAL] for i in scored}
     involved = reasons.involved(found, scored, local_codes, projection, linked, policy, rows, row_of)
     named = projection.values(involved, store)

@@ -19,7 +19,9 @@ from graphsvc import normalise
 from graphsvc.backtest import backtest
 from graphsvc.errors import ConfigurationError, NotFoundError
 from graphsvc.explain import explain
+from graphsvc.model import Model
 from graphsvc.policy import Policy
+from graphsvc.projection import Projection
 from graphsvc.rescore import Progress, parse_as_of, rescore
 from graphsvc.settings import Settings, get_settings
 from graphsvc.store import Store, open_store
@@ -238,14 +240,56 @@ class Service:
     # -- re-scoring (graphsvc.rescore) -------------------------------------------------
 
     def rescore(self, *, as_of: str | None = None, seed: int = 7, policy: Policy | None = None,
-                progress: Progress | None = None) -> dict:
+                model: Model | str | Path | None = None, progress: Progress | None = None) -> dict:
         """Re-run the whole-graph analytics and write a new versioned run.
 
-        ``as_of`` (ISO date or timestamp) uses only what was known then. Returns
-        the run record: run_id, parameters, per-stage timings and counts.
+        ``as_of`` (ISO date or timestamp) uses only what was known then; ``model``
+        (a :class:`~graphsvc.model.Model` or its JSON file, see :meth:`fit`) scores
+        the run, and score-on-write after it. Returns the run record: run_id,
+        parameters, per-stage timings and counts.
         """
         return rescore(self.store, as_of=parse_as_of(as_of, self.settings.timezone), seed=seed,
-                       policy=policy, progress=progress)
+                       policy=policy, model=_model(model), progress=progress)
+
+    def features(self, *, as_of: str | None = None, at: str = "as-of", policy: Policy | None = None) -> pd.DataFrame:
+        """The feature table (:mod:`graphsvc.features`, catalogue in ``docs/features.md``):
+        one row per applicant known at ``as_of``, computed from what was known at
+        ``as_of`` (``at="as-of"``) or at each applicant's first application (``"own"``,
+        as :meth:`fit` trains)."""
+        from graphsvc import features as features_
+        from graphsvc.linkage import link
+
+        if at not in ("as-of", "own"):
+            raise ValueError("at must be 'as-of' or 'own'")
+        policy = policy or Policy()
+        when = parse_as_of(as_of, self.settings.timezone)
+        projection = Projection.from_store(self.store, when)
+        linked = link(projection, policy, self.store)
+        if at == "own":
+            from graphsvc.model import training_set
+
+            data = training_set(projection, policy, as_of=when, store=self.store, linked=linked)
+            return data.table.frame().assign(at=data.at, fraud=data.label)
+        return features_.compute(projection, policy, store=self.store, linked=linked).frame()
+
+    def fit(self, as_of: str | None = None, *, maturity_days: int = 0, seed: int = 7,
+            policy: Policy | None = None) -> Model:
+        """Fit a scorecard (:mod:`graphsvc.model`) on the fraud outcomes known at ``as_of``,
+        with features as of each applicant's first application; ``Model.save`` writes it.
+
+        Raises
+        ------
+        ModelError
+            When too few outcomes are known (the hand-set policy stays).
+        """
+        from graphsvc.linkage import link
+        from graphsvc.model import fit
+
+        policy = policy or Policy()
+        when = parse_as_of(as_of, self.settings.timezone)
+        projection = Projection.from_store(self.store, when)
+        return fit(projection, policy, as_of=when, seed=seed, maturity_days=maturity_days, store=self.store,
+                   linked=link(projection, policy, self.store))
 
     def runs(self) -> pd.DataFrame:
         """Re-score runs, newest first."""
@@ -297,11 +341,14 @@ class Service:
         return explain(self.store, self.run_id(run_id), applicant_id)
 
     def backtest(self, as_of: str, *, seed: int = 7, policy: Policy | None = None, k: int = 100,
-                 truth: str | Path | None = None, progress: Progress | None = None) -> dict:
-        """Score with what was known at ``as_of`` and evaluate on what came after."""
+                 truth: str | Path | None = None, model: Model | str | Path | None = None,
+                 new_applications: bool = True, limit: int | None = None, progress: Progress | None = None) -> dict:
+        """Score with what was known at ``as_of`` and evaluate on what came after:
+        applicants known then, and (``new_applications``) applicants first applying
+        later, each scored as score-on-write scored it (:func:`graphsvc.backtest.backtest`)."""
         at = parse_as_of(as_of, self.settings.timezone)
-        return backtest(self.store, at, seed=seed, policy=policy, k=k,
-                        truth=Path(truth) if truth else None, progress=progress)
+        return backtest(self.store, at, seed=seed, policy=policy, k=k, truth=Path(truth) if truth else None,
+                        model=_model(model), new_applications=new_applications, limit=limit, progress=progress)
 
     def ring_graph(self, ring_id: str, run_id: str | None = None, max_degree: int = 200) -> nx.Graph:
         """A ring as a networkx graph: its members and the identifiers at least two
@@ -337,12 +384,14 @@ class Service:
 
         return lost_contact_borrowers(self.store)
 
-    def holdout(self, share: float = 0.3, *, seed: int = 7, policy: Policy | None = None, k: int = 100) -> dict:
+    def holdout(self, share: float = 0.3, *, seed: int = 7, policy: Policy | None = None, k: int = 100,
+                fit: bool = False) -> dict:
         """Hide a share of the fraud labels, score without them, and measure how
-        well the scores find them (AUC, precision at k, recall at the review band)."""
+        well the scores find them (AUC, precision at k, recall at the review band);
+        with ``fit``, by a scorecard fitted on the labels left."""
         from graphsvc.backtest import holdout
 
-        return holdout(self.store, share, seed=seed, policy=policy, k=k)
+        return holdout(self.store, share, seed=seed, policy=policy, k=k, fit=fit)
 
     def query(self, name: str, **parameters) -> pd.DataFrame:
         """Run a named query of the Cypher library (``queries/``, e.g.
@@ -369,6 +418,10 @@ class Service:
     def _require(self, applicant_id: str) -> None:
         if not len(self.store.applicants([applicant_id])):
             raise NotFoundError(f"no applicant {applicant_id!r}")
+
+
+def _model(model: Model | str | Path | None) -> Model | None:
+    return Model.load(model) if isinstance(model, str | Path) else model
 
 
 def _readable(links: pd.DataFrame) -> pd.DataFrame:

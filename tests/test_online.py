@@ -2,6 +2,7 @@
 
 
 import pandas as pd
+import pytest
 
 from graphsvc.loader import load
 from graphsvc.online import prepare_application, store_application
@@ -81,3 +82,68 @@ def test_digest_equals_the_loader_digest(tmp_path):
     rows, _ = prepare("applications", pd.DataFrame([{**a, "row": 1} for a in APPLICATIONS]), ctx)
     lean = [prepare_application(a, [], settings).application["digest"] for a in APPLICATIONS]
     assert rows["digest"].tolist() == lean
+
+
+def _parity_store(tmp_path, settings):
+    """Six applicants on one device in four days, two on a home IP months apart, the rest alone."""
+    from conftest import application, build_store, contact
+
+    apps = [application(n, day=100 + (n - 1) // 2, device="farm-7") for n in range(1, 7)]
+    apps += [application(7, day=10, ip="10.9.9.9"), application(8, day=90, ip="10.9.9.9")]
+    apps += [application(n, day=n) for n in range(9, 40)]
+    contacts = [contact(n, "13700000000", day=100 + (n - 1) // 2) for n in (1, 2, 3, 4)]
+    return build_store(tmp_path, apps, contacts)
+
+
+def test_an_application_scores_on_write_as_in_the_next_batch_run(tmp_path, settings):
+    """One rulebook: the same data, the same score, the same reasons (EMERGING_RING
+    on write is RING_MEMBER in the batch) within 1 point."""
+    import json
+
+    from conftest import application, on_day
+
+    from graphsvc.online import score_neighbourhood
+    from graphsvc.rescore import parse_as_of, rescore
+
+    path = _parity_store(tmp_path, settings)
+    cases = [(application(50, day=103, device="farm-7"), [{"contact_phone": "13700000000"}]),  # joins the farm
+             (application(51, day=120, ip="10.9.9.9"), []),  # a third on the home IP
+             (application(52, day=120), [])]  # nobody near
+    seen = []
+    with open_store(str(path)) as store:
+        rescore(store, as_of=parse_as_of(on_day(99)))
+        for body, listed in cases:
+            prepared = prepare_application(body, listed, get_settings())
+            store_application(store, prepared)
+            online = score_neighbourhood(store, prepared)
+            run = rescore(store, as_of=prepared.applied_at)
+            batch = store.run_table(run["run_id"], "scores", where={"applicant_id": [body["applicant_id"]]}).iloc[0]
+            batch_reasons = json.loads(batch["reasons"]) if isinstance(batch["reasons"], str) else []
+            rename = {"EMERGING_RING": "RING_MEMBER"}
+            assert abs(online["score"] - int(batch["score"])) <= 1, (body["applicant_id"], online, batch_reasons)
+            assert [rename.get(r["code"], r["code"]) for r in online["reasons"]] == [r["code"] for r in batch_reasons]
+            assert online["band"] == batch["band"]
+            seen.append([r["code"] for r in batch_reasons])
+    assert seen[0][0] == "RING_MEMBER" and "DEVICE_VELOCITY" in seen[0]  # the farm, seen alike
+    assert seen[2] == []
+
+
+def test_a_forming_ring_is_flagged_on_write(tmp_path, settings):
+    from conftest import application
+
+    from graphsvc.online import score_neighbourhood
+
+    path = _parity_store(tmp_path, settings)
+    with open_store(str(path)) as store:
+        prepared = prepare_application(application(60, day=104, device="farm-7"), [{"contact_phone": "13700000000"}],
+                                       get_settings())
+        store_application(store, prepared)
+        answer = score_neighbourhood(store, prepared)
+    codes = [r["code"] for r in answer["reasons"]]
+    assert answer["band"] == "high" and codes[0] == "EMERGING_RING"
+    group = next(r for r in answer["reasons"] if r["code"] == "EMERGING_RING")["evidence"]
+    assert group["members"] == ["A001", "A002", "A003", "A004", "A005", "A006", "A060"]
+    assert group["features"]["devices_per_member"] == pytest.approx(1 / 7, abs=1e-4)
+    assert {"DEVICE_VELOCITY", "CONTACT_VELOCITY", "GROUP_VELOCITY"} <= set(codes)
+    device = next(r for r in answer["reasons"] if r["code"] == "DEVICE_VELOCITY")["evidence"]
+    assert (device["kind"], device["value"], device["others"]) == ("device", "farm-7", 6)

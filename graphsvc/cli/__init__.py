@@ -75,4 +75,4 @@ def _progress_bar() -> Progress:
                     TimeElapsedColumn(), console=console, transient=True)
 
 
-from graphsvc.cli import loading, scoring, serving  # noqa: E402,F401 - registers the commands
+from graphsvc.cli import evaluation, loading, scoring, serving  # noqa: E402,F401 - registers the commands

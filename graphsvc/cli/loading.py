@@ -14,18 +14,45 @@ from graphsvc.errors import GraphsvcError
 from graphsvc.store.embedded.sql import Error as SQLiteError
 
 
+ApplicationsOption = Annotated[Path | None, typer.Option(help="Applications file (CSV or Parquet).")]
+ContactsOption = Annotated[Path | None, typer.Option(help="Contacts file.")]
+OutcomesOption = Annotated[Path | None, typer.Option(help="Outcomes file.")]
+RelationsOption = Annotated[Path | None, typer.Option(help="Relations file.")]
+ApplicantsOption = Annotated[Path | None, typer.Option(help="Applicant register file.")]
+IdentifiersOption = Annotated[Path | None, typer.Option(help="Identifier sightings file.")]
+SourceOption = Annotated[Path | None, typer.Option(help="A source mapping, e.g. loaders/p2p.toml.")]
+DataDirOption = Annotated[Path | None, typer.Option(help="Folder of the mapping's files.")]
+KindOption = Annotated[list[str], typer.Option(help="Extra identifier column of applications: COLUMN=KIND.")]
+
+
+def sources_of(files: dict[str, Path | None], source: Path | None, data_dir: Path | None, kind: list[str]):
+    """The table sources a command's file options name (contract files, a mapping or both)."""
+    from graphsvc.sources import canonical_sources, read_mapping
+
+    try:
+        kinds = dict(item.split("=", 1) for item in kind)
+    except ValueError:
+        raise _fail(ValueError("--kind takes COLUMN=KIND")) from None
+    sources = canonical_sources(files, kinds)
+    if source is not None:
+        sources += read_mapping(source, data_dir)
+    if not sources:
+        raise _fail(ValueError("nothing to load: give table files or --source"))
+    return sources
+
+
 @app.command()
 def load(
     db: DbOption = DEFAULT_DB,
-    applications: Annotated[Path | None, typer.Option(help="Applications file (CSV or Parquet).")] = None,
-    contacts: Annotated[Path | None, typer.Option(help="Contacts file.")] = None,
-    outcomes: Annotated[Path | None, typer.Option(help="Outcomes file.")] = None,
-    relations: Annotated[Path | None, typer.Option(help="Relations file.")] = None,
-    applicants: Annotated[Path | None, typer.Option(help="Applicant register file.")] = None,
-    identifiers: Annotated[Path | None, typer.Option(help="Identifier sightings file.")] = None,
-    source: Annotated[Path | None, typer.Option(help="A source mapping, e.g. loaders/p2p.toml.")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Folder of the mapping's files.")] = None,
-    kind: Annotated[list[str], typer.Option(help="Extra identifier column of applications: COLUMN=KIND.")] = [],  # noqa: B006
+    applications: ApplicationsOption = None,
+    contacts: ContactsOption = None,
+    outcomes: OutcomesOption = None,
+    relations: RelationsOption = None,
+    applicants: ApplicantsOption = None,
+    identifiers: IdentifiersOption = None,
+    source: SourceOption = None,
+    data_dir: DataDirOption = None,
+    kind: KindOption = [],  # noqa: B006
     rejects: Annotated[Path | None, typer.Option(help="Rejects report (CSV); default: next to --db.")] = None,
     output: Annotated[str, typer.Option("--format", help="Summary as table or json.")] = "table",
 ) -> None:
@@ -34,21 +61,12 @@ def load(
     Bad rows are rejected with a reason into the rejects report; the rest loads.
     Re-running a load skips what is done, so it also resumes a killed load.
     """
-    from graphsvc.sources import canonical_sources, read_mapping
     from graphsvc.store import open_store
 
     files = {"applicants": applicants, "applications": applications, "identifiers": identifiers,
              "contacts": contacts, "outcomes": outcomes, "relations": relations}
     try:
-        kinds = dict(item.split("=", 1) for item in kind)
-    except ValueError:
-        raise _fail(ValueError("--kind takes COLUMN=KIND")) from None
-    try:
-        sources = canonical_sources(files, kinds)
-        if source is not None:
-            sources += read_mapping(source, data_dir)
-        if not sources:
-            raise _fail(ValueError("nothing to load: give table files or --source"))
+        sources = sources_of(files, source, data_dir, kind)
         with open_store(str(db)) as store:
             report = _load_with_progress(store, sources)
     except GraphsvcError as exc:

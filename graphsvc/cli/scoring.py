@@ -1,4 +1,4 @@
-"""Commands that analyse the store: rescore, runs, rings, scores, explain, backtest."""
+"""Commands that analyse the store: rescore, runs, rings, scores, explain, skiptrace, pictures."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from graphsvc.store.embedded.sql import Error as SQLiteError
 RunOption = Annotated[str | None, typer.Option("--run", help="Run id; default: the latest run.")]
 SeedOption = Annotated[int, typer.Option(help="Seed of community detection (same seed, same rings).")]
 PolicyOption = Annotated[Path | None, typer.Option(help="Scoring policy overrides (JSON).")]
+ModelOption = Annotated[Path | None, typer.Option(help="A fitted model (`graphsvc fit --out`) to score with.")]
 
 
 @contextmanager
@@ -53,16 +54,18 @@ def rescore(
     as_of: Annotated[str | None, typer.Option(help="Use only what was known at this ISO date or time.")] = None,
     seed: SeedOption = 7,
     policy: PolicyOption = None,
+    model: ModelOption = None,
     output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """Re-run rings, propagation and scores over the whole graph as a new versioned run."""
     with _service(db, readonly=False) as service:
         run = _with_progress(lambda progress: service.rescore(as_of=as_of, seed=seed, policy=_policy(policy),
-                                                              progress=progress))
+                                                              model=model, progress=progress))
     if output == "json":
         typer.echo(json.dumps(run, indent=2, default=str))
         return
-    console.print(f"run {run['run_id']} (policy {run['params']['policy_version']}, seed {seed})")
+    scorer = f"model {run['params']['model_id']}" if run["params"].get("model_id") else "hand-set policy"
+    console.print(f"run {run['run_id']} (policy {run['params']['policy_version']}, {scorer}, seed {seed})")
     console.print("timings (s): " + ", ".join(f"{k} {v}" for k, v in run["timings"].items()))
     console.print("counts: " + ", ".join(f"{k} {v:,}" for k, v in run["counts"].items()))
 
@@ -139,29 +142,6 @@ def explain(
         typer.echo(json.dumps(explanation, indent=2, ensure_ascii=False))
     else:
         typer.echo(as_text(explanation))
-
-
-@app.command()
-def backtest(
-    as_of: Annotated[str, typer.Option(help="Score with what was known at this ISO date or time.")],
-    db: DbOption = DEFAULT_DB,
-    truth: Annotated[Path | None, typer.Option(help="Truth file of a generated scenario (truth_applicants).")] = None,
-    k: Annotated[int, typer.Option(help="Precision is measured among the k highest scores.")] = 100,
-    seed: SeedOption = 7,
-    policy: PolicyOption = None,
-    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
-) -> None:
-    """Score as of a date and evaluate against fraud observed after it (and ring truth)."""
-    with _service(db) as service:
-        figures = _with_progress(lambda progress: service.backtest(as_of, seed=seed, policy=_policy(policy), k=k,
-                                                                   truth=truth, progress=progress))
-    if output == "json":
-        typer.echo(json.dumps(figures, indent=2))
-        return
-    import pandas as pd
-
-    rows = [{"measure": key, "value": value} for key, value in figures.items() if key != "timings"]
-    console.print(_table(pd.DataFrame(rows), f"backtest as of {as_of}"))
 
 
 @app.command()
