@@ -44,6 +44,7 @@ class Neighbourhood:
     truncated: bool = False
     _seen: set[tuple] = field(default_factory=set, repr=False)  # (applicant, kind, value, contact) of the links
     _people: set[str] = field(default_factory=set, repr=False)  # every applicant named
+    _relations: list[tuple] | None = field(default=None, repr=False)
 
     def add_rows(self, rows: list[tuple]) -> None:
         """Rows of :meth:`Store.neighbourhood`."""
@@ -73,6 +74,14 @@ class Neighbourhood:
     def add_people(self, applicant_ids) -> None:
         self._people.update(applicant_ids)
 
+    def _relation_rows(self) -> list[tuple]:
+        """Relations as (src, dst, type, at or None), read once."""
+        if self._relations is None:
+            frame = self.relations if self.relations is not None else pd.DataFrame()
+            self._relations = [(r.src_applicant_id, r.dst_applicant_id, r.type,
+                                None if pd.isna(r.at) else float(r.at)) for r in frame.itertuples(index=False)]
+        return self._relations
+
     @property
     def applicants(self) -> list[str]:
         others = self._people - {self.applicant_id}
@@ -93,12 +102,11 @@ class Neighbourhood:
         identifiers = sorted(self.degree)
         index = {key: i for i, key in enumerate(identifiers)}
         kinds = tuple(sorted({k for k, _ in identifiers}))
-        links = sorted((l for l in self.links if known(l[4])), key=lambda l: (where[l[0]], index[(l[1], l[2])], l[3]))
-        outcomes = sorted((o for o in self.outcomes if labelled(o[2])),
-                          key=lambda o: (where[o[0]], o[1], o[2] is None, o[2] or 0))
-        applications = sorted((p for p in self.applications if known(p[1])), key=lambda p: (where[p[0]], p[1]))
-        relations = [r for r in (self.relations.itertuples(index=False) if self.relations is not None else ())
-                     if known(None if pd.isna(r.at) else float(r.at))]
+        # in the order fetched: what reads the arrays does not need them sorted
+        links = [l for l in self.links if known(l[4])]
+        outcomes = [o for o in self.outcomes if labelled(o[2])]
+        applications = [p for p in self.applications if known(p[1])]
+        relations = [r for r in self._relation_rows() if known(r[3])]
         counted = np.array([0 if key in self.fetched else self.degree[key] for key in identifiers], dtype=np.int64)
         arrays = GraphArrays(
             applicants=applicants, kinds=kinds,
@@ -113,10 +121,10 @@ class Neighbourhood:
             outcome_at=np.array([np.nan if o[2] is None else o[2] for o in outcomes], dtype=float),
             application_applicant=np.array([where[p[0]] for p in applications], dtype=np.int32),
             application_at=np.array([p[1] for p in applications], dtype=np.int64),
-            relation_src=np.array([where[r.src_applicant_id] for r in relations], dtype=np.int32),
-            relation_dst=np.array([where[r.dst_applicant_id] for r in relations], dtype=np.int32),
-            relation_type=np.array([r.type for r in relations], dtype=object),
-            relation_at=np.array([np.nan if pd.isna(r.at) else float(r.at) for r in relations], dtype=float),
+            relation_src=np.array([where[r[0]] for r in relations], dtype=np.int32),
+            relation_dst=np.array([where[r[1]] for r in relations], dtype=np.int32),
+            relation_type=np.array([r[2] for r in relations], dtype=object),
+            relation_at=np.array([np.nan if r[3] is None else r[3] for r in relations], dtype=float),
             identifier_value=np.array([v for _, v in identifiers], dtype=object),
             identifier_degree=counted,
         )

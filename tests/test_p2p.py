@@ -66,3 +66,17 @@ def test_mapping_errors_are_clear(tmp_path):
     with pytest.raises(MappingError, match="unknown key"):
         read_mapping(bad, P2P_DIR)
     assert Path(P2P_DIR).exists()
+
+
+def test_label_holdout_protocol_beats_the_baselines(p2p_store):
+    """The README's P2P protocol: hide 30% of the 241 flags (seeds 1-3), fit on the rest,
+    rank every unflagged user. Bar: mean AUC >= 0.65 (personalised PageRank from the
+    known flags, no hub handling, scores 0.60; the hand-set policy 0.57)."""
+    from graphsvc.backtest import holdout
+
+    store, _ = p2p_store
+    runs = [holdout(store, 0.3, seed=seed, fit=True) for seed in (1, 2, 3)]
+    assert [r["held_out"] for r in runs] == [72, 72, 72]
+    aucs = [r["auc"] for r in runs]
+    assert sum(aucs) / 3 >= 0.65 and min(aucs) >= 0.6, aucs
+    assert all(r["scorer"].startswith("model-") for r in runs)
