@@ -72,22 +72,34 @@ class _Counter:
     def __init__(self, identifier: np.ndarray, seen: np.ndarray, m: int) -> None:
         self.identifier, self.ticks, self.m = identifier, ticks(seen), m
         self._keys: np.ndarray | None = None
+        self._start: np.ndarray | None = None
         self._at: dict[int, np.ndarray] = {}
 
-    def upto(self, identifier: np.ndarray, at: np.ndarray) -> np.ndarray:
-        """Links of each identifier first seen at or before each time."""
+    def upto(self, identifier: np.ndarray, at: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+        """Links of each identifier first seen at or before each time.
+
+        ``order`` sorts the queries by identifier then time (binary searches over
+        sorted needles run several times faster); it stays valid for times shifted
+        by one amount, so one sort serves every window.
+        """
         t = ticks(at)
-        if len(t) and (t == t[0]).all():  # one time for all: a count per identifier
-            counts = self._at.get(int(t[0]))
-            if counts is None:
-                counts = self._at[int(t[0])] = np.bincount(self.identifier[self.ticks <= t[0]],
-                                                           minlength=self.m)
+        if t.ndim == 0 or (len(t) and (t == t[0]).all()):  # one time for all: a count per identifier
+            first = int(t if t.ndim == 0 else t[0])
+            counts = self._at.get(first)
+            if counts is None:  # int32: half the memory traffic of the gathers below
+                counts = self._at[first] = np.bincount(self.identifier[self.ticks <= first],
+                                                       minlength=self.m).astype(np.int32)
             return counts[identifier]
         if self._keys is None:
             self._keys = np.sort((self.identifier.astype(np.int64) << _SHIFT) | self.ticks)
-        base = identifier.astype(np.int64) << _SHIFT
-        return (np.searchsorted(self._keys, base | t, side="right")
-                - np.searchsorted(self._keys, base, side="left"))
+            self._start = np.searchsorted(self._keys, np.arange(self.m + 1, dtype=np.int64) << _SHIFT)
+        wanted = (identifier.astype(np.int64) << _SHIFT) | t
+        if order is None:
+            found = np.searchsorted(self._keys, wanted, side="right")
+        else:
+            found = np.empty(len(wanted), dtype=np.int64)
+            found[order] = np.searchsorted(self._keys, wanted[order], side="right")
+        return found - self._start[identifier]
 
 
 class _Links:
@@ -105,8 +117,8 @@ class _Links:
         starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
         self.key = key[starts]
         self.seen = np.minimum.reduceat(seen, starts) if len(starts) else seen
-        self.applicant = (self.key >> 33).astype(np.int64)
-        self.identifier = ((self.key >> 1) & 0xFFFFFFFF).astype(np.int64)
+        self.applicant = (self.key >> 33).astype(np.int32)
+        self.identifier = ((self.key >> 1) & 0xFFFFFFFF).astype(np.int32)
         self.contact = (self.key & 1).astype(bool)
 
     def time_of(self, applicant: np.ndarray, identifier: np.ndarray, contact: bool) -> np.ndarray:
@@ -132,6 +144,17 @@ class Rows:
     lister_recent: dict[int, np.ndarray]
     hub: np.ndarray
 
+    def span(self, row: int) -> np.ndarray:
+        """Indices of the links of one row of the table."""
+        if "_by_row" not in self.__dict__:
+            self.__dict__["_by_row"] = np.argsort(self.position, kind="stable")
+            self.__dict__["_bounds"] = np.searchsorted(self.position[self.__dict__["_by_row"]],
+                                                       np.arange(int(self.position.max(initial=-1)) + 2))
+        bounds = self.__dict__["_bounds"]
+        if row + 1 >= len(bounds):
+            return np.zeros(0, dtype=np.int64)
+        return self.__dict__["_by_row"][bounds[row]:bounds[row + 1]]
+
 
 @dataclass
 class Features:
@@ -146,6 +169,8 @@ class Features:
     columns: dict[str, np.ndarray]
     prior: tuple[float, float]
     rows: Rows | None = None
+    positions: np.ndarray | None = None  # the rows' applicant positions in the projection
+    at: np.ndarray | None = None  # the rows' scoring times
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.columns[name]
@@ -169,17 +194,6 @@ def outcome_times(projection: Projection, outcome: str) -> np.ndarray:
     observed = np.where(np.isnan(arrays.outcome_at[pick]), -np.inf, arrays.outcome_at[pick])
     np.minimum.at(at, arrays.outcome_applicant[pick], observed)
     return np.where(flagged, at, np.inf)
-
-
-def scoring_times(projection: Projection) -> np.ndarray:
-    """Per applicant, when a batch run scores it: its latest application known to the
-    projection (the decision underwriting made, with what was known then), else the
-    projection's as-of date (or now) for applicants without one."""
-    arrays = projection.arrays
-    latest = np.full(len(arrays.applicants), -np.inf)
-    np.maximum.at(latest, arrays.application_applicant, arrays.application_at.astype(float))
-    end = float(projection.as_of) if projection.as_of is not None else clock.time()
-    return np.where(np.isfinite(latest), latest, end)
 
 
 def base_rates(projection: Projection) -> tuple[float, float]:
@@ -206,7 +220,7 @@ def _index(projection: Projection, fraud_at: np.ndarray, default_at: np.ndarray)
         "contact_fraud": _Counter(links.identifier[listed],
                                   np.maximum(links.seen, fraud_at[links.applicant])[listed], m),
     }
-    pair = (links.applicant << 32) | links.identifier  # any role: the earliest of the roles
+    pair = (links.applicant.astype(np.int64) << 32) | links.identifier  # any role: the earliest of the roles
     starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if len(pair) else np.zeros(0, np.int64)
     anyone = _Counter(links.identifier[starts],
                       np.minimum.reduceat(links.seen, starts) if len(starts) else links.seen, m)
@@ -262,54 +276,107 @@ def compute(projection: Projection, policy: Policy, *, at=None, positions: np.nd
     counted = arrays.identifier_degree
 
     # the rows: each link of a scored applicant known at its scoring time
-    row_of = np.full(n, -1, dtype=np.int64)
+    row_of = np.full(n, -1, dtype=np.int32 if len(positions) < 2**31 else np.int64)
     row_of[positions] = np.arange(len(positions))
     time_of = np.full(n, -np.inf)
     time_of[positions] = when
     pick = (row_of[links.applicant] >= 0) & (links.seen <= time_of[links.applicant])
     a, j, c, s = links.applicant[pick], links.identifier[pick], links.contact[pick], links.seen[pick]
-    r, t = row_of[a], time_of[a]
-    degree = anyone.upto(j, t)
+    r = row_of[a]
+    one_time = len(when) == 0 or bool((when == when[0]).all())
+    t = float(when[0]) if one_time and len(when) else time_of[a]  # a scalar: counts are bincounts
+    order = None if one_time else np.lexsort((t, j))  # a sort per counted part, below; this one for the degree
+    degree = anyone.upto(j, t, order)
     if counted is not None:
         degree = np.maximum(degree, counted[j])
     hub = (degree > cap) | projection.service_numbers(store)[j]
 
-    def others(counter: str, self_seen: np.ndarray, self_outcome: np.ndarray | None = None) -> np.ndarray:
-        """Links of the counter's role known at t, less the applicant's own."""
-        known_self = self_seen <= t if self_outcome is None else np.maximum(self_seen, self_outcome) <= t
-        return np.where(hub, 0, counters[counter].upto(j, t) - known_self)
+    # each count only where a feature reads it: holders on every link (own identifiers,
+    # and the owners of listed numbers), listers on listed numbers and own phones
+    kind = arrays.identifier_kind[j]
+    phone = arrays.kinds.index("phone") if "phone" in arrays.kinds else -1
+    own_rows, listed_rows = np.flatnonzero(~c), np.flatnonzero(c)
+    phone_rows = own_rows[kind[own_rows] == phone]
+    size = len(j)
 
-    def recent(counter: str, self_seen: np.ndarray) -> dict[int, np.ndarray]:
-        total = counters[counter].upto(j, t)
-        out = {}
-        for w in WINDOWS:
-            since = t - w * DAY
-            earlier = counters[counter].upto(j, since)
-            out[w] = np.where(hub, 0, total - earlier - ((self_seen <= t) & (self_seen > since)))
-        return out
+    def counts(counter: str, rows_: np.ndarray, self_seen: np.ndarray, self_outcome=None,
+               windows: tuple[int, ...] = ()) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """Links of the counter's role known at each row's time, less the applicant's own
+        (``self_seen``: when its own link of that role was first seen; +inf: none), and
+        of them, those first seen in the last ``windows`` days; 0 on hubs."""
+        if id(rows_) not in sorted_parts:  # one sort of a part's queries serves every count of it
+            tt_ = t if np.ndim(t) == 0 else t[rows_]
+            sorted_parts[id(rows_)] = (tt_, None if order is None else np.lexsort((tt_, j[rows_])))
+        (tt, oo), jj, calm = sorted_parts[id(rows_)], j[rows_], ~hub[rows_]
+        upto = counters[counter].upto(jj, tt, oo)
+        known_self = self_seen <= tt if self_outcome is None else np.maximum(self_seen, self_outcome) <= tt
+        recent_ = {}
+        for w in windows:
+            since = tt - w * DAY
+            fresh = upto - counters[counter].upto(jj, since, oo) - ((self_seen <= tt) & (self_seen > since))
+            recent_[w] = np.where(calm, fresh, 0)
+        return np.where(calm, upto - known_self, 0), recent_
 
-    own_seen = np.where(c, links.time_of(a, j, contact=False), s)  # the applicant's own link, if any
-    list_seen = np.where(c, s, links.time_of(a, j, contact=True))
-    holders = np.where(hub, cap + 1, others("own", own_seen))
-    holder_fraud = others("own_fraud", own_seen, fraud_at[a])
-    holder_default = others("own_default", own_seen, default_at[a])
-    holder_recent = recent("own", own_seen)
-    listers = others("contact", list_seen)
-    lister_fraud = others("contact_fraud", list_seen, fraud_at[a])
-    lister_recent = recent("contact", list_seen)
+    sorted_parts: dict[int, tuple] = {}
+
+    def spread(parts: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        full = np.zeros(size, dtype=np.int32)
+        for rows_, values in parts:
+            full[rows_] = values
+        return full
+
+    s_own, s_listed = s[own_rows], s[listed_rows]
+    owner_seen = links.time_of(a[listed_rows], j[listed_rows], contact=False)  # a listed number it owns too
+    lister_seen = links.time_of(a[phone_rows], j[phone_rows], contact=True)  # its own phone it lists too
+    held, held_recent = counts("own", own_rows, s_own, windows=WINDOWS)
+    owners, owners_recent = counts("own", listed_rows, owner_seen, windows=WINDOWS)
+    holders = np.where(hub, cap + 1, spread([(own_rows, held), (listed_rows, owners)]))
+    holder_fraud = spread([(own_rows, counts("own_fraud", own_rows, s_own, fraud_at[a[own_rows]])[0]),
+                           (listed_rows, counts("own_fraud", listed_rows, owner_seen, fraud_at[a[listed_rows]])[0])])
+    holder_default = spread([(own_rows, counts("own_default", own_rows, s_own, default_at[a[own_rows]])[0])])
+    holder_recent = {w: spread([(own_rows, held_recent[w]), (listed_rows, owners_recent[w])]) for w in WINDOWS}
+    co, co_recent = counts("contact", listed_rows, s_listed, windows=WINDOWS)
+    by, by_recent = counts("contact", phone_rows, lister_seen, windows=WINDOWS)
+    listers = spread([(listed_rows, co), (phone_rows, by)])
+    lister_fraud = spread([(listed_rows, counts("contact_fraud", listed_rows, s_listed, fraud_at[a[listed_rows]])[0]),
+                           (phone_rows, counts("contact_fraud", phone_rows, lister_seen, fraud_at[a[phone_rows]])[0])])
+    lister_recent = {w: spread([(listed_rows, co_recent[w]), (phone_rows, by_recent[w])]) for w in WINDOWS}
 
     rows = len(positions)
     out: dict[str, np.ndarray] = {}
+    # The links come in applicant order, and so in row order when the rows are (a batch
+    # run's; otherwise sort them once). Each group of links (one kind's own, the listed
+    # numbers ...) is cut out once and summed or maxed per row by segment.
+    if len(r) and not (r[1:] >= r[:-1]).all():
+        by_row = np.argsort(r, kind="stable")
+        r, j, c, hub = r[by_row], j[by_row], c[by_row], hub[by_row]
+        holders, holder_fraud, holder_default, listers, lister_fraud = (
+            x[by_row] for x in (holders, holder_fraud, holder_default, listers, lister_fraud))
+        holder_recent = {w: v[by_row] for w, v in holder_recent.items()}
+        lister_recent = {w: v[by_row] for w, v in lister_recent.items()}
 
-    def total(mask: np.ndarray, values) -> np.ndarray:
-        acc = np.zeros(rows)
-        np.add.at(acc, r[mask], np.broadcast_to(values, mask.shape)[mask])
-        return acc
+    class Group:
+        """Some of the links, with the segments of their rows."""
 
-    def most(mask: np.ndarray, values, empty: float = 0.0) -> np.ndarray:
-        acc = np.full(rows, -np.inf)
-        np.maximum.at(acc, r[mask], np.broadcast_to(values, mask.shape)[mask].astype(float))
-        return np.where(np.isinf(acc), empty, acc)
+        def __init__(self, mask: np.ndarray) -> None:
+            self.index = np.flatnonzero(mask)
+            mine = r[self.index]
+            self.starts = np.flatnonzero(np.r_[True, mine[1:] != mine[:-1]]) if len(mine) else mine
+            self.rows = mine[self.starts] if len(mine) else mine
+
+        def reduce(self, ufunc, values, neutral: float) -> np.ndarray:
+            acc = np.full(rows, neutral)
+            if len(self.index):
+                picked = values[self.index] if np.ndim(values) else np.full(len(self.index), float(values))
+                acc[self.rows] = ufunc.reduceat(picked, self.starts)
+            return acc
+
+        def total(self, values) -> np.ndarray:
+            return self.reduce(np.add, values, 0.0)
+
+        def most(self, values, empty: float = 0.0) -> np.ndarray:
+            acc = self.reduce(np.maximum, values, -np.inf)
+            return np.where(np.isinf(acc), empty, acc)
 
     def share(count: np.ndarray, of: np.ndarray, base: float) -> np.ndarray:
         return (count + smooth * base) / (of + smooth)
@@ -319,55 +386,66 @@ def compute(projection: Projection, policy: Policy, *, at=None, positions: np.nd
         high for a device or number many took up at once, low for a busy one."""
         return (recent_[7] + recent_[1]) * recent_[30] / np.maximum(of, 1)
 
-    kind = arrays.identifier_kind[j]
+    kind = arrays.identifier_kind[j]  # in row order
+    fraud_share = share(holder_fraud, holders, fraud_prior)
+    default_share = share(holder_default, holders, default_prior)
+    holder_burst = burst(holder_recent, holders)
     for code, name in enumerate(arrays.kinds):
         mine = ~c & (kind == code)
-        calm = mine & ~hub
-        out[f"{name}_count"] = total(mine, 1.0)
-        out[f"{name}_holders"] = most(mine, holders)
+        every, calm = Group(mine), Group(mine & ~hub)
+        out[f"{name}_count"] = every.total(1.0)
+        out[f"{name}_holders"] = every.most(holders)
         for w in WINDOWS:
-            out[f"{name}_recent_{w}d"] = most(calm, holder_recent[w])
-        out[f"{name}_burst"] = most(calm, burst(holder_recent, holders))
-        out[f"{name}_fraud"] = total(calm, holder_fraud)
-        out[f"{name}_default"] = total(calm, holder_default)
-        out[f"{name}_fraud_share"] = most(calm, share(holder_fraud, holders, fraud_prior), fraud_prior)
-        out[f"{name}_default_share"] = most(calm, share(holder_default, holders, default_prior), default_prior)
-        out[f"{name}_hub"] = most(mine, hub.astype(float))
+            out[f"{name}_recent_{w}d"] = calm.most(holder_recent[w])
+        out[f"{name}_burst"] = calm.most(holder_burst)
+        out[f"{name}_fraud"] = calm.total(holder_fraud)
+        out[f"{name}_default"] = calm.total(holder_default)
+        out[f"{name}_fraud_share"] = calm.most(fraud_share, fraud_prior)
+        out[f"{name}_default_share"] = calm.most(default_share, default_prior)
+        out[f"{name}_hub"] = every.most(hub.astype(np.float32))
 
     listing = c & ~hub
-    owned = listing & (holders > 0)
-    unowned = listing & (holders == 0)
-    out["contacts"] = total(c, 1.0)
-    out["contact_applicants"] = total(owned, 1.0)
+    owned, unowned = Group(listing & (holders > 0)), Group(listing & (holders == 0))
+    out["contacts"] = Group(c).total(1.0)
+    out["contact_applicants"] = owned.total(1.0)
     # numbers listed whose owner took them up lately (identities listing each other as they appear)
-    out["listing_recent_7d"] = total(owned, (holder_recent[7] > 0).astype(float))
-    out["listing_burst"] = total(owned, (holder_recent[7] > 0).astype(float) + (holder_recent[1] > 0))
-    out["contact_fraud"] = total(owned, (holder_fraud > 0).astype(float))
-    out["contact_colisters"] = most(unowned, listers)
+    out["listing_recent_7d"] = owned.total((holder_recent[7] > 0).astype(np.float32))
+    out["listing_burst"] = owned.total((holder_recent[7] > 0).astype(np.float32) + (holder_recent[1] > 0))
+    out["contact_fraud"] = owned.total((holder_fraud > 0).astype(np.float32))
+    out["contact_colisters"] = unowned.most(listers)
     for w in WINDOWS:
-        out[f"contact_recent_{w}d"] = most(unowned, lister_recent[w])
-    out["contact_burst"] = most(unowned, burst(lister_recent, listers))
-    out["contact_colister_fraud"] = total(unowned, lister_fraud)
-    out["contact_colister_share"] = most(unowned, share(lister_fraud, listers, fraud_prior), fraud_prior)
-    out["contact_hub"] = most(c, hub.astype(float))
+        out[f"contact_recent_{w}d"] = unowned.most(lister_recent[w])
+    lister_burst = burst(lister_recent, listers)
+    out["contact_burst"] = unowned.most(lister_burst)
+    out["contact_colister_fraud"] = unowned.total(lister_fraud)
+    out["contact_colister_share"] = unowned.most(share(lister_fraud, listers, fraud_prior), fraud_prior)
+    out["contact_hub"] = Group(c).most(hub.astype(np.float32))
 
-    phones = ~c & ~hub & (kind == (arrays.kinds.index("phone") if "phone" in arrays.kinds else -1))
-    out["listed_by"] = most(phones, listers)
+    phones = Group(~c & ~hub & (kind == (arrays.kinds.index("phone") if "phone" in arrays.kinds else -1)))
+    out["listed_by"] = phones.most(listers)
     for w in WINDOWS:
-        out[f"listed_by_recent_{w}d"] = most(phones, lister_recent[w])
-    out["listed_by_burst"] = most(phones, burst(lister_recent, listers))
-    out["listed_by_fraud"] = total(phones, lister_fraud)
+        out[f"listed_by_recent_{w}d"] = phones.most(lister_recent[w])
+    out["listed_by_burst"] = phones.most(lister_burst)
+    out["listed_by_fraud"] = phones.total(lister_fraud)
 
     out.update(_relations(projection, row_of, time_of, fraud_at, rows))
     applied = row_of[arrays.application_applicant]
     made = (applied >= 0) & (arrays.application_at <= time_of[arrays.application_applicant])
     out["applications"] = np.bincount(applied[made], minlength=rows).astype(float)
-    if linked is not None:
-        out.update(_linked(projection, linked.strong(policy.strong_link), positions, when))
 
-    return Features(arrays.applicants[positions], {k: v.astype(np.float32) for k, v in out.items()},
-                    (fraud_prior, default_prior),
-                    Rows(r, when, j, c, holders, listers, holder_recent, lister_recent, hub) if keep_rows else None)
+    table = Features(arrays.applicants[positions], {k: v.astype(np.float32) for k, v in out.items()},
+                     (fraud_prior, default_prior),
+                     Rows(r, when, j, c, holders, listers, holder_recent, lister_recent, hub) if keep_rows else None,
+                     positions=positions, at=when)
+    if linked is not None:
+        add_linked(table, projection, linked, policy)
+    return table
+
+
+def add_linked(table: Features, projection: Projection, linked, policy: Policy) -> None:
+    """Add the ``linked_*`` columns, which read the linkage, to a table computed without it."""
+    extra = _linked(projection, linked.strong(policy.strong_link), table.positions, table.at)
+    table.columns.update({k: v.astype(np.float32) for k, v in extra.items()})
 
 
 def _linked(projection: Projection, strong, positions: np.ndarray, when: np.ndarray) -> dict[str, np.ndarray]:

@@ -60,11 +60,14 @@ class Linkage:
         return self.build_hubs()
 
     def strong(self, threshold: float) -> sparse.csr_matrix:
-        """The graph without links weaker than ``threshold``."""
-        strong = self.graph.copy()
-        strong.data[strong.data < threshold] = 0
-        strong.eliminate_zeros()
-        return strong
+        """The graph without links weaker than ``threshold`` (kept once made)."""
+        cached = self.__dict__.setdefault("_strong", {})
+        if threshold not in cached:
+            strong = self.graph.copy()
+            strong.data[strong.data < threshold] = 0
+            strong.eliminate_zeros()
+            cached[threshold] = strong
+        return cached[threshold]
 
 
 def rarity(holders: np.ndarray, reference: int) -> np.ndarray:
@@ -132,7 +135,7 @@ def _listing(projection: Projection, phone_owners: np.ndarray, policy: Policy) -
     lists.eliminate_zeros()
     lists.data[:] = 1.0
     both = (lists + lists.T).tocsr()  # 1: one direction, 2: reciprocal
-    adjacency = both.copy()
+    adjacency = both.astype(np.float32)
     adjacency.data[:] = 1.0
     common = (adjacency @ adjacency).multiply(adjacency).tocsr()
     common.data = np.minimum(common.data, 3.0)

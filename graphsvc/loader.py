@@ -8,11 +8,6 @@ after a crash finishes it, and re-running a finished load changes nothing.
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
-import queue
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -20,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from graphsvc.background import ahead
 from graphsvc.contract import LOAD_ORDER
 from graphsvc.settings import Settings, get_settings
 from graphsvc.sources import TableSource, first_batch_rows
@@ -109,7 +105,7 @@ def load(store: Store, sources: list[TableSource], *, settings: Settings | None 
 
     with store.bulk(total) if total >= settings.bulk_rows else nullcontext():
         parallel = total > first_batch_rows(settings.batch_rows)
-        for index, start, end, rows_read, todo in _ahead(prepared, parallel=parallel):
+        for index, start, end, rows_read, todo in ahead(prepared, parallel=parallel):
             source, report = ordered[index], reports[index]
             report.read += end - start + 1
             if todo is None:
@@ -135,61 +131,3 @@ def _count(report: FileReport, result: BatchResult) -> None:
         report.rejected += per_row["row"].nunique()
         for reason, n in per_row["reason"].value_counts().items():
             report.by_reason[reason] = report.by_reason.get(reason, 0) + int(n)
-
-
-def _ahead(make: Callable[[], Iterator], parallel: bool) -> Iterator:
-    """Yield the items of ``make()``, produced one step ahead in a child process.
-
-    Reading and validating the next batch runs on the second core while this
-    process writes the current one. The child is forked (it shares the loaded
-    modules and the source; it never touches the store) and a watchdog thread
-    ends it at once if this process dies. Errors are
-    re-raised here. Where fork is unavailable, or ``parallel`` is false, the
-    items are produced inline.
-    """
-    if not parallel or "fork" not in mp.get_all_start_methods():
-        yield from make()
-        return
-    context = mp.get_context("fork")
-    box = context.Queue(maxsize=1)
-    parent = os.getpid()
-
-    def work() -> None:
-        def watch() -> None:
-            # A dead parent must never leave this process behind: its queue's feeder
-            # thread could wait forever on a pipe nobody reads, holding the parent's
-            # stdout open.
-            while os.getppid() == parent:
-                time.sleep(0.2)
-            os._exit(0)
-
-        threading.Thread(target=watch, name="graphsvc-watch", daemon=True).start()
-        try:
-            for item in make():
-                box.put(("item", item))
-            box.put(("done", None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the parent
-            box.put(("error", exc))
-        box.close()
-        box.join_thread()
-
-    child = context.Process(target=work, name="graphsvc-prepare", daemon=True)
-    child.start()
-    try:
-        while True:
-            try:
-                kind, payload = box.get(timeout=5)
-            except queue.Empty:
-                if not child.is_alive():
-                    raise RuntimeError(f"the batch reader stopped unexpectedly (exit code {child.exitcode})") from None
-                continue
-            if kind == "error":
-                raise payload
-            if kind == "done":
-                return
-            yield payload
-    finally:
-        if child.is_alive():
-            child.terminate()
-        child.join()
-        box.close()

@@ -155,22 +155,20 @@ def _linked_evidence(projection: Projection, linked, policy: Policy, i: int, at:
 
 def _velocity_row(rows: Rows, row: int, prefix: str, projection: Projection) -> tuple[int, str, int, dict]:
     """The link behind a velocity feature: identifier, role, others and their recent counts."""
-    mine = rows.position == row
-    kind = projection.arrays.identifier_kind[rows.identifier]
+    span = rows.span(row)
+    kind = projection.arrays.identifier_kind[rows.identifier[span]]
+    contact, holders = rows.contact[span], rows.holders[span]
     if prefix == "contact":
-        pick, recent, others, role = mine & rows.contact & (rows.holders == 0), rows.lister_recent, rows.listers, \
-            "contact"
+        pick, recent, others, role = contact & (holders == 0), rows.lister_recent, rows.listers, "contact"
     elif prefix == "listing":
-        pick, recent, others, role = mine & rows.contact & (rows.holders > 0), rows.holder_recent, rows.holders, \
-            "listed_owner"
+        pick, recent, others, role = contact & (holders > 0), rows.holder_recent, rows.holders, "listed_owner"
     elif prefix == "listed_by":
         code = projection.arrays.kinds.index("phone")
-        pick, recent, others, role = mine & ~rows.contact & (kind == code), rows.lister_recent, rows.listers, "listed"
+        pick, recent, others, role = ~contact & (kind == code), rows.lister_recent, rows.listers, "listed"
     else:
         code = projection.arrays.kinds.index(prefix)
-        pick, recent, others, role = mine & ~rows.contact & (kind == code), rows.holder_recent, rows.holders, "own"
-    pick &= ~rows.hub
-    candidates = np.flatnonzero(pick)
+        pick, recent, others, role = ~contact & (kind == code), rows.holder_recent, rows.holders, "own"
+    candidates = span[pick & ~rows.hub[span]]
     score = recent[7][candidates] + recent[1][candidates]
     k = candidates[np.lexsort((rows.identifier[candidates], -score))[0]]
     return int(rows.identifier[k]), role, int(others[k]), {w: int(recent[w][k]) for w in WINDOWS}

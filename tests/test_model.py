@@ -87,11 +87,21 @@ def test_a_run_and_score_on_write_use_the_model(fitted, population, tmp_path):
         assert run["params"]["model_id"] == fitted.model_id
         scores = service.scores()
         codes = {r["code"] for text in scores["reasons"].dropna() for r in json.loads(text)}
-        assert codes & {"SCORECARD_DEVICE", "SCORECARD_CONTACT", "SCORECARD_NETWORK"}
-        assert not codes & {"FRAUD_PROXIMITY", "HUB_IDENTIFIER", "DEVICE_VELOCITY"}  # the model's now
-        prepared = prepare_application(application(900_001, day=550), [], get_settings())
-        store_application(service.store, prepared)
-        answer = score_neighbourhood(service.store, prepared)
-        assert answer["versions"]["model_id"] == fitted.model_id
+        assert codes <= {"CONFIRMED_FRAUD", "RING_MEMBER"} | {f"SCORECARD_{f}" for f in (
+            "DEVICE", "NETWORK", "IDENTITY", "CONTACT", "GROUP", "RELATIONS", "HISTORY")}  # the model's now
         explained = service.explain(scores.sort_values("score").iloc[-1]["applicant_id"])
         assert all(r["meaning"] for r in explained["reasons"])
+        answers = []
+        for n in range(5):  # five applications on one new device within hours: a farm the model has seen
+            body = application(900_001 + n, day=540, device="new-farm")
+            body["applied_at"] = f"2025-06-23T0{n + 1}:00:00Z"
+            prepared = prepare_application(body, [], get_settings())
+            store_application(service.store, prepared)
+            answers.append(score_neighbourhood(service.store, prepared))
+    assert all(a["versions"]["model_id"] == fitted.model_id for a in answers)
+    scores = [a["score"] for a in answers]
+    assert scores == sorted(scores) and scores[-2] > 5 * scores[0]
+    third = {r["code"]: r for r in answers[2]["reasons"]}
+    assert set(third) == {"SCORECARD_GROUP"}  # the model's, not the hand-set velocity reasons
+    assert [f["name"] for f in third["SCORECARD_GROUP"]["evidence"]["features"]][:1] == ["linked_burst"]
+    assert answers[-1]["reasons"][0]["code"] == "EMERGING_RING"  # ring structure stays on top
