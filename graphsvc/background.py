@@ -18,6 +18,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+#: from this many applicants on, a re-score or a fit computes its feature table in a
+#: child beside the linkage (a million applicants: 11 s of features, hidden)
+PARALLEL_ROWS = 200_000
+
 
 def ahead(make: Callable[[], Iterator], parallel: bool) -> Iterator:
     """The items of ``make()``, produced ahead in a child process started now."""

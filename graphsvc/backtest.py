@@ -44,21 +44,25 @@ def precision_at(scores: np.ndarray, labels: np.ndarray, k: int) -> float | None
     return float(np.asarray(labels, dtype=bool)[top].mean())
 
 
-def calibration_table(probability: np.ndarray, labels: np.ndarray, bins: int = 10) -> list[dict]:
+def calibration_table(probability: np.ndarray, labels: np.ndarray, bins: int = 10,
+                      weights: np.ndarray | None = None) -> list[dict]:
     """Predicted against observed fraud rate per decile of the predictions (equal-count
-    bins; ties kept together): ``{low, high, applicants, predicted, observed}``."""
+    bins; ties kept together): ``{low, high, applicants, predicted, observed}``; rows
+    count ``weights`` times (a case-control sample weighted back)."""
     probability, labels = np.asarray(probability, dtype=float), np.asarray(labels, dtype=bool)
     if not len(probability):
         return []
-    order = np.argsort(probability, kind="stable")
+    weights = np.ones(len(probability)) if weights is None else np.asarray(weights, dtype=float)
     edges = np.unique(np.quantile(probability, np.linspace(0, 1, bins + 1)))
     which = np.clip(np.searchsorted(edges, probability, side="right") - 1, 0, max(len(edges) - 2, 0))
     out = []
-    for b in np.unique(which[order]):
+    for b in np.unique(which):
         mine = which == b
+        w = weights[mine]
         out.append({"low": round(float(probability[mine].min()), 6), "high": round(float(probability[mine].max()), 6),
-                    "applicants": int(mine.sum()), "predicted": round(float(probability[mine].mean()), 6),
-                    "observed": round(float(labels[mine].mean()), 6)})
+                    "applicants": int(round(float(w.sum()))),
+                    "predicted": round(float(np.average(probability[mine], weights=w)), 6),
+                    "observed": round(float(np.average(labels[mine], weights=w)), 6)})
     return out
 
 

@@ -38,6 +38,7 @@ from graphsvc.policy import Policy
 from graphsvc.projection import Projection
 
 MIN_POSITIVES = 50  # fraud labels needed to fit (and as many applicants without one)
+NEGATIVES_PER_POSITIVE = 50  # a fit samples at most this many other applicants per fraud label
 FOLDS = 4
 QUANTILES = (0.5, 0.75, 0.9, 0.95, 0.99)
 MIN_BIN_SHARE = 0.002  # a bin holds at least this share of the training rows (and 10 of them)
@@ -169,21 +170,39 @@ class TrainingSet:
     table: features_.Features
     label: np.ndarray  # bool: fraud observed by the as-of date
     at: np.ndarray  # the scoring time of each row
+    weight: np.ndarray  # sampling weight of each row (1 but for sampled non-fraud rows)
 
 
 def training_set(projection: Projection, policy: Policy, *, as_of: int | None, maturity_days: int = 0,
-                 store=None, linked=None, prior: tuple[float, float] | None = None) -> TrainingSet:
+                 store=None, linked=None, prior: tuple[float, float] | None = None,
+                 sample: tuple[int, int] | None = None) -> TrainingSet:
     """Every applicant known to ``projection`` (built as of ``as_of``) whose first
     application is at least ``maturity_days`` old, with features as of that first
-    application (applicants without one: as of ``as_of``) and its fraud label."""
+    application (applicants without one: as of ``as_of``) and its fraud label.
+
+    ``sample = (ratio, seed)`` keeps every fraud row and at most ``ratio`` other rows
+    per fraud row, drawn with the seed and weighted back to their number (a
+    case-control sample: the fit sees every fraud and as many others as it needs).
+    """
     end = float(as_of) if as_of is not None else time.time()
     first = projection.first_applied
     at = np.where(np.isnan(first), end, first)
     keep = projection.known & (at <= end - maturity_days * features_.DAY)
     positions = np.flatnonzero(keep)
+    weight = np.ones(len(positions))
+    if sample is not None:
+        ratio, seed = sample
+        fraud = projection.fraud[positions]
+        others = np.flatnonzero(~fraud)
+        wanted = ratio * max(int(fraud.sum()), 1)
+        if len(others) > wanted:
+            drawn = np.sort(np.random.default_rng(seed).choice(others, size=wanted, replace=False))
+            chosen = np.sort(np.concatenate([np.flatnonzero(fraud), drawn]))
+            weight = np.where(fraud[chosen], 1.0, len(others) / wanted)
+            positions = positions[chosen]
     table = features_.compute(projection, policy, at=at[positions], positions=positions, prior=prior,
                               store=store, linked=linked)
-    return TrainingSet(table, projection.fraud[positions].copy(), at[positions])
+    return TrainingSet(table, projection.fraud[positions].copy(), at[positions], weight)
 
 
 def _bins(values: np.ndarray) -> list[float]:
@@ -228,6 +247,9 @@ def fit(projection: Projection, policy: Policy, *, as_of: int | None, seed: int 
         store=None, linked=None, c: float = 0.3) -> Model:
     """Fit the scorecard on the applicants of ``projection`` (see :func:`training_set`).
 
+    Without ``linked`` it links the projection itself, and on a large one computes
+    the training features on the second core meanwhile.
+
     Raises
     ------
     ModelError
@@ -239,10 +261,24 @@ def fit(projection: Projection, policy: Policy, *, as_of: int | None, seed: int 
 
     started = time.perf_counter()
     prior = features_.base_rates(projection)
-    data = training_set(projection, policy, as_of=as_of, maturity_days=maturity_days, store=store,
-                        linked=linked, prior=prior)
-    y = data.label.astype(int)
-    positives, negatives = int(y.sum()), int(len(y) - y.sum())
+    if linked is None:
+        from graphsvc.background import PARALLEL_ROWS, ahead
+        from graphsvc.linkage import link
+
+        projection.service_numbers(store)  # the one part that reads the store, done before the fork
+        pending = ahead(lambda: iter([training_set(projection, policy, as_of=as_of, maturity_days=maturity_days,
+                                                   prior=prior, sample=(NEGATIVES_PER_POSITIVE, seed))]),
+                        parallel=int(projection.known.sum()) >= PARALLEL_ROWS)
+        linked = link(projection, policy, store)
+        data = next(pending)
+        for _ in pending:  # the child's end
+            pass
+        features_.add_linked(data.table, projection, linked, policy)
+    else:
+        data = training_set(projection, policy, as_of=as_of, maturity_days=maturity_days, store=store,
+                            linked=linked, prior=prior, sample=(NEGATIVES_PER_POSITIVE, seed))
+    y, w = data.label.astype(int), data.weight
+    positives, negatives = int(y.sum()), int(round(float(w[y == 0].sum())))
     if positives < MIN_POSITIVES or negatives < MIN_POSITIVES:
         raise ModelError(f"{positives} fraud labels and {negatives} other applicants known"
                          f"{'' if as_of is None else ' at the as-of date'}: a fitted model needs at least "
@@ -261,26 +297,25 @@ def fit(projection: Projection, policy: Policy, *, as_of: int | None, seed: int 
     held = np.zeros(len(y))
     for k in range(FOLDS):
         train = fold != k
-        model = LogisticRegression(C=c, max_iter=500, tol=1e-5).fit(x[train], y[train])
+        model = LogisticRegression(C=c, max_iter=500, tol=1e-5).fit(x[train], y[train], sample_weight=w[train])
         held[~train] = model.decision_function(x[~train])
-    platt = LogisticRegression(C=1e6, max_iter=500).fit(held.reshape(-1, 1), y)
+    platt = LogisticRegression(C=1e6, max_iter=500).fit(held.reshape(-1, 1), y, sample_weight=w)
     calibration = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
-    final = LogisticRegression(C=c, max_iter=500, tol=1e-5).fit(x, y)
+    final = LogisticRegression(C=c, max_iter=500, tol=1e-5).fit(x, y, sample_weight=w)
     coef = final.coef_[0]
     weights, mean_weight = {}, {}
     for name in names:
-        w = coef[offsets[name]:offsets[name] + len(edges[name]) + 1]
+        bin_weight = coef[offsets[name]:offsets[name] + len(edges[name]) + 1]
         bins = np.searchsorted(np.asarray(edges[name]), columns[name].astype(float), side="left")
-        weights[name] = [round(float(v), 6) for v in w]
-        mean_weight[name] = round(float(w[bins].mean()), 6)
+        weights[name] = [round(float(v), 6) for v in bin_weight]
+        mean_weight[name] = round(float(np.average(bin_weight[bins], weights=w)), 6)
     calibrated = _sigmoid(calibration[0] * held + calibration[1])
-    from graphsvc.backtest import auc, calibration_table, precision_at
+    from graphsvc.backtest import auc, calibration_table
 
     metrics = {"rows": len(y), "positives": positives, "negatives": negatives,
                "cross_fitted_auc": round(float(auc(held, y.astype(bool))), 4),
-               "cross_fitted_precision_at_100": round(float(precision_at(held, y.astype(bool), 100)), 4),
-               "brier": round(float(np.mean((calibrated - y) ** 2)), 6),
-               "calibration": calibration_table(calibrated, y.astype(bool)),
+               "brier": round(float(np.average((calibrated - y) ** 2, weights=w)), 6),
+               "calibration": calibration_table(calibrated, y.astype(bool), weights=w),
                "seconds": round(time.perf_counter() - started, 2)}
     spec = {"as_of": as_of, "seed": seed, "maturity_days": maturity_days, "features": names, "weights": weights,
             "policy": policy.version}

@@ -20,7 +20,7 @@ import pandas as pd
 
 from graphsvc import linkage as linkage_
 from graphsvc import features, normalise, propagation, reasons, rings
-from graphsvc.background import ahead
+from graphsvc.background import PARALLEL_ROWS, ahead
 from graphsvc.policy import Policy
 from graphsvc.projection import Projection
 from graphsvc.model import Model
@@ -28,9 +28,6 @@ from graphsvc.scoring import MIN_POINTS, STRENGTH, STRUCTURAL, VELOCITY_CODES, R
 from graphsvc.store.base import Store
 
 STAGES = ("read", "link", "rings", "propagate", "features", "score", "write")
-#: from this many applicants on, the feature table is computed in a forked child beside
-#: the linkage (measured: 11 s of a million-applicant run, all of it hidden)
-PARALLEL_FEATURES = 200_000
 Progress = Callable[[str, int, int], None]
 
 
@@ -107,7 +104,7 @@ def analyse(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
     projection.service_numbers(store)  # the one part that reads the store, done before the fork
     prior = model.prior if model is not None else None
     pending = ahead(lambda: iter([features.compute(projection, policy, prior=prior)]),
-                    parallel=int(projection.known.sum()) >= PARALLEL_FEATURES)
+                    parallel=int(projection.known.sum()) >= PARALLEL_ROWS)
     linked = linkage_.link(projection, policy, store)
     done("link")
     algorithms = store.algorithms()

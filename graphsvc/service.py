@@ -282,14 +282,12 @@ class Service:
         ModelError
             When too few outcomes are known (the hand-set policy stays).
         """
-        from graphsvc.linkage import link
         from graphsvc.model import fit
 
         policy = policy or Policy()
         when = parse_as_of(as_of, self.settings.timezone)
         projection = Projection.from_store(self.store, when)
-        return fit(projection, policy, as_of=when, seed=seed, maturity_days=maturity_days, store=self.store,
-                   linked=link(projection, policy, self.store))
+        return fit(projection, policy, as_of=when, seed=seed, maturity_days=maturity_days, store=self.store)
 
     def runs(self) -> pd.DataFrame:
         """Re-score runs, newest first."""
