@@ -50,6 +50,19 @@ def _existing(db: Path, kind: str, limit: int = 20_000) -> list[str]:
         con.close()
 
 
+def application(rng: random.Random, tag: str, n: int, devices: list[str], ips: list[str]) -> dict:
+    """A new applicant's application: a new phone and contacts; a third reuse a device
+    and a quarter an IP already in the graph, so that neighbourhoods are real."""
+    return {
+        "application_id": f"BENCH-{tag}-{n}", "applicant_id": f"BENCHA-{tag}-{n}",
+        "applied_at": "2026-01-15T10:00:00Z", "phone": f"139{rng.randrange(10**8):08d}",
+        "device_id": rng.choice(devices) if rng.random() < 1 / 3 else f"bench-dev-{tag}-{n}",
+        "ip": rng.choice(ips) if rng.random() < 1 / 4 else f"10.{hash(tag) % 200}.{n // 256 % 256}.{n % 256}",
+        "contacts": [{"contact_phone": f"138{rng.randrange(10**8):08d}", "relation": "friend",
+                      "source": "emergency"} for _ in range(rng.randrange(1, 4))],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=1_000_000)
@@ -104,14 +117,7 @@ def main() -> None:
                 while time.perf_counter() < stop_at:
                     with lock:
                         n = next(counter)
-                    body = {
-                        "application_id": f"BENCH-{worker}-{n}", "applicant_id": f"BENCHA-{worker}-{n}",
-                        "applied_at": "2026-01-15T10:00:00Z", "phone": f"139{rng.randrange(10**8):08d}",
-                        "device_id": rng.choice(devices) if rng.random() < 1 / 3 else f"bench-dev-{worker}-{n}",
-                        "ip": rng.choice(ips) if rng.random() < 1 / 4 else f"10.{worker}.{n // 256 % 256}.{n % 256}",
-                        "contacts": [{"contact_phone": f"138{rng.randrange(10**8):08d}", "relation": "friend",
-                                      "source": "emergency"} for _ in range(rng.randrange(1, 4))],
-                    }
+                    body = application(rng, str(worker), n, devices, ips)
                     started = time.perf_counter()
                     try:
                         response = client.post("/v1/applications/score", json=body)

@@ -14,8 +14,9 @@ Three kinds of evidence link two applicants (weights from :class:`~graphsvc.poli
 * **contact listing**: A lists B's own phone (``contact_link`` per direction),
   reinforced by each contact both list (``contact_common``, up to 3), which sets
   a clique of cross-listed identities apart from a chain of friends;
-* **relations** between applicants (money transfers, referrals): each type's
-  ``relation_weights`` entry, once per pair.
+* **relations** between applicants (money transfers, referrals, relatives ...):
+  each type's ``relation_weights`` entry (``relation_default`` for a type the
+  policy does not name), once per pair.
 
 Identifiers with more holders than the kind's ``hub`` cap link nobody: they are
 reported in the hubs table with a verdict instead. Evidence adds up, and the
@@ -150,7 +151,8 @@ def _related(projection: Projection, policy: Policy) -> sparse.csr_matrix:
     total = sparse.csr_matrix((n, n), dtype=np.float32)
     if arrays.relation_src is None or not len(arrays.relation_src):
         return total
-    for kind, weight in sorted(policy.relation_weights.items()):
+    for kind in sorted(set(arrays.relation_type.tolist())):
+        weight = policy.relation_weight(kind)
         picked = (arrays.relation_type == kind) & (arrays.relation_src != arrays.relation_dst)
         if weight <= 0 or not picked.any():
             continue

@@ -97,13 +97,26 @@ class Model:
             out[:, k] = a * (np.asarray(self.weights[name])[bins] - self.mean_weight[name])
         return out
 
+    def family_contributions(self, table: features_.Features) -> dict[str, np.ndarray]:
+        """Per reason family: the calibrated log-odds its features add, for every row
+        (as :meth:`contributions` summed by family, without the rows-by-features matrix)."""
+        a = self.calibration[0]
+        out: dict[str, np.ndarray] = {}
+        for name in self.features:
+            values = table[name].astype(float) if name in table else np.zeros(len(table))
+            bins = np.searchsorted(np.asarray(self.edges[name]), values, side="left")
+            part = a * (np.asarray(self.weights[name])[bins] - self.mean_weight[name])
+            family = family_of(name)
+            out[family] = out[family] + part if family in out else part
+        return out
+
     def base_logit(self) -> float:
         a, b = self.calibration
         return float(b + a * (self.intercept + sum(self.mean_weight.values())))
 
     def probability(self, table: features_.Features) -> np.ndarray:
         """Calibrated fraud probability of every row of a feature table."""
-        return _sigmoid(self.base_logit() + self.contributions(table).sum(axis=1))
+        return _sigmoid(self.base_logit() + sum(self.family_contributions(table).values()))
 
     def explain(self, table: features_.Features, rows: np.ndarray | None = None) -> list[list[dict]]:
         """Reasons of the given rows (default: all): per family with positive points,
@@ -118,19 +131,23 @@ class Model:
         logit = self.base_logit() + contribution.sum(axis=1)
         p = _sigmoid(logit)
         families = np.array([family_of(f) for f in self.features], dtype=object)
+        members = {family: np.flatnonzero(families == family) for family in sorted(set(families))}
+        family_sum = {family: contribution[:, k].sum(axis=1) for family, k in members.items()}
+        family_points = {family: np.rint(1000 * (p - _sigmoid(logit - part))).astype(np.int64)
+                         for family, part in family_sum.items()}
         out = []
         for r, row in enumerate(rows):
             items = []
-            for family in sorted(set(families)):
-                mine = families == family
-                c = contribution[r, mine]
-                points = round(1000 * (p[r] - _sigmoid(logit[r] - c.sum())))
+            for family, k in members.items():
+                points = int(family_points[family][r])
                 if points <= 0:
                     continue
-                named = [(self.features[k], float(contribution[r, k])) for k in np.flatnonzero(mine)]
-                detail = [{"name": n, "value": round(float(table[n][row]), 4) if n in table else 0.0,
-                           "log_odds": round(v, 3)} for n, v in sorted(named, key=lambda x: -x[1]) if v > 0]
-                items.append({"family": family, "points": int(points), "features": detail[:5]})
+                mine = contribution[r, k]
+                top = k[np.argsort(-mine, kind="stable")][:5]
+                detail = [{"name": self.features[f], "value": round(float(table[self.features[f]][row]), 4)
+                           if self.features[f] in table else 0.0, "log_odds": round(float(contribution[r, f]), 3)}
+                          for f in top if contribution[r, f] > 0]
+                items.append({"family": family, "points": points, "features": detail})
             out.append(sorted(items, key=lambda i: (-i["points"], i["family"])))
         return out
 

@@ -317,7 +317,7 @@ def score_neighbourhood(store: Store, prepared: Prepared, *, deadline: float | N
         score = int(np.atleast_1d(combine({c: np.array([p]) for c, p in strength.items()},
                                           model_probability=probability))[0])
         points.update({code: int(p[0]) for code, p in family_points.items()})
-        evidence.update(reasons.scorecard_evidence(basis.model, table, 0))
+        evidence.update(reasons.scorecard_evidence(basis.model, table, [0])[0])
     else:
         score = int(np.atleast_1d(combine({c: np.array([p]) for c, p in strength.items()}))[0])
     listed = sorted(({"code": str(c), "points": p, "evidence": evidence[c]}

@@ -106,6 +106,7 @@ class Policy(BaseModel):
     contact_link: float = Field(0.3, ge=0, le=1)  # A lists B's own phone, per direction
     # applicant-applicant relations by type (money transfers, referrals ...), once per pair and type
     relation_weights: dict[str, float] = Field(default_factory=lambda: {"transfer": 0.3, "referral": 0.3})
+    relation_default: float = Field(0.2, ge=0, le=1)  # any other type (relative, guarantee ...)
     contact_common: float = Field(0.15, ge=0, le=1)  # per contact both list (up to 3)
     strong_link: float = Field(0.5, gt=0)  # components run over links at least this strong
     refine_above: int = Field(60, ge=2)  # components larger than this are split by Leiden
@@ -140,10 +141,35 @@ class Policy(BaseModel):
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
+    def relation_weight(self, kind: str) -> float:
+        """The link weight of a relation type: its ``relation_weights`` entry, else
+        ``relation_default`` (a type the policy does not name still links)."""
+        return self.relation_weights.get(kind, self.relation_default)
+
+    @classmethod
+    def overrides(cls, changes: dict) -> Policy:
+        """The default policy with ``changes`` merged in, field by field and kind by
+        kind: ``{"kinds": {"device": {"hub": 80}}}`` changes the device hub cap only."""
+        return cls.model_validate(_merge(cls().model_dump(mode="json"), changes))
+
     @classmethod
     def from_file(cls, path: str | Path) -> Policy:
-        """Read a policy from JSON (only the fields that differ from the defaults)."""
+        """Read policy overrides from JSON (only the fields that differ from the
+        defaults, merged as :meth:`overrides` does)."""
         try:
-            return cls.model_validate_json(Path(path).read_text())
+            changes = json.loads(Path(path).read_text())
+            if not isinstance(changes, dict):
+                raise ValueError("a policy file holds one JSON object")
+            return cls.overrides(changes)
         except (OSError, ValueError) as exc:
             raise ConfigurationError(f"policy {path}: {exc}") from exc
+
+
+def _merge(base, changes):
+    """``changes`` over ``base``, recursing into objects (lists and values replace)."""
+    if not isinstance(base, dict) or not isinstance(changes, dict):
+        return changes
+    out = dict(base)
+    for key, value in changes.items():
+        out[key] = _merge(base[key], value) if key in base else value
+    return out

@@ -38,7 +38,7 @@ class Projection:
     fraud: np.ndarray  # bool per applicant: confirmed fraud known at as_of
     default: np.ndarray  # bool per applicant: default known at as_of
     first_applied: np.ndarray  # float seconds per applicant, NaN when no application
-    known: np.ndarray  # bool per applicant: has an application or link at as_of
+    known: np.ndarray  # bool per applicant: anything known of it at as_of (always, without as_of)
     _service: np.ndarray | None = field(default=None, repr=False)
     cache: dict = field(default_factory=dict, repr=False)  # what analytics build once per projection
 
@@ -57,9 +57,15 @@ class Projection:
         first = np.full(n, np.inf)
         np.minimum.at(first, arrays.application_applicant, arrays.application_at.astype(float))
         first[np.isinf(first)] = np.nan
-        known = np.zeros(n, dtype=bool)
+        known = np.zeros(n, dtype=bool)  # anything known of the applicant at as_of
+        if as_of is None:
+            known[:] = True  # registered (the applicants table) counts too
         known[arrays.link_applicant] = True
         known[arrays.application_applicant] = True
+        known[arrays.outcome_applicant] = True
+        if arrays.relation_src is not None:
+            known[arrays.relation_src] = True
+            known[arrays.relation_dst] = True
         return cls(arrays, as_of, own, listed, flagged("fraud"), flagged("default"), first, known)
 
     @classmethod

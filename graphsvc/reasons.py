@@ -124,23 +124,18 @@ def involved(found: Local, indices: list[int], codes: dict[int, list[ReasonCode]
 def scorecard(model, table: Features) -> tuple[np.ndarray, dict[ReasonCode, np.ndarray]]:
     """A fitted model's fraud probability for every row of a feature table, and the
     points each feature family adds to it (``1000 (p - p without the family)``)."""
-    from graphsvc.model import family_of
-
-    contribution = model.contributions(table)
-    logit = model.base_logit() + contribution.sum(axis=1)
+    families = model.family_contributions(table)
+    logit = model.base_logit() + sum(families.values())
     p = 1 / (1 + np.exp(-logit))
-    families = np.array([family_of(f) for f in model.features], dtype=object)
-    points = {}
-    for family in sorted(set(families.tolist())):
-        without = logit - contribution[:, families == family].sum(axis=1)
-        points[ReasonCode(f"SCORECARD_{family}")] = np.rint(1000 * (p - 1 / (1 + np.exp(-without)))).astype(np.int64)
+    points = {ReasonCode(f"SCORECARD_{family}"): np.rint(1000 * (p - 1 / (1 + np.exp(-(logit - part))))).astype(np.int64)
+              for family, part in sorted(families.items())}
     return p, points
 
 
-def scorecard_evidence(model, table: Features, row: int) -> dict[ReasonCode, dict]:
-    """Per family of a row: the features behind its points (value and log-odds)."""
-    return {ReasonCode(f"SCORECARD_{item['family']}"): {"features": item["features"]}
-            for item in model.explain(table, np.array([row]))[0]}
+def scorecard_evidence(model, table: Features, rows) -> list[dict[ReasonCode, dict]]:
+    """Per family of each of the rows: the features behind its points (value and log-odds)."""
+    return [{ReasonCode(f"SCORECARD_{item['family']}"): {"features": item["features"]} for item in items}
+            for items in model.explain(table, np.asarray(rows, dtype=np.int64))]
 
 
 def _linked_evidence(projection: Projection, linked, policy: Policy, i: int, at: float) -> dict:

@@ -50,7 +50,9 @@ class Analysis:
     @property
     def counts(self) -> dict[str, int]:
         bands = self.scores["band"].value_counts()
-        return {"applicants": len(self.scores), "rings": len(self.rings),
+        return {"applicants": len(self.scores),
+                "not_scored": int(len(self.projection.applicants) - len(self.scores)),  # nothing known at as_of
+                "rings": len(self.rings),
                 "ring_members": len(self.ring_members), "hubs": len(self.hubs),
                 **{f"band_{b}": int(bands.get(b, 0)) for b in ("low", "review", "high")}}
 
@@ -172,8 +174,9 @@ def _score(projection: Projection, linked, policy: Policy, store: Store, label, 
         score = combine(strength)
     codes = [c for c in ReasonCode if c in points]
 
-    scored = np.flatnonzero(score > 0).tolist()
-    reported = {i: [c for c in codes if points[c][i] >= MIN_POINTS] for i in scored}
+    shown = np.column_stack([points[c] >= MIN_POINTS for c in codes]) if codes else np.zeros((len(score), 0), bool)
+    scored = np.flatnonzero(shown.any(axis=1)).tolist()  # only those with a reason to show get evidence
+    reported = {i: [codes[k] for k in np.flatnonzero(shown[i])] for i in scored}
     fast = [i for i in scored if any(c in VELOCITY_CODES.values() for c in reported[i])]
     rows, row_of = None, {i: r for r, i in enumerate(fast)}
     if fast:  # the links behind velocity reasons, for the few who have one
@@ -185,9 +188,9 @@ def _score(projection: Projection, linked, policy: Policy, store: Store, label, 
     names = dict(zip(named["identifier"].tolist(), zip(named["kind"].tolist(), named["value"].tolist())))
     applicants = projection.applicants
     text: list[str | None] = [None] * len(positions)
-    for i in scored:
+    cards = reasons.scorecard_evidence(model, table, scored) if model is not None else [{}] * len(scored)
+    for i, card in zip(scored, cards):
         items = []
-        card = reasons.scorecard_evidence(model, table, i) if model is not None and reported[i] else {}
         for code in reported[i]:
             if code in card:
                 evidence = card[code]
@@ -224,6 +227,7 @@ def rescore(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
         "as_of": as_of, "seed": seed,
         "params": {"policy": result.policy.model_dump(mode="json"), "policy_version": result.policy.version,
                    "prior": list(result.prior), "model_id": model.model_id if model else None,
+                   "kinds": list(result.projection.arrays.kinds),  # the evidence the source carries
                    **({"model": model.to_dict()} if model else {})},
         "timings": result.timings, "counts": result.counts,
     }

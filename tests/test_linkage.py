@@ -134,5 +134,5 @@ def test_relations_link_once_per_pair_and_type(tmp_path):
         linked = link(projection, Policy(), store)
         as_of = link(Projection.from_store(store, as_of=1704240000), Policy(), store)  # 2024-01-03 00:00
     assert _weight(linked, projection, "A001", "A002") == pytest.approx(0.6)  # transfer + referral
-    assert _weight(linked, projection, "A002", "A003") == 0  # a type without a weight links nobody
+    assert _weight(linked, projection, "A002", "A003") == pytest.approx(0.2)  # a type the policy does not name
     assert _weight(as_of, projection, "A001", "A002") == pytest.approx(0.3)  # only the first transfer known

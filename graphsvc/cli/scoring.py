@@ -67,6 +67,11 @@ def rescore(
     scorer = f"model {run['params']['model_id']}" if run["params"].get("model_id") else "hand-set policy"
     console.print(f"run {run['run_id']} (policy {run['params']['policy_version']}, {scorer}, seed {seed})")
     console.print("timings (s): " + ", ".join(f"{k} {v}" for k, v in run["timings"].items()))
+    counts = run["counts"]
+    console.print(f"scored {counts['applicants']:,} applicants"
+                  + (f"; {counts['not_scored']:,} not scored: nothing of them known at the as-of date"
+                     if counts.get("not_scored") else "; every applicant in the store")
+                  + f"; identifier kinds: {', '.join(run['params']['kinds']) or 'none'}")
     console.print("counts: " + ", ".join(f"{k} {v:,}" for k, v in run["counts"].items()))
 
 
