@@ -57,7 +57,8 @@ def application(rng: random.Random, tag: str, n: int, devices: list[str], ips: l
         "application_id": f"BENCH-{tag}-{n}", "applicant_id": f"BENCHA-{tag}-{n}",
         "applied_at": "2026-01-15T10:00:00Z", "phone": f"139{rng.randrange(10**8):08d}",
         "device_id": rng.choice(devices) if rng.random() < 1 / 3 else f"bench-dev-{tag}-{n}",
-        "ip": rng.choice(ips) if rng.random() < 1 / 4 else f"10.{hash(tag) % 200}.{n // 256 % 256}.{n % 256}",
+        # a new address anywhere (consecutive applicants on one /24 would be a packaging ring)
+        "ip": rng.choice(ips) if rng.random() < 1 / 4 else f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
         "contacts": [{"contact_phone": f"138{rng.randrange(10**8):08d}", "relation": "friend",
                       "source": "emergency"} for _ in range(rng.randrange(1, 4))],
     }

@@ -14,7 +14,7 @@ revision, checked out into a temporary worktree and imported through
 3. post new applications (as ``benchmarks/api_load.py`` makes them) at each
    ``--rates`` for ``--seconds``, and print p50, p95, p99 and p99.9.
 
-    python benchmarks/online_latency.py --size 1000000 --rates 100,150 --seconds 30 --baseline 7b3b561
+    python benchmarks/online_latency.py --size 1000000 --rates 50,80 --seconds 30 --baseline 7b3b561
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ async def _drive(port: int, rate: float, seconds: float, bodies: list[bytes], co
 def _serve(tree: Path | None, db: Path, env: dict) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "graphsvc.cli", "serve", "--db", str(db), "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              env=env, cwd=tree or REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     import httpx2 as httpx
 
     for _ in range(900):
@@ -102,7 +102,7 @@ def _serve(tree: Path | None, db: Path, env: dict) -> tuple[subprocess.Popen, in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=1_000_000)
-    parser.add_argument("--rates", default="100,150")
+    parser.add_argument("--rates", default="50,80")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--baseline", help="a git revision to measure beside this checkout")
@@ -136,8 +136,9 @@ def main() -> None:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
             shutil.copy(source, db)
+            # ``-m`` puts the working directory first on the path: run each version from its own tree
             subprocess.run([sys.executable, "-m", "graphsvc.cli", "rescore", "--db", str(db)], env=env, check=True,
-                           capture_output=True)
+                           capture_output=True, cwd=tree or REPO)
             server, port = _serve(tree, db, env)
             try:
                 for rate in rates:

@@ -189,11 +189,15 @@ def link(projection: Projection, policy: Policy, store: Store) -> Linkage:
                               * burst(projection, shared, policy.velocity_window_days * DAY))
 
     phone_owners = projection.kind_mask("phone") & (holders >= 1) & ~own_hub
-    graph = (_shared_own(projection, own_weight, policy)
-             + _co_holding(projection.contact, contact_weight)
-             + _listing(projection, phone_owners, policy)
-             + _related(projection, policy)).tocsr()
-    graph.sum_duplicates()
+    n = len(projection.applicants)
+    if n <= 1:  # one applicant alone (a new one, on write, whom nobody shares with) links nobody
+        graph = sparse.csr_matrix((n, n), dtype=np.float32)
+    else:
+        graph = (_shared_own(projection, own_weight, policy)
+                 + _co_holding(projection.contact, contact_weight)
+                 + _listing(projection, phone_owners, policy)
+                 + _related(projection, policy)).tocsr()
+        graph.sum_duplicates()
 
     service_hub = service & (listers > rule.hub)
 

@@ -44,6 +44,7 @@ from graphsvc.contract import (
 )
 from graphsvc.errors import GraphsvcError
 from graphsvc.policy import Policy
+from graphsvc.features import DAY
 from graphsvc.model import Model
 from graphsvc.scoring import MIN_POINTS, STRENGTH, STRUCTURAL, ReasonCode, combine
 from graphsvc.settings import Settings
@@ -367,7 +368,19 @@ def _emerging(store: Store, found: neighbourhood.Neighbourhood, policy: Policy, 
               labels_until: int | None, deadline: float | None, projection, linked) -> dict | None:
     """The group the applicant forms with others as the batch would find it: its
     strong-link component grown a round at a time (then split by Leiden when large),
-    with the ring features and risk of :mod:`graphsvc.rings`. None below ring size."""
+    with the ring features and risk of :mod:`graphsvc.rings`. None below ring size.
+
+    Only a group forming now is grown: one with a strong neighbour whose first
+    application falls within ``policy.velocity_window_days`` before this one. A group
+    of older members is the latest run's to have found (``RING_MEMBER`` via one of
+    them); fetching it again on every application would cost most requests a second
+    round trip for nothing.
+    """
+    window = policy.velocity_window_days * DAY
+    neighbours = linked.strong(policy.strong_link).getrow(0).indices
+    age = at - projection.first_applied[neighbours]
+    if not ((age >= 0) & (age <= window)).any():
+        return None
     while True:
         strong = linked.strong(policy.strong_link)
         _, component = csgraph.connected_components(strong, directed=False)

@@ -40,7 +40,6 @@ from __future__ import annotations
 from enum import StrEnum
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
 
 
@@ -116,21 +115,18 @@ def saturate(excess: np.ndarray, scale: float) -> np.ndarray:
 
 def strongest_neighbour(graph: sparse.csr_matrix, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each applicant, its strongest directly linked applicant among ``targets``
-    and the link weight (-1 and 0 where there is none)."""
+    and the link weight (-1 and 0 where there is none); ties go to the lower position."""
     n = graph.shape[0]
-    to_targets = (graph @ sparse.diags(targets.astype(np.float32))).tocsr()
-    to_targets.eliminate_zeros()
     best = np.full(n, -1, dtype=np.int64)
     weight = np.zeros(n)
-    rows = np.flatnonzero(np.diff(to_targets.indptr))
-    if len(rows):
-        coo = to_targets.tocoo()
-        frame = pd.DataFrame({"row": coo.row, "col": coo.col, "w": coo.data})
-        top = frame.sort_values(["row", "w", "col"], ascending=[True, False, True]).drop_duplicates("row")
-        best[top["row"].to_numpy()] = top["col"].to_numpy()
-        weight[top["row"].to_numpy()] = top["w"].to_numpy()
+    keep = np.flatnonzero(targets[graph.indices] & (graph.data > 0))  # links to a target: few
+    if len(keep):
+        row = np.searchsorted(graph.indptr, keep, side="right") - 1
+        col, w = graph.indices[keep], graph.data[keep]
+        order = np.lexsort((col, -w, row))
+        first = order[np.r_[True, row[order][1:] != row[order][:-1]]]
+        best[row[first]], weight[row[first]] = col[first], w[first]
     return best, weight
-
 
 def velocity_prefixes(policy, kinds: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     """Feature prefixes of each velocity family. A declared kind (e-mail, card ...)

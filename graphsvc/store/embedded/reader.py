@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from graphsvc import keys
-from graphsvc.store.base import LINK_COLUMNS, GraphArrays
+from graphsvc.store.base import LINK_COLUMNS, RELATION_COLUMNS, GraphArrays
 from graphsvc.store.embedded.sql import Connection, connect, frame
 
 
@@ -68,6 +68,8 @@ class Reader:
         return _concat(frames, LINK_COLUMNS)
 
     def applicant_relations(self, applicant_ids: list[str]) -> pd.DataFrame:
+        if self._con.execute("SELECT 1 FROM relations LIMIT 1").fetchone() is None:  # most lenders' stores
+            return pd.DataFrame(columns=RELATION_COLUMNS)
         wanted = json.dumps(list(applicant_ids))
         return self._frame(
             "WITH ids AS (SELECT id FROM applicants WHERE key IN (SELECT value FROM json_each(?))) "
