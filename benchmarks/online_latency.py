@@ -139,8 +139,17 @@ def main() -> None:
             # ``-m`` puts the working directory first on the path: run each version from its own tree
             subprocess.run([sys.executable, "-m", "graphsvc.cli", "rescore", "--db", str(db)], env=env, check=True,
                            capture_output=True, cwd=tree or REPO)
+            from graphsvc.store.embedded import sql
+
+            con = sql.connect(db)  # the re-score's log folded into the file before serving, for both alike
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            con.close()
             server, port = _serve(tree, db, env)
             try:
+                warm = random.Random(0)  # ten seconds of traffic first: caches, imports, the run's basis
+                asyncio.run(_drive(port, 20, 10, [json.dumps(application(warm, f"warm-{name.split()[0]}", n, devices,
+                                                                          ips)).encode() for n in range(200)],
+                                   args.connections))
                 for rate in rates:
                     rng = random.Random(int(rate))
                     tag = f"{name.split()[0]}-{int(rate)}"

@@ -7,7 +7,8 @@ Three kinds of evidence link two applicants (weights from :class:`~graphsvc.poli
   ``sqrt(reference / holders)`` above, so a value shared by 3 says more than one
   shared by 30; for kinds whose rule says ``burst`` (subnets), also times how
   close in time its holders came (:func:`burst`); kinds of one ``group`` (an IP
-  and its subnet) count once, by the strongest;
+  and its subnet) count once, by the strongest; a kind whose rule says ``alone``
+  (identity numbers: 0.3) keeps only that share where the pair shares nothing else;
 * **shared contact number** that is nobody's own phone (an agent's phone listed
   by a whole ring): the ``shared_contact`` rule, same rarity; business service
   lines (400/800 numbers) never link anyone;
@@ -53,6 +54,7 @@ class Linkage:
     contact_weight: np.ndarray  # per identifier: weight as a shared contact number (0: none)
     own_hubs: np.ndarray  # identifier positions held by more applicants than their kind's cap
     build_hubs: Callable[[], pd.DataFrame] = field(repr=False)
+    own_graph: sparse.csr_matrix | None = field(default=None, repr=False)  # the shared-own-identifier part
 
     @cached_property
     def hubs(self) -> pd.DataFrame:
@@ -116,8 +118,10 @@ def _shared_own(projection: Projection, own_weight: np.ndarray, policy: Policy) 
     kinds = projection.arrays.kinds
     code = projection.arrays.identifier_kind
     groups: dict[str | None, list[int]] = {}
+    lonely = [k for k, kind in enumerate(kinds) if policy.rule(kind).alone < 1]
     for k, kind in enumerate(kinds):
-        groups.setdefault(policy.rule(kind).group, []).append(k)
+        if k not in lonely:
+            groups.setdefault(policy.rule(kind).group, []).append(k)
     total = _co_holding(projection.own, np.where(np.isin(code, groups.pop(None, [])), own_weight, 0.0))
     for members in groups.values():
         strongest = None
@@ -125,17 +129,31 @@ def _shared_own(projection: Projection, own_weight: np.ndarray, policy: Policy) 
             part = _co_holding(projection.own, np.where(code == k, own_weight, 0.0))
             strongest = part if strongest is None else strongest.maximum(part)
         total = total + strongest
+    total = total.tocsr()
+    for k in lonely:  # full weight only beside another shared identifier
+        part = _co_holding(projection.own, np.where(code == k, own_weight, 0.0))
+        if not part.nnz:
+            continue
+        backed = part.multiply(total > 0).tocsr()
+        total = total + backed + (part - backed) * policy.rule(kinds[k]).alone
     return total.tocsr()
 
 
 def _listing(projection: Projection, phone_owners: np.ndarray, policy: Policy) -> sparse.csr_matrix:
-    """Contact-listing links between applicants, reinforced by common contacts."""
+    """Contact-listing links between applicants, reinforced by common contacts; a
+    listing between two who first applied within ``velocity_window_days`` of each
+    other counts ``contact_burst`` times (identities made together list each other)."""
     owned = np.flatnonzero(phone_owners)
     lists = (projection.contact[:, owned] @ projection.own[:, owned].T).tocsr()
     lists.setdiag(0)
     lists.eliminate_zeros()
     lists.data[:] = 1.0
-    both = (lists + lists.T).tocsr()  # 1: one direction, 2: reciprocal
+    if policy.contact_burst != 1 and lists.nnz:
+        coo = lists.tocoo()
+        gap = np.abs(projection.first_applied[coo.row] - projection.first_applied[coo.col])
+        lists = sparse.csr_matrix((np.where(gap <= policy.velocity_window_days * DAY, policy.contact_burst, 1.0)
+                                   .astype(np.float32), (coo.row, coo.col)), shape=lists.shape)
+    both = (lists + lists.T).tocsr()  # per direction 1, or contact_burst within a window
     adjacency = both.astype(np.float32)
     adjacency.data[:] = 1.0
     common = (adjacency @ adjacency).multiply(adjacency).tocsr()
@@ -171,29 +189,44 @@ def link(projection: Projection, policy: Policy, store: Store) -> Linkage:
     weight_by_kind = np.array([policy.rule(k).weight for k in kinds] or [0.0])
     cap_by_kind = np.array([policy.rule(k).hub for k in kinds] or [0])
 
+    window = policy.velocity_window_days * DAY
     own_hub = holders > cap_by_kind[code]
+    for k, kind in enumerate(kinds):  # a kind's hubs taken up in a burst link after all
+        rule_ = policy.rule(kind)
+        if rule_.burst_hub is not None:
+            maybe = np.flatnonzero((code == k) & own_hub & (holders <= rule_.burst_hub))
+            own_hub[maybe[burst(projection, maybe, window, contact=False) >= 0.5]] = False
     own_weight = np.where((holders >= 2) & ~own_hub,
                           weight_by_kind[code] * rarity(holders, policy.rarity_reference), 0.0)
     for k, kind in enumerate(kinds):
-        if policy.rule(kind).burst:
+        rule_ = policy.rule(kind)
+        if rule_.burst:
             timed = np.flatnonzero((code == k) & (own_weight > 0))
-            own_weight[timed] *= burst(projection, timed, policy.velocity_window_days * DAY, contact=False)
+            concentration = burst(projection, timed, window, contact=False)
+            # taken up at once: no rarity discount (over the cap too); spread out: the usual one
+            own_weight[timed] = np.where(concentration >= 0.5, rule_.weight, own_weight[timed]) * concentration
 
     rule = policy.shared_contact
     candidates = np.flatnonzero((listers >= 2) & (holders == 0))
     service = projection.service_numbers(store)
     contact_hub = (listers > rule.hub) & (holders == 0) & ~service
+    if rule.burst_hub is not None:  # an agent's phone, listed by many at once
+        maybe = np.flatnonzero(contact_hub & (listers <= rule.burst_hub))
+        contact_hub[maybe[burst(projection, maybe, window) >= 0.5]] = False
     contact_weight = np.zeros(len(holders))
     shared = candidates[~contact_hub[candidates] & ~service[candidates]]
-    contact_weight[shared] = (rule.weight * rarity(listers[shared], policy.rarity_reference)
-                              * burst(projection, shared, policy.velocity_window_days * DAY))
+    concentration = burst(projection, shared, window)
+    # listed by many at once (an agent's clients): no rarity discount; over months: the usual one
+    contact_weight[shared] = rule.weight * np.where(concentration >= 0.5, 1.0, rarity(
+        listers[shared], policy.rarity_reference)) * concentration
 
     phone_owners = projection.kind_mask("phone") & (holders >= 1) & ~own_hub
     n = len(projection.applicants)
     if n <= 1:  # one applicant alone (a new one, on write, whom nobody shares with) links nobody
-        graph = sparse.csr_matrix((n, n), dtype=np.float32)
+        graph = own_graph = sparse.csr_matrix((n, n), dtype=np.float32)
     else:
-        graph = (_shared_own(projection, own_weight, policy)
+        own_graph = _shared_own(projection, own_weight, policy)
+        graph = (own_graph
                  + _co_holding(projection.contact, contact_weight)
                  + _listing(projection, phone_owners, policy)
                  + _related(projection, policy)).tocsr()
@@ -226,4 +259,4 @@ def link(projection: Projection, policy: Policy, store: Store) -> Linkage:
                              "fraud_share": share[order], "verdict": verdict[order]})
 
     return Linkage(graph=graph, own_weight=own_weight, contact_weight=contact_weight,
-                   own_hubs=np.flatnonzero(own_hub), build_hubs=hubs)
+                   own_hubs=np.flatnonzero(own_hub), build_hubs=hubs, own_graph=own_graph)

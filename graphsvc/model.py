@@ -146,7 +146,7 @@ class Model:
                 top = k[np.argsort(-mine, kind="stable")][:5]
                 detail = [{"name": self.features[f], "value": round(float(table[self.features[f]][row]), 4)
                            if self.features[f] in table else 0.0, "log_odds": round(float(contribution[r, f]), 3)}
-                          for f in top if contribution[r, f] > 0]
+                          for f in top if contribution[r, f] >= 0.0005]  # shown to 3 places
                 items.append({"family": family, "points": points, "features": detail})
             out.append(sorted(items, key=lambda i: (-i["points"], i["family"])))
         return out

@@ -398,6 +398,7 @@ def _emerging(store: Store, found: neighbourhood.Neighbourhood, policy: Policy, 
         return None
     label = rings.communities(linked.strong(policy.strong_link), policy, basis.seed)
     label[~projection.known] = -1
+    label = rings.prune(label, linked, policy)
     if label[0] < 0:
         return None
     group = np.where(label == label[0], 0, -1)

@@ -27,6 +27,12 @@ class KindRule(BaseModel):
     hub_verdict: str = "shared hub"
     hub_is_risk: bool = True  # holding one of its hubs is a reason (a farm device), or not (a NAT IP)
     burst: bool = False  # the weight also scales with how close in time the holders first used it
+    # up to this many holders, one taken up in a burst (all within two velocity windows) is
+    # no hub: it links at weight x burst, however many (an agent's phone, an office subnet)
+    burst_hub: int | None = None
+    # the share of its weight a link through this kind keeps when the two share no other own
+    # identifier: an identity number alone is one person's stolen by another, not a bond
+    alone: float = Field(1.0, ge=0, le=1)
     group: str | None = None  # kinds of one group link by the strongest of them, not their sum
 
 
@@ -72,11 +78,11 @@ class Bands(BaseModel):
 _DEFAULT_KINDS = {
     "device": KindRule(weight=1.0, hub=50, hub_verdict="device farm"),
     "phone": KindRule(weight=1.0, hub=10, hub_verdict="shared phone"),
-    "id_number": KindRule(weight=1.0, hub=5, hub_verdict="shared identity"),
+    "id_number": KindRule(weight=1.0, hub=5, hub_verdict="shared identity", alone=0.3),
     "ip": KindRule(weight=0.6, hub=30, hub_verdict="carrier NAT or proxy", hub_is_risk=False, group="network"),
     # an IPv4 /24 or IPv6 /64: weak alone, and only when its users came together in time
     "subnet": KindRule(weight=0.35, hub=60, hub_verdict="busy subnet", hub_is_risk=False, burst=True,
-                       group="network"),
+                       group="network", burst_hub=200),
 }
 
 
@@ -102,8 +108,9 @@ class Policy(BaseModel):
     other_kind: KindRule = KindRule(weight=1.0, hub=50)  # declared extra kinds (cards ...)
     rarity_reference: int = Field(10, ge=2)  # holders up to this count link at full weight
     # a phone listed as a contact by several applicants (an agent's phone)
-    shared_contact: KindRule = KindRule(weight=1.0, hub=40, hub_verdict="popular contact number")
+    shared_contact: KindRule = KindRule(weight=1.0, hub=40, hub_verdict="popular contact number", burst_hub=200)
     contact_link: float = Field(0.3, ge=0, le=1)  # A lists B's own phone, per direction
+    contact_burst: float = Field(1.5, ge=1)  # ... that many times when both first applied within a window
     # applicant-applicant relations by type (money transfers, referrals ...), once per pair and type
     relation_weights: dict[str, float] = Field(default_factory=lambda: {"transfer": 0.3, "referral": 0.3})
     relation_default: float = Field(0.2, ge=0, le=1)  # any other type (relative, guarantee ...)
@@ -111,6 +118,7 @@ class Policy(BaseModel):
     strong_link: float = Field(0.5, gt=0)  # components run over links at least this strong
     refine_above: int = Field(60, ge=2)  # components larger than this are split by Leiden
     resolution: float = Field(0.1, gt=0)  # Leiden CPM resolution: least mean link weight in a ring
+    leiden_iterations: int = Field(2, ge=1)  # passes of Leiden (bounded: a giant component costs seconds)
     gds_gamma: float = Field(1.0, gt=0)  # on Neo4j: GDS Leiden modularity resolution (GDS has no CPM)
     min_ring_size: int = Field(5, ge=2)
     min_ring_risk: float = Field(0.5, ge=0, le=1)  # groups below this risk are clusters, not rings

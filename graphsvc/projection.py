@@ -88,12 +88,17 @@ class Projection:
 
     def holders(self) -> np.ndarray:
         """Applicants holding each identifier as their own (in a scoring
-        neighbourhood, at least the counted degree of the hubs it did not fetch)."""
-        return self._at_least_counted(np.bincount(self.own.indices, minlength=self.own.shape[1]))
+        neighbourhood, at least the counted degree of the hubs it did not fetch). Counted once."""
+        if "holders" not in self.cache:
+            self.cache["holders"] = self._at_least_counted(np.bincount(self.own.indices, minlength=self.own.shape[1]))
+        return self.cache["holders"]
 
     def listers(self) -> np.ndarray:
         """Applicants listing each identifier as a contact (as :meth:`holders`)."""
-        return self._at_least_counted(np.bincount(self.contact.indices, minlength=self.contact.shape[1]))
+        if "listers" not in self.cache:
+            self.cache["listers"] = self._at_least_counted(np.bincount(self.contact.indices,
+                                                                       minlength=self.contact.shape[1]))
+        return self.cache["listers"]
 
     def _at_least_counted(self, counts: np.ndarray) -> np.ndarray:
         counted = self.arrays.identifier_degree

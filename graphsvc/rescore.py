@@ -112,6 +112,7 @@ def analyse(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
     algorithms = store.algorithms()
     label = rings.communities(linked.strong(policy.strong_link), policy, seed, algorithms)
     label[~projection.known] = -1
+    label = rings.prune(label, linked, policy)
     label = rings.relabel(label, min_size=policy.min_ring_size)
     ring_features = rings.features(label, projection, linked, policy)
     ring_risk = rings.risk(ring_features) if len(ring_features) else np.zeros(0)

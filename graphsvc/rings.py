@@ -5,7 +5,10 @@
    the constant Potts model (``leidenalg.CPMVertexPartition``, resolution
    ``policy.resolution``): a community survives only where its members' mean
    link weight beats the resolution, so a chain of loosely linked groups falls
-   apart while a clique of cross-listed identities stays whole.
+   apart while a clique of cross-listed identities stays whole. Leiden runs
+   ``policy.leiden_iterations`` passes (2), not until nothing moves: on a giant
+   component of random sharing the unbounded run took 131 s where two passes
+   take a few, and the passes after the second hardly change a partition.
 3. Groups of at least ``policy.min_ring_size`` applicants are rings.
 
 Leiden runs with a fixed seed on a graph whose vertices are in applicant order,
@@ -46,7 +49,7 @@ def groups(graph: sparse.csr_matrix, policy: Policy, seed: int) -> np.ndarray:
         sub = ig.Graph(n=len(members), edges=np.column_stack([local[upper.row[inside]], local[upper.col[inside]]]))
         partition = leidenalg.find_partition(
             sub, leidenalg.CPMVertexPartition, weights=upper.data[inside].astype(float),
-            resolution_parameter=policy.resolution, seed=seed, n_iterations=-1)
+            resolution_parameter=policy.resolution, seed=seed, n_iterations=policy.leiden_iterations)
         label[members] = next_label + np.asarray(partition.membership, dtype=np.int64)
         next_label += len(partition)
     return label
@@ -80,6 +83,33 @@ class LocalAlgorithms:
         from graphsvc.propagation import personalised_pagerank
 
         return personalised_pagerank(graph, seeds, restart)
+
+
+def prune(label: np.ndarray, linked, policy: Policy, rounds: int = 3) -> np.ndarray:
+    """Groups without their loose ends: a member whose one strong link into its group
+    is nothing but a shared identifier (no contact listing, no relation) is let go,
+    a few rounds over.
+
+    Such a member hangs on by one thread: the victim whose identity number a theft
+    crew used, a relative on the home IP of someone in a farm. A cross-listed
+    identity (its link carries contact evidence) and anyone with two links stay.
+    """
+    strong = linked.strong(policy.strong_link).tocoo()
+    own = linked.own_graph
+    if own is None or not strong.nnz:
+        return label
+    only_shared = np.asarray(own[strong.row, strong.col]).ravel() >= strong.data - 1e-6
+    label = label.copy()
+    for _ in range(rounds):
+        inside = (label[strong.row] >= 0) & (label[strong.row] == label[strong.col])
+        degree = np.bincount(strong.row[inside], minlength=len(label))
+        loose = np.zeros(len(label), dtype=bool)
+        ends = inside & (degree[strong.row] == 1) & only_shared
+        loose[strong.row[ends]] = True
+        if not loose.any():
+            break
+        label[loose] = -1
+    return label
 
 
 def relabel(label: np.ndarray, keep: np.ndarray | None = None, min_size: int = 1) -> np.ndarray:
@@ -134,7 +164,8 @@ def stable_ids(groups: list[np.ndarray], previous: dict[str, set[str]], applican
 
 
 def features(label: np.ndarray, projection, linkage, policy: Policy) -> pd.DataFrame:
-    """Per ring label: size, fraud, default, fan-out, cross-listing, agent phones, velocity.
+    """Per ring label: size, fraud, default, fan-out, cross-listing, agent phones, the
+    largest share on one subnet, velocity (the largest share applying within one window).
 
     ``devices_per_member`` counts distinct devices over the members that used one:
     NaN (no evidence either way) when none did, as in a source without devices.
@@ -161,17 +192,19 @@ def features(label: np.ndarray, projection, linkage, policy: Policy) -> pd.DataF
     shared_identifiers = np.bincount(shared_ring[shared_members >= 2], minlength=count)
     unowned = np.flatnonzero(projection.holders() == 0)
     agent_ring, agent_members = per_ring_identifiers(projection.contact, unowned)
+    subnet_ring, subnet_members = per_ring_identifiers(projection.own, np.flatnonzero(projection.kind_mask("subnet")))
+    on_one_subnet = np.zeros(count)
+    np.maximum.at(on_one_subnet, subnet_ring, subnet_members)
     agent_phones = np.bincount(agent_ring[agent_members >= 3], minlength=count)
     agent_listers = np.bincount(agent_ring[agent_members >= 3], weights=agent_members[agent_members >= 3],
                                 minlength=count)
 
-    graph = linkage.graph.tocoo()
-    inside = (label[graph.row] >= 0) & (label[graph.row] == label[graph.col])
-    listing = projection.contact @ projection.own.T  # who lists whose own phone
-    listing = listing.tocoo()
-    cross = (label[listing.row] >= 0) & (label[listing.row] == label[listing.col]) & (listing.row != listing.col)
-    cross_listed = np.bincount(label[listing.row[cross]], minlength=count)
-    links_inside = np.bincount(label[graph.row[inside]], minlength=count) / 2
+    # links and listings among members only: over everyone, a phone held by thousands
+    # and listed by thousands is a product of millions
+    graph = linkage.graph[member][:, member].tocoo()
+    inside = ring[graph.row] == ring[graph.col]
+    cross_listed = _cross_listed(ring, projection.contact[member].tocoo(), projection.own[member].tocoo(), count)
+    links_inside = np.bincount(ring[graph.row[inside]], minlength=count) / 2
 
     # velocity: the largest share of a ring's members first applying within one window
     applied = projection.first_applied[member]
@@ -194,8 +227,29 @@ def features(label: np.ndarray, projection, linkage, policy: Policy) -> pd.DataF
         "cross_listing": (cross_listed / pairs).round(4),
         "agent_phones": agent_phones,
         "agent_share": (agent_listers / np.maximum(size, 1)).clip(0, 1).round(4),
+        "subnet_share": (np.where(projection.kind_mask("subnet").any(), on_one_subnet / np.maximum(size, 1), np.nan)
+                         .round(4)),
         "velocity": (most / np.maximum(size, 1)).round(4),
     })
+
+
+def _cross_listed(ring: np.ndarray, listed, held, count: int) -> np.ndarray:
+    """Per ring: ordered member pairs (A, B) where A lists a phone B holds, joined on
+    (ring, phone) so that only pairs inside one ring are ever formed."""
+    def keyed(entries):
+        key = (ring[entries.row] << 32) | entries.col.astype(np.int64)
+        order = np.argsort(key, kind="stable")
+        return key[order], entries.row[order]
+
+    list_key, lister = keyed(listed)
+    hold_key, holder = keyed(held)
+    start = np.searchsorted(hold_key, list_key, side="left")
+    many = np.searchsorted(hold_key, list_key, side="right") - start
+    offset = np.arange(int(many.sum())) - np.repeat(np.cumsum(many) - many, many)  # 0.. within each run
+    a = np.repeat(lister, many).astype(np.int64)
+    b = holder[np.repeat(start, many) + offset].astype(np.int64)
+    pairs = np.unique((a[a != b] << 32) | b[a != b])
+    return np.bincount(ring[pairs >> 32], minlength=count)
 
 
 def risk(features_: pd.DataFrame) -> np.ndarray:

@@ -36,7 +36,7 @@ def store(tmp_path: Path):
 @pytest.fixture(scope="session")
 def scenario_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("scenario")
-    generate(Scenario(3_000, seed=11), out)
+    generate(Scenario(3_000, seed=11, ring_share=0.04), out)  # eight rings of four typologies
     return out
 
 

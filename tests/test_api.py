@@ -279,13 +279,13 @@ def test_rings_pages_follow_the_cursor(client):
     everything = client.get("/v1/rings?limit=500", headers=_as(Role.INVESTIGATOR)).json()
     seen, cursor = [], None
     while True:
-        url = "/v1/rings?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        url = "/v1/rings?limit=1" + (f"&cursor={cursor}" if cursor else "")
         page = client.get(url, headers=_as(Role.INVESTIGATOR)).json()
         seen += page["items"]
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert seen == everything["items"] and len(seen) > 2
+    assert seen == everything["items"] and len(seen) >= 2
     risks = [r["risk"] for r in seen]
     assert risks == sorted(risks, reverse=True)
     assert client.get("/v1/rings?cursor=bm9wZQ", headers=_as(Role.INVESTIGATOR)).status_code == 400

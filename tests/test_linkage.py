@@ -47,7 +47,7 @@ def test_each_kind_of_sharing_gets_its_documented_weight(hand_built):
     assert w(3, 4) == pytest.approx(1.0) and w(3, 5) == pytest.approx(1.0)  # agent phone in a burst
     assert w(6, 7) == pytest.approx(14 / (719))  # same phone listed 719 days apart: window / spread
     assert w(8, 9) == 0  # a service line links nobody
-    assert w(10, 11) == pytest.approx(2 * 0.3)  # listing each other's phone, no common contact
+    assert w(10, 11) == pytest.approx(2 * 0.3 * 1.5)  # listing each other's phone, applied within a week
     assert w(20, 21) == 0  # through a hub device
     assert w(1, 3) == 0
 
@@ -73,7 +73,9 @@ def test_rarity_weighting():
 def test_shared_identifier_weights_match_networkx(scenario_db):
     """Own-identifier linkage equals a networkx projection of the bipartite graph
     with the same weights (contact evidence switched off): kinds add up, an IP and
-    its subnet count by the stronger, a subnet's weight scales with its burst."""
+    its subnet count by the stronger, a subnet's weight scales with its burst (a
+    subnet taken up at once links over its hub cap, without rarity discount), an
+    identity number shared alone keeps its ``alone`` share."""
     policy = Policy(contact_link=0, contact_common=0, shared_contact=KindRule(weight=0, hub=40))
     with open_store(str(scenario_db), readonly=True) as store:
         projection = Projection.from_store(store)
@@ -84,20 +86,24 @@ def test_shared_identifier_weights_match_networkx(scenario_db):
                                    arrays.link_first_seen):
         if not contact:
             bipartite.add_edge(f"a{a}", f"i{i}", seen=seen)
-    summed, grouped = nx.Graph(), {}
+    summed, grouped, lonely = nx.Graph(), {}, {}
     window = policy.velocity_window_days * 86_400
     for node in (n for n in bipartite if n.startswith("i")):
         holders = sorted(bipartite[node])
         kind = projection.kind_of(np.array([int(node[1:])]))[0]
         rule = policy.rule(kind)
-        if len(holders) < 2 or len(holders) > rule.hub:
+        seen = [bipartite.edges[node, h]["seen"] for h in holders]
+        concentration = min(1.0, window / max(max(seen) - min(seen), window))
+        taken_up_at_once = rule.burst_hub is not None and len(holders) <= rule.burst_hub and concentration >= 0.5
+        if len(holders) < 2 or (len(holders) > rule.hub and not taken_up_at_once):
             continue
         weight = rule.weight * min(1.0, (policy.rarity_reference / len(holders))) ** 0.5
-        if rule.burst:
-            seen = [bipartite.edges[node, h]["seen"] for h in holders]
-            weight *= min(1.0, window / max(max(seen) - min(seen), window))
+        if rule.burst:  # taken up at once: no rarity discount
+            weight = (rule.weight if concentration >= 0.5 else weight) * concentration
         for a, b in itertools.combinations(holders, 2):
-            if rule.group is None:
+            if rule.alone < 1:
+                lonely.setdefault((a, b), []).append((weight, rule.alone))
+            elif rule.group is None:
                 summed.add_edge(a, b, weight=summed.get_edge_data(a, b, {"weight": 0.0})["weight"] + weight)
             else:
                 group = grouped.setdefault(rule.group, {})
@@ -108,6 +114,9 @@ def test_shared_identifier_weights_match_networkx(scenario_db):
         for (a, b), by_kind in group.items():
             previous = oracle.get_edge_data(a, b, {"weight": 0.0})["weight"]
             oracle.add_edge(a, b, weight=previous + max(by_kind.values()))
+    for (a, b), parts in lonely.items():  # an identity number alone keeps its `alone` share
+        previous = oracle.get_edge_data(a, b, {"weight": 0.0})["weight"]
+        oracle.add_edge(a, b, weight=previous + sum(w if previous > 0 else w * alone for w, alone in parts))
     ours = linked.graph.tocoo()
     got = {(f"a{r}", f"a{c}"): v for r, c, v in zip(ours.row, ours.col, ours.data) if r < c}
     want = {tuple(sorted((a, b), key=lambda x: int(x[1:]))): d["weight"] for a, b, d in oracle.edges(data=True)}

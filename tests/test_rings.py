@@ -86,7 +86,8 @@ def test_ring_features_of_a_device_farm_burst(tmp_path):
     assert row == pytest.approx({
         "size": 10, "fraud": 1, "default": 1, "fraud_share": 0.1, "default_share": 0.1,
         "devices_per_member": 0.2, "shared_identifiers": 2, "link_density": round(23 / 45, 4),
-        "cross_listing": round(1 / 90, 4), "agent_phones": 1, "agent_share": 0.3, "velocity": 1.0})
+        "cross_listing": round(1 / 90, 4), "agent_phones": 1, "agent_share": 0.3,
+        "subnet_share": 0.1, "velocity": 1.0})  # each on a /24 of its own
     assert 0.5 < risk(features(label, projection, linked, policy))[0] < 1
 
 
@@ -112,3 +113,19 @@ def test_rings_are_disjoint_connected_and_large_enough(case):
     for group in groups:
         assert len(group) >= 3
         assert nx.is_connected(oracle.subgraph(group.tolist()))
+
+
+@given(st.integers(0, 10_000))
+def test_cross_listing_pairs_match_the_listing_product(seed):
+    """Ordered pairs inside one ring where one lists a phone the other holds, joined
+    per (ring, phone), equal the same-ring entries of the full contact x own product."""
+    from graphsvc.rings import _cross_listed
+
+    rng = np.random.default_rng(seed)
+    ring = rng.integers(0, 4, 30).astype(np.int64)
+    listed, held = (sparse.random(30, 25, density, random_state=rng, format="csr") for density in (0.1, 0.06))
+    listed.data[:], held.data[:] = 1, 1
+    product = (listed @ held.T).tocoo()
+    inside = (ring[product.row] == ring[product.col]) & (product.row != product.col)
+    assert _cross_listed(ring, listed.tocoo(), held.tocoo(), 4).tolist() == np.bincount(
+        ring[product.row[inside]], minlength=4).tolist()

@@ -29,7 +29,7 @@ def test_truth_matches_the_tables(scenario_dir):
     assert summary["applicants"] == apps["applicant_id"].nunique() == len(truth) == 3_000
     assert set(truth["applicant_id"]) == set(apps["applicant_id"])
     members = truth.dropna(subset=["ring_id"])
-    assert len(members) == summary["ring_members"] == 60
+    assert len(members) == summary["ring_members"] == 120  # 4% of 3,000
     outcomes = pd.read_parquet(scenario_dir / "outcomes.parquet")
     fraud = set(outcomes.loc[outcomes["outcome"] == "fraud", "applicant_id"])
     ring_fraud = members["applicant_id"].isin(fraud).mean()

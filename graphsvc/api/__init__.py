@@ -34,6 +34,9 @@ def create_app(db: str | Path, settings: Settings | None = None) -> FastAPI:
         raise FileNotFoundError(f"no store at {db}")
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # score-on-write may split a group with Leiden: import it now, not on an underwriter's request
+        import igraph  # noqa: F401
+        import leidenalg  # noqa: F401
         yield
         if app.state.checkpointer is not None:
             app.state.checkpointer.stop()

@@ -99,13 +99,16 @@ def generate(
     output: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
     ring_share: Annotated[float, typer.Option(help="Share of applicants in fraud rings.")] = 0.02,
     ring_fraud_rate: Annotated[float, typer.Option(help="Share of ring members with a fraud outcome.")] = 0.3,
+    population: Annotated[str, typer.Option(help="households (families, carrier NAT, hotlines) or skewed "
+                                                 "(random skewed sharing, nothing else)")] = "households",
 ) -> None:
     """Generate a synthetic scenario with planted rings and its truth files."""
     from graphsvc.scenarios import Scenario
     from graphsvc.scenarios import generate as run_generate
 
     try:
-        summary = run_generate(Scenario(applicants, seed, ring_share, ring_fraud_rate), out, output)
+        summary = run_generate(Scenario(applicants, seed, ring_share, ring_fraud_rate, population=population),
+                               out, output)
     except ValueError as exc:
         raise _fail(exc) from exc
     console.print_json(json.dumps(summary, ensure_ascii=False))

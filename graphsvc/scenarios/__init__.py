@@ -37,12 +37,15 @@ class Scenario:
     ring_fraud_rate: float = 0.3  # share of ring members with a fraud outcome
     lost_share: float = 0.016  # share of applicants who are lost-contact borrowers
     dirty_share: float = 0.001  # share of contact rows with an unusable phone
+    population: str = "households"  # or "skewed": random skewed sharing, no households (population.skewed)
 
 
 def generate(scenario: Scenario, out: Path, fmt: str = "parquet") -> dict:
     """Generate ``scenario`` into ``out``; returns the summary written to truth.json."""
     if scenario.applicants < 50:
         raise ValueError("a scenario needs at least 50 applicants")
+    if scenario.population not in ("households", "skewed"):
+        raise ValueError("population must be households or skewed")
     if fmt not in ("parquet", "csv"):
         raise ValueError("fmt must be parquet or csv")
     rng = np.random.default_rng(scenario.seed)
@@ -67,8 +70,11 @@ def generate(scenario: Scenario, out: Path, fmt: str = "parquet") -> dict:
     hotline_pool = ids.hotlines(rng, 40)
     draft = Draft()
 
-    base_truth = population.build(rng, alloc, people, base, nat_pool, hotline_pool, draft)
-    ring_truth = rings.build(rng, alloc, people, members, nat_pool, scenario.ring_fraud_rate, draft)
+    if scenario.population == "skewed":
+        base_truth = population.skewed(rng, alloc, people, base, draft, hotline_pool)
+    else:
+        base_truth = population.build(rng, alloc, people, base, nat_pool, hotline_pool, draft)
+    ring_truth = rings.build(rng, alloc, people, members, nat_pool, scenario.ring_fraud_rate, draft, victims=base)
     defaulters = base_truth[base_truth["outcome"] == "default"]
     borrowers = defaulters.sample(n=min(n_lost, len(defaulters)), random_state=rng.integers(2**31))
     if len(borrowers) < n_lost:

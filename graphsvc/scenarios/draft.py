@@ -45,6 +45,13 @@ class Draft:
     def add_outcomes(self, person, outcome, observed_at) -> None:
         self.outcomes.append(dict(person=person, outcome=_full(outcome, len(person)), observed_at=observed_at))
 
+    def last_device(self, person: np.ndarray) -> np.ndarray:
+        """The device of each person's latest application drafted so far (a family
+        tablet, when that is what they applied on)."""
+        apps = self.frame(self.applications)[["person", "applied_at", "device"]]
+        latest = apps.sort_values("applied_at", kind="stable").drop_duplicates("person", keep="last")
+        return latest.set_index("person")["device"].reindex(person).to_numpy()
+
     @staticmethod
     def frame(parts: list[dict]) -> pd.DataFrame:
         return pd.concat([pd.DataFrame(p) for p in parts if len(next(iter(p.values())))], ignore_index=True)

@@ -54,7 +54,7 @@ def build(rng: np.random.Generator, alloc: ids.Allocator, people: People, borrow
     device_route = route[who] == "own_device"
     people.name[accounts] = people.name[borrowers[who]]
     people.phone[accounts] = new_phone[who]
-    device = np.where(device_route, people.device[borrowers[who]], people.device[accounts])
+    device = np.where(device_route, draft.last_device(borrowers[who]), people.device[accounts])
     id_number = np.where(device_route, None, people.id_number[borrowers[who]])
     draft.add_applications(accounts, later[who], new_phone[who], device,
                            pick_weighted(rng, nat_pool, len(who), 0.8), id_number, "app")

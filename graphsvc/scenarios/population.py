@@ -116,3 +116,43 @@ def _contacts(rng, alloc: ids.Allocator, people: People, base: np.ndarray, hh: n
     me = np.flatnonzero(lists)
     draft.add_contacts(base[me], pick_weighted(rng, hotline_pool, len(me), 1.0), "other",
                        "客服", "address_book", at[me])
+
+
+def skewed(rng: np.random.Generator, alloc: ids.Allocator, people: People, base: np.ndarray, draft: Draft,
+           hotline_pool: np.ndarray) -> pd.DataFrame:
+    """A population of random skewed sharing and nothing else: devices, phones and IPs
+    drawn from pools where a few values have thousands of holders and most have tens,
+    applications spread over the two years, contacts listing random others. No
+    households, no rings: nothing a ring detector should call a ring (another
+    project's synthetic loan-application graph has this shape).
+
+    Returns per-person truth as :func:`build` does (everyone a household of one).
+    """
+    n = len(base)
+    first_at = START + rng.integers(0, SPAN_DAYS * DAY, n)
+    devices = ids.device_ids(rng, max(2, n // 40))
+    phones = alloc.phones(max(2, n // 60))
+    ips = alloc.ips(max(2, n // 50))
+    device = pick_weighted(rng, devices, n, 1.1)
+    phone = pick_weighted(rng, phones, n, 1.1)
+    ip = pick_weighted(rng, ips, n, 1.1)
+    people.device[base], people.phone[base] = device, phone
+    draft.add_applications(base, first_at, phone, device, ip, people.id_number[base], "app")
+    listed = rng.poisson(1.5, n)
+    me = np.repeat(np.arange(n), listed)
+    them = rng.integers(0, n, len(me))
+    keep = them != me
+    me, them = me[keep], them[keep]
+    draft.add_contacts(base[me], phone[them], np.where(rng.random(len(me)) < 0.7, "friend", "colleague"),
+                       people.name[base[them]], "address_book", first_at[me])
+    lists = rng.random(n) < 0.35
+    draft.add_contacts(base[lists], pick_weighted(rng, hotline_pool, int(lists.sum()), 1.0), "other", "客服",
+                       "address_book", first_at[lists])
+    draw = rng.random(n)
+    outcome = np.select([draw < 0.002, draw < 0.052, draw < 0.6], ["fraud", "default", "repaid"], "")
+    observed = first_at + rng.integers(60 * DAY, 240 * DAY, n)
+    has = outcome != ""
+    draft.add_outcomes(base[has], outcome[has], observed[has])
+    return pd.DataFrame({"person": base, "household": np.arange(n), "household_size": 1, "shares_home_ip": False,
+                         "shares_tablet": False, "nat_user": False, "first_at": first_at, "outcome": outcome,
+                         "outcome_at": observed})
