@@ -63,7 +63,8 @@ def _require_store(db: Path) -> None:
 def _table(frame: pd.DataFrame, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in frame.columns:
-        table.add_column(str(column), justify="right" if frame[column].dtype.kind in "iuf" else "left")
+        table.add_column(str(column), justify="right" if frame[column].dtype.kind in "iuf" else "left",
+                         overflow="fold")  # narrow terminals fold cells; nothing is cut off
     for row in frame.itertuples(index=False):
         table.add_row(*("" if v is None or v != v else str(v) for v in row))
     return table
