@@ -37,8 +37,9 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
 
 
 def precision_at(scores: np.ndarray, labels: np.ndarray, k: int) -> float | None:
-    """Share of positives among the ``k`` highest scores (stable order on ties)."""
-    if not len(scores):
+    """Share of positives among the ``k`` highest scores (stable order on ties); None
+    when there is nothing to find (no scores, or no positive among them)."""
+    if not len(scores) or not np.asarray(labels, dtype=bool).any():
         return None
     top = np.argsort(-np.asarray(scores), kind="stable")[:k]
     return float(np.asarray(labels, dtype=bool)[top].mean())

@@ -71,14 +71,16 @@ def load(store: Store, sources: list[TableSource], *, settings: Settings | None 
     ContractError
         Before anything is written, when a file cannot be read as its table.
     ConfigurationError
-        Before anything is written, when no HMAC key for identity numbers is set.
+        Before anything is written, when no HMAC key is set and a file carries identity
+        numbers (an ``id_number`` column or kind, or an identifiers table).
     """
     settings = settings or get_settings()
-    ctx = Context(identity_key=settings.identity_key(), region=settings.default_region,
-                  timezone=settings.timezone)
     ordered = sorted(sources, key=lambda s: LOAD_ORDER.index(s.table))
-    for source in ordered:
-        source.plan()  # refuse unreadable files and missing columns up front
+    plans = [source.plan() for source in ordered]  # refuse unreadable files and missing columns up front
+    identity_numbers = any(s.table == "identifiers" or "id_number" in mapping or "id_number" in kinds.values()
+                           for s, (mapping, _, kinds) in zip(ordered, plans))
+    ctx = Context(identity_key=settings.identity_key() if identity_numbers else None,
+                  region=settings.default_region, timezone=settings.timezone)
     checksums = [s.checksum() for s in ordered]
     total = sum(s.row_count() for s in ordered)
     done = 0

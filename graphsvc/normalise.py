@@ -293,6 +293,6 @@ def identifiers(kind: str, values: pd.Series, *, region: str, identity_key: Call
         return phones(values, region)
     if kind == "ip":
         return ips(values)
-    if kind == "id_number":
-        return identity_tokens(values, identity_key())
+    if kind == "id_number":  # the key only when there is a number to tokenise
+        return identity_tokens(values, identity_key() if values.notna().any() else b"")
     return plain_ids(values)

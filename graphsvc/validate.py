@@ -14,6 +14,7 @@ import pandas as pd
 
 from graphsvc import keys, normalise
 from graphsvc.contract import APPLICATION_IDENTIFIER_COLUMNS, DERIVED_KINDS, KIND_NAME, TABLES, Kind, Reason
+from graphsvc.errors import ConfigurationError
 from graphsvc.store.base import REJECT_COLUMNS
 
 
@@ -24,7 +25,7 @@ TIMESTAMP_DETAIL = "not an ISO 8601 date or timestamp"
 class Context:
     """What normalisation needs from the settings."""
 
-    identity_key: bytes
+    identity_key: bytes | None  # None: the files carry no identity numbers (and no key was needed)
     region: str = "CN"
     timezone: str = "UTC"
 
@@ -77,11 +78,17 @@ class _Checker:
         return rows.loc[~self.bad].reset_index(drop=True), rejects
 
 
+def _key(ctx: Context) -> bytes:
+    if ctx.identity_key is None:  # never tokenise with no key
+        raise ConfigurationError("identity numbers met in a load that declared none: set GRAPHSVC_HMAC_KEY")
+    return ctx.identity_key
+
+
 def identifier_rule(kind: str, ctx: Context):
     """How to normalise one identifier kind, and the rejection when it fails."""
 
     def convert(values: pd.Series) -> pd.Series:
-        return normalise.identifiers(kind, values, region=ctx.region, identity_key=lambda: ctx.identity_key)
+        return normalise.identifiers(kind, values, region=ctx.region, identity_key=lambda: _key(ctx))
 
     if kind == Kind.PHONE:
         return convert, Reason.INVALID_PHONE, f"not a valid phone number (default region {ctx.region})"

@@ -46,6 +46,7 @@ def test_adjusted_rand_equals_pair_definition(rows):
 def test_precision_at_k():
     assert precision_at(np.array([9, 1, 8, 7]), np.array([True, True, False, True]), 2) == 0.5
     assert precision_at(np.array([]), np.array([]), 5) is None
+    assert precision_at(np.array([3, 2]), np.array([False, False]), 1) is None  # nothing to find: blank, not 0.0
 
 
 def test_backtest_of_a_generated_population(population):

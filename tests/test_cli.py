@@ -32,14 +32,39 @@ def test_load_reports_and_writes_rejects(tmp_path, monkeypatch):
         ["applications", 2, "applied_at", "invalid_timestamp"]]
 
 
-def test_load_without_key_fails_clearly(tmp_path, monkeypatch):
+def test_load_without_key_fails_clearly_only_for_identity_numbers(tmp_path, monkeypatch):
     monkeypatch.delenv("GRAPHSVC_HMAC_KEY", raising=False)
     use_settings(Settings(hmac_key=None))
     apps = write_csv(tmp_path / "apps.csv", [
-        {"application_id": "P1", "applicant_id": "A1", "applied_at": "2024-01-01"}])
+        {"application_id": "P1", "applicant_id": "A1", "applied_at": "2024-01-01", "id_number": "110101199003070000"}])
     result = runner.invoke(app, ["load", "--db", str(tmp_path / "g.db"), "--applications", str(apps)])
     assert result.exit_code == 2
     assert "no HMAC key for identity numbers" in result.output
+    plain = write_csv(tmp_path / "plain.csv", [  # no identity numbers: no key needed
+        {"application_id": "P1", "applicant_id": "A1", "applied_at": "2024-01-01", "phone": "13800000001"}])
+    result = runner.invoke(app, ["load", "--db", str(tmp_path / "g.db"), "--applications", str(plain),
+                                 "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["files"][0]["loaded"] == 1
+
+
+def test_a_mapping_typo_is_named_with_its_section(tmp_path):
+    mapping = tmp_path / "bad.toml"
+    write_csv(tmp_path / "apps.csv", [{"id": "1"}])
+    mapping.write_text('[[tables]]\ntable = "applications"\nfile = "apps.csv"\ncolumn = {}\n')
+    result = runner.invoke(app, ["load", "--db", str(tmp_path / "g.db"), "--source", str(mapping)])
+    assert result.exit_code == 2
+    assert "unknown key(s) ['column'] in a [[tables]] entry" in result.output  # not eaten as markup
+
+
+def test_tables_fold_at_80_columns_instead_of_cutting(tmp_path):
+    apps = write_csv(tmp_path / "apps.csv", [
+        {"application_id": "P1", "applicant_id": "A1", "applied_at": "2024-01-01", "phone": "13800000001"}])
+    narrow = CliRunner(env={"COLUMNS": "80"})
+    result = narrow.invoke(app, ["load", "--db", str(tmp_path / "g.db"), "--applications", str(apps)])
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output and max(len(line) for line in result.output.splitlines()) <= 80
+    assert "already_" in result.output and "read" in result.output  # headers fold onto two lines
 
 
 def test_load_with_nothing_to_load_fails(tmp_path):
@@ -132,3 +157,33 @@ def test_backtest_command(scenario_db, scenario_dir):
             "false_flag_rate"} <= set(figures)
     result = runner.invoke(app, ["backtest", "--db", str(scenario_db), "--as-of", "someday"])
     assert result.exit_code == 2 and "not an ISO 8601" in result.output
+    table = runner.invoke(app, ["backtest", "--db", str(scenario_db), "--as-of", "2023-01-01", "--limit", "20"]).output
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in table.splitlines() if line.count("│") == 3}
+    assert rows["as_of"] == "2023-01-01T23:59:59Z" and rows["applicants"] == "20"  # a date, a count
+    assert rows["fraud"] == "0" and rows["precision_at_100"] == "" and rows["auc"] == ""  # nothing to find: blank
+
+
+def test_a_run_without_rings_shows_an_empty_table(scenario_db, tmp_path):
+    import shutil
+
+    db = tmp_path / "g.db"
+    shutil.copy(scenario_db, db)
+    result = runner.invoke(app, ["rescore", "--db", str(db), "--as-of", "2000-01-01", "--format", "json"])
+    assert result.exit_code == 0 and json.loads(result.output)["counts"]["rings"] == 0
+    result = runner.invoke(app, ["rings", "--db", str(db)])
+    assert result.exit_code == 0 and "has no rings" in result.output and "ring_id" in result.output
+    assert json.loads(runner.invoke(app, ["rings", "--db", str(db), "--format", "json"]).output) == []
+
+
+def test_json_and_csv_list_every_ring(population, tmp_path):
+    import shutil
+
+    db = tmp_path / "g.db"
+    shutil.copy(population / "graph.db", db)
+    run = json.loads(runner.invoke(app, ["rescore", "--db", str(db), "--format", "json"]).output)
+    assert run["counts"]["rings"] > 10  # more than a table shows
+    every = runner.invoke(app, ["rings", "--db", str(db), "--format", "csv"]).output
+    assert len(every.splitlines()) == 1 + run["counts"]["rings"]
+    assert len(json.loads(runner.invoke(app, ["rings", "--db", str(db), "--format", "json"]).output)) == run[
+        "counts"]["rings"]
+    assert runner.invoke(app, ["rings", "--db", str(db)]).output.count("│ R0") == 10

@@ -45,15 +45,17 @@ def _figures(figures: dict, title: str, output: str, skip: tuple[str, ...] = ("t
     if output == "json":
         typer.echo(json.dumps(figures, indent=2, default=str))
         return
-    flat = [{"measure": k, "value": v} for k, v in figures.items() if not isinstance(v, dict | list)]
-    console.print(_table(pd.DataFrame(flat), title))
+    def measures(part: dict) -> pd.DataFrame:  # values as given: counts stay integers, None stays blank
+        rows = [(k, v) for k, v in part.items() if not isinstance(v, dict | list)]
+        return pd.DataFrame({"measure": [k for k, _ in rows], "value": pd.Series([v for _, v in rows], dtype=object)})
+
+    console.print(_table(measures(figures), title))
     for key, part in figures.items():
         if isinstance(part, dict) and key not in skip and part:
             if all(isinstance(v, dict) for v in part.values()):
                 console.print(_table(pd.DataFrame([{key: k, **v} for k, v in part.items()]), f"{title}: {key}"))
             else:
-                rows = [{"measure": k, "value": v} for k, v in part.items() if not isinstance(v, dict | list)]
-                console.print(_table(pd.DataFrame(rows), f"{title}: {key}"))
+                console.print(_table(measures(part), f"{title}: {key}"))
 
 
 @app.command()

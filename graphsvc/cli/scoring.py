@@ -94,11 +94,14 @@ def runs(db: DbOption = DEFAULT_DB, output: Annotated[str, typer.Option("--forma
 @app.command()
 def rings(
     db: DbOption = DEFAULT_DB,
-    top: Annotated[int, typer.Option(help="Rings shown, by descending risk.")] = 10,
+    top: Annotated[int | None, typer.Option(help="Rings shown, by descending risk (default: 10 in a table, "
+                                                 "all in json and csv).")] = None,
     run: RunOption = None,
     output: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
 ) -> None:
     """The riskiest rings of a run with their features."""
+    if top is None and output == "table":
+        top = 10
     with _service(db) as service:
         frame = service.rings(top=top, run_id=run)
         run_id = service.run_id(run)
@@ -108,8 +111,9 @@ def rings(
         typer.echo(frame.to_csv(index=False), nl=False)
     else:
         shown = ["ring_id", "size", "risk", "fraud", "default", "velocity", "devices_per_member",
-                 "cross_listing", "agent_share"]
-        console.print(_table(frame[shown], f"top {top} rings of {run_id}"))
+                 "cross_listing", "agent_share", "subnet_share"]
+        title = f"top {top} rings of {run_id}" if len(frame) else f"run {run_id} has no rings"
+        console.print(_table(frame.reindex(columns=shown), title))  # a run without rings has no feature columns
 
 
 @app.command()
