@@ -38,6 +38,7 @@ class FileReport:
     duplicates: int = 0
     rejected: int = 0
     already_loaded: int = 0  # rows of batches an earlier run applied (skipped now)
+    filtered: int = 0  # rows a mapping's ``where`` left out
     by_reason: dict[str, int] = field(default_factory=dict)
 
 
@@ -51,7 +52,8 @@ class LoadReport:
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame([
             {"table": f.table, "file": Path(f.file).name, "read": f.read, "loaded": f.loaded,
-             "duplicates": f.duplicates, "rejected": f.rejected, "already_loaded": f.already_loaded,
+             "duplicates": f.duplicates, "rejected": f.rejected, "filtered": f.filtered,
+             "already_loaded": f.already_loaded,
              "rejected_by_reason": ", ".join(f"{k}={v}" for k, v in sorted(f.by_reason.items()))}
             for f in self.files
         ])
@@ -113,6 +115,7 @@ def load(store: Store, sources: list[TableSource], *, settings: Settings | None 
             if todo is None:
                 report.already_loaded += end - start + 1
             else:
+                report.filtered += end - start + 1 - rows_read
                 origin = BatchOrigin(source=source.source, file=str(source.path), checksum=report.checksum,
                                      table=source.table, start_row=start, end_row=end, rows_read=rows_read)
                 staged, prepared = todo[0]

@@ -230,3 +230,25 @@ def test_an_identifier_hash_collision_stops_the_load_and_keeps_the_batches_befor
                                                                                    "bulk_rows": bulk_rows}))
     assert store.counts()["facts"]["applications"] == 1
     assert store.identifier_links([("device", "d1"), ("device", "d2")])["applicant_id"].tolist() == ["A001"]
+
+
+def test_rows_a_mapping_filters_out_are_counted(tmp_path, store):
+    """read = loaded + duplicates + rejected + filtered + already loaded, per file."""
+    from graphsvc.sources import read_mapping
+
+    write_csv(tmp_path / "events.csv", [
+        {"id": "E1", "who": "U1", "at": "2024-01-01", "kind": "apply"},
+        {"id": "E2", "who": "U2", "at": "2024-01-02", "kind": "login"},
+        {"id": "E3", "who": "U3", "at": "soon", "kind": "apply"},
+        {"id": "E4", "who": "U4", "at": "2024-01-04", "kind": "login"},
+        {"id": "E1", "who": "U1", "at": "2024-01-01", "kind": "apply"},
+    ])
+    mapping = tmp_path / "events.toml"
+    mapping.write_text('source = "events"\n[[tables]]\ntable = "applications"\nfile = "events.csv"\n'
+                       'where = {kind = "apply"}\n'
+                       'columns = {application_id = "id", applicant_id = "who", applied_at = "at"}\n')
+    report = load(store, read_mapping(mapping, tmp_path)).files[0]
+    assert (report.read, report.loaded, report.duplicates, report.rejected, report.filtered) == (5, 1, 1, 1, 2)
+    assert report.read == report.loaded + report.duplicates + report.rejected + report.filtered
+    again = load(store, read_mapping(mapping, tmp_path)).files[0]
+    assert (again.read, again.already_loaded, again.filtered) == (5, 5, 0)
