@@ -77,9 +77,11 @@ class Neighbourhood:
     def _relation_rows(self) -> list[tuple]:
         """Relations as (src, dst, type, at or None), read once."""
         if self._relations is None:
-            frame = self.relations if self.relations is not None else pd.DataFrame()
-            self._relations = [(r.src_applicant_id, r.dst_applicant_id, r.type,
-                                None if pd.isna(r.at) else float(r.at)) for r in frame.itertuples(index=False)]
+            frame = self.relations
+            self._relations = [] if frame is None or not len(frame) else [  # itertuples makes a class per call
+                (src, dst, kind, None if pd.isna(at) else float(at))
+                for src, dst, kind, at in zip(frame["src_applicant_id"].tolist(), frame["dst_applicant_id"].tolist(),
+                                              frame["type"].tolist(), frame["at"].tolist())]
         return self._relations
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -143,9 +144,10 @@ class Policy(BaseModel):
     def rule(self, kind: str) -> KindRule:
         return self.kinds.get(kind, self.other_kind)
 
-    @property
+    @cached_property
     def version(self) -> str:
-        """A short digest of the policy: equal policies have equal versions."""
+        """A short digest of the policy: equal policies have equal versions (computed once:
+        a policy is frozen)."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
