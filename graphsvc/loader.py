@@ -19,7 +19,7 @@ from graphsvc.background import ahead
 from graphsvc.contract import LOAD_ORDER
 from graphsvc.settings import Settings, get_settings
 from graphsvc.sources import TableSource, first_batch_rows
-from graphsvc.store.base import Batch, BatchOrigin, BatchResult, Store
+from graphsvc.store.base import QUARANTINED, Batch, BatchOrigin, BatchResult, Store, rejected_rows
 from graphsvc.validate import Context, prepare
 
 Progress = Callable[[str, int, int], None]  # (description, rows done so far, rows in all)
@@ -39,6 +39,7 @@ class FileReport:
     rejected: int = 0
     already_loaded: int = 0  # rows of batches an earlier run applied (skipped now)
     filtered: int = 0  # rows a mapping's ``where`` left out
+    quarantined: int = 0  # invalid optional fields left out of rows that loaded (in the rejects report)
     by_reason: dict[str, int] = field(default_factory=dict)
 
 
@@ -52,7 +53,8 @@ class LoadReport:
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame([
             {"table": f.table, "file": Path(f.file).name, "read": f.read, "loaded": f.loaded,
-             "duplicates": f.duplicates, "rejected": f.rejected, "filtered": f.filtered,
+             "duplicates": f.duplicates, "rejected": f.rejected, "quarantined": f.quarantined,
+             "filtered": f.filtered,
              "already_loaded": f.already_loaded,
              "rejected_by_reason": ", ".join(f"{k}={v}" for k, v in sorted(f.by_reason.items()))}
             for f in self.files
@@ -132,7 +134,9 @@ def _count(report: FileReport, result: BatchResult) -> None:
     report.loaded += result.loaded
     report.duplicates += result.duplicates
     if len(result.rejects):
+        report.rejected += rejected_rows(result.rejects)
+        left_out = result.rejects["detail"].astype(str).str.startswith(QUARANTINED)
+        report.quarantined += int(left_out.sum())
         per_row = result.rejects.drop_duplicates(["row", "reason"])
-        report.rejected += per_row["row"].nunique()
         for reason, n in per_row["reason"].value_counts().items():
             report.by_reason[reason] = report.by_reason.get(reason, 0) + int(n)

@@ -15,7 +15,7 @@ import pandas as pd
 from graphsvc import keys, normalise
 from graphsvc.contract import APPLICATION_IDENTIFIER_COLUMNS, DERIVED_KINDS, KIND_NAME, TABLES, Kind, Reason
 from graphsvc.errors import ConfigurationError
-from graphsvc.store.base import REJECT_COLUMNS
+from graphsvc.store.base import QUARANTINED, REJECT_COLUMNS
 
 
 TIMESTAMP_DETAIL = "not an ISO 8601 date or timestamp"
@@ -40,6 +40,7 @@ class _Checker:
         self.bad = np.zeros(len(self.frame), dtype=bool)
 
     def mark(self, mask: np.ndarray | pd.Series, column: str, reason: Reason, detail: str) -> None:
+        """Reject the rows under ``mask`` whole (their key or a required field is unusable)."""
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
             self.problems.append(pd.DataFrame({
@@ -47,6 +48,18 @@ class _Checker:
                 "reason": str(reason), "detail": detail,
             }))
             self.bad |= mask
+
+    def quarantine(self, mask: np.ndarray | pd.Series, column: str, reason: Reason, detail: str,
+                   raw: pd.Series) -> None:
+        """Report the optional field under ``mask`` as left out (the caller leaves it
+        empty); the row loads without it. The report names the value by a digest."""
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            digests = [f"{h:016x}" for h in keys.salted("left-out-value", raw[mask].astype(str).to_numpy(object))]
+            self.problems.append(pd.DataFrame({
+                "row": self.frame["row"].to_numpy()[mask], "column": column, "reason": str(reason),
+                "detail": [f"{QUARANTINED}{detail} (value {d})" for d in digests],
+            }))
 
     def text(self, column: str, *, required: bool) -> pd.Series:
         """Trimmed text; empty becomes missing."""
@@ -60,17 +73,26 @@ class _Checker:
         return values
 
     def normalised(self, column: str, convert, reason: Reason, detail: str, *, required: bool) -> pd.Series:
+        """The column's canonical values; an invalid value rejects its row when the field
+        is required, and is left out (quarantined) when it is optional."""
         raw = self.text(column, required=required)
         out = convert(raw)
-        self.mark(raw.notna() & pd.Series(out, index=raw.index).isna(), column, reason, detail)
+        invalid = raw.notna() & pd.Series(out, index=raw.index).isna()
+        if required:
+            self.mark(invalid, column, reason, detail)
+        else:
+            self.quarantine(invalid, column, reason, detail, raw)
         return out
 
     def choice(self, column: str, allowed: tuple[str, ...], *, required: bool, default: str | None = None) -> pd.Series:
         raw = self.text(column, required=required)
         out = normalise.choices(raw, allowed)
-        self.mark(raw.notna() & out.isna(), column, Reason.UNKNOWN_VALUE,
-                  f"{column} must be one of: {', '.join(allowed)}")
-        return out.where(raw.notna(), default) if default is not None else out
+        invalid, detail = raw.notna() & out.isna(), f"{column} must be one of: {', '.join(allowed)}"
+        if required:
+            self.mark(invalid, column, Reason.UNKNOWN_VALUE, detail)
+        else:
+            self.quarantine(invalid, column, Reason.UNKNOWN_VALUE, detail, raw)
+        return out.where(out.notna(), default) if default is not None else out
 
     def result(self, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         rejects = (pd.concat(self.problems, ignore_index=True) if self.problems
@@ -178,5 +200,6 @@ def prepare(table: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
         out["at"] = _timestamp(check, "at", ctx, required=False)
         raw = check.text("amount", required=False)
         out["amount"] = normalise.numbers(raw)
-        check.mark(raw.notna() & out["amount"].isna(), "amount", Reason.INVALID_NUMBER, "amount is not a number")
+        check.quarantine(raw.notna() & out["amount"].isna(), "amount", Reason.INVALID_NUMBER,
+                         "amount is not a number", raw)
     return check.result(out)

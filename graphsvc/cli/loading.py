@@ -41,6 +41,18 @@ def sources_of(files: dict[str, Path | None], source: Path | None, data_dir: Pat
     return sources
 
 
+def _print_summary(summary, title: str) -> None:
+    """A load summary as a table without the count columns that are zero in every file
+    (named below it; ``--format json`` has them all), so that it reads at 80 columns."""
+    quiet = [c for c in ("duplicates", "rejected", "quarantined", "filtered", "already_loaded")
+             if not summary[c].any()]
+    if not summary["rejected_by_reason"].astype(bool).any():
+        quiet.append("rejected_by_reason")
+    console.print(_table(summary.drop(columns=quiet), title))
+    if quiet:
+        console.print(f"zero in every file: {', '.join(quiet)}")
+
+
 @app.command()
 def load(
     db: DbOption = DEFAULT_DB,
@@ -76,7 +88,7 @@ def load(
     if output == "json":
         typer.echo(json.dumps({"files": summary.to_dict(orient="records"), "rejects_report": str(path)}, indent=2))
     else:
-        console.print(_table(summary, "load summary"))
+        _print_summary(summary, "load summary")
         console.print(f"rejects report: {path} ({len(report.rejects)} rows)")
 
 
@@ -166,7 +178,7 @@ def demo(
     sources = canonical_sources({t: data / f"{t}.parquet" for t in TABLE_FILES})
     with graphsvc.open(db, settings=settings) as service:
         report = _load_with_progress(service.store, sources, settings)
-    console.print(_table(report.summary(), f"load into {db}"))
+    _print_summary(report.summary(), f"load into {db}")
     report.write_rejects(workdir / "rejects.csv")
     with graphsvc.open(db, readonly=True, settings=settings) as service:
         show_graph(service, top=5)

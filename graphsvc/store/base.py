@@ -18,6 +18,15 @@ import numpy as np
 import pandas as pd
 
 REJECT_COLUMNS = ["row", "column", "reason", "detail"]
+#: the detail of a field left out while its row loaded (a quarantined field, not a rejected row)
+QUARANTINED = "left out, the row loaded without it: "
+
+
+def rejected_rows(rejects: pd.DataFrame) -> int:
+    """Rows rejected whole among ``rejects`` (quarantined fields leave their row loaded)."""
+    if not len(rejects):
+        return 0
+    return int(rejects.loc[~rejects["detail"].astype(str).str.startswith(QUARANTINED), "row"].nunique())
 
 #: columns of every link frame a store returns
 LINK_COLUMNS = [

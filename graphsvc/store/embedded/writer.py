@@ -28,7 +28,7 @@ from graphsvc import keys
 from graphsvc.contract import Role
 from graphsvc.errors import KeyCollisionError, StoreError
 from graphsvc.store import staging
-from graphsvc.store.base import REJECT_COLUMNS, Batch, BatchResult
+from graphsvc.store.base import REJECT_COLUMNS, Batch, BatchResult, rejected_rows
 from graphsvc.store.embedded import sql
 from graphsvc.store.embedded.checkpoint import Checkpointer
 from graphsvc.store.embedded.known import HASHED, ApplicantIds, Known
@@ -157,11 +157,11 @@ class Writer:
 
     def _record(self, batch: Batch, loaded: int, duplicates: int, rejects: pd.DataFrame) -> None:
         o = batch.origin
-        rejected_rows = int(rejects["row"].nunique()) if len(rejects) else 0
+        rejected = rejected_rows(rejects)
         self._con.execute(
             "INSERT INTO manifest VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (o.checksum, o.table, o.start_row, o.end_row, o.source, o.file, o.rows_read,
-             loaded, duplicates, rejected_rows, datetime.now(UTC).isoformat(timespec="seconds")),
+             loaded, duplicates, rejected, datetime.now(UTC).isoformat(timespec="seconds")),
         )
         if len(rejects):
             self._con.executemany(

@@ -19,7 +19,7 @@ import pandas as pd
 from graphsvc import queries
 from graphsvc.errors import KeyCollisionError
 from graphsvc.store import staging
-from graphsvc.store.base import REJECT_COLUMNS, Batch, BatchOrigin, BatchResult
+from graphsvc.store.base import REJECT_COLUMNS, Batch, BatchOrigin, BatchResult, rejected_rows
 from graphsvc.store.neo4j.tx import records, run, run_rows
 
 _NO_REJECTS = pd.DataFrame(columns=REJECT_COLUMNS)
@@ -70,7 +70,7 @@ class Writer:
             "checksum": origin.checksum, "table": origin.table, "start_row": origin.start_row,
             "end_row": origin.end_row, "source": origin.source, "file": origin.file, "rows_read": origin.rows_read,
             "loaded": int(loaded), "duplicates": int(duplicates),
-            "rejected": int(rejects["row"].nunique()) if len(rejects) else 0,
+            "rejected": rejected_rows(rejects),
             "loaded_at": datetime.now(UTC).isoformat(timespec="seconds")})
         if len(rejects):
             run_rows(tx, "store/record_rejects", records(rejects.assign(
