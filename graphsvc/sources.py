@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import tomllib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -38,7 +39,8 @@ class TableSource:
     source: str = "canonical"
     columns: dict[str, str] = field(default_factory=dict)  # contract column -> file column
     constants: dict[str, str] = field(default_factory=dict)
-    where: dict[str, str] = field(default_factory=dict)  # file column -> required value
+    # file column -> a value (equal), a list (one of), or {operator: bound} (all hold): see matches()
+    where: dict[str, str | list[str] | dict[str, str]] = field(default_factory=dict)
     null_values: dict[str, list[str]] = field(default_factory=dict)
     properties: tuple[str, ...] | None = None  # None: every unmapped column (tables that keep them)
     kinds: dict[str, str] = field(default_factory=dict)  # applications: file column -> extra kind
@@ -166,8 +168,8 @@ class TableSource:
                      kinds: dict[str, str]) -> pd.DataFrame:
         raw = raw.astype("string")
         keep = pd.Series(True, index=raw.index)
-        for column, value in self.where.items():
-            keep &= raw[column].str.strip() == str(value)
+        for column, condition in self.where.items():
+            keep &= matches(raw[column].str.strip(), condition)
         raw = raw[keep.fillna(False)]
         out = pd.DataFrame(index=raw.index)
         out["row"] = raw.index.to_numpy()
@@ -244,6 +246,54 @@ def canonical_sources(files: dict[str, Path | None], kinds: dict[str, str] | Non
     return sources
 
 
+COMPARISONS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+               ">=": operator.ge}
+
+
+def _condition(path: Path, column: str, value) -> str | list[str] | dict[str, str]:
+    """A ``where`` entry as read from the mapping, checked (values kept as text)."""
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(COMPARISONS))
+        if unknown or not value:
+            raise MappingError(f"{path}: where.{column} takes operators {', '.join(COMPARISONS)}, got {unknown}")
+        return {op: str(v) for op, v in value.items()}
+    return str(value)
+
+
+def matches(values: pd.Series, condition: str | list[str] | dict[str, str]) -> pd.Series:
+    """Bool per value: equal to a text, one of a list, or within every ``{operator: bound}``.
+
+    A bound that is a number compares the values as numbers, one that is an ISO date
+    or time compares them as times (in ``GRAPHSVC_TIMEZONE``), any other as text; a
+    value that is not a number (or a time) then matches no comparison.
+
+    >>> matches(pd.Series(["3", "12", "x"]), {">=": "5"}).tolist()
+    [False, True, False]
+    """
+    if isinstance(condition, str):
+        return (values == condition).fillna(False)
+    if isinstance(condition, list):
+        return values.isin(condition).fillna(False)
+    from graphsvc import normalise
+    from graphsvc.settings import get_settings
+
+    zone = get_settings().timezone
+    keep = pd.Series(True, index=values.index)
+    for op, bound in condition.items():
+        number = pd.to_numeric(pd.Series([bound]), errors="coerce").iloc[0]
+        when = normalise.timestamps(pd.Series([bound]), zone).iloc[0]
+        if not pd.isna(number):
+            left, right = pd.to_numeric(values, errors="coerce"), float(number)
+        elif not pd.isna(when):
+            left, right = normalise.timestamps(values, zone).astype("Float64"), float(when)
+        else:
+            left, right = values, bound
+        keep &= COMPARISONS[op](left, right).fillna(False).astype(bool) & left.notna()
+    return keep
+
+
 def read_mapping(path: Path, data_dir: Path | None = None) -> list[TableSource]:
     """Sources declared by a ``loaders/NAME.toml`` mapping.
 
@@ -282,7 +332,7 @@ def read_mapping(path: Path, data_dir: Path | None = None) -> list[TableSource]:
             table=entry["table"], path=file, source=name,
             columns=dict(entry.get("columns", {})),
             constants={k: str(v) for k, v in entry.get("constants", {}).items()},
-            where={k: str(v) for k, v in entry.get("where", {}).items()},
+            where={k: _condition(path, k, v) for k, v in entry.get("where", {}).items()},
             null_values={k: [str(x) for x in v] for k, v in entry.get("null_values", {}).items()},
             properties=tuple(properties) if properties is not None else None,
             kinds=dict(entry.get("kinds", {})),

@@ -293,3 +293,25 @@ def test_invalid_optional_fields_lose_no_application(scenario_dir, scenario_db, 
     truth = pd.read_parquet(scenario_dir / "truth_applicants.parquet")
     recall = [ring_recovery(r.ring_members, r.scores, truth)["ring_recall"] for r in (clean, dirty)]
     assert recall[1] >= recall[0] - 0.01
+
+
+def test_where_compares_numbers_dates_and_lists(tmp_path, store):
+    from graphsvc.errors import MappingError
+    from graphsvc.sources import read_mapping
+
+    write_csv(tmp_path / "events.csv", [
+        {"id": f"E{n}", "who": f"U{n}", "at": f"2024-0{n}-01", "kind": kind, "score": score}
+        for n, kind, score in [(1, "apply", "10"), (2, "apply", "700"), (3, "reapply", "80"), (4, "login", "90"),
+                               (5, "apply", "n/a"), (6, "reapply", "55")]])
+    mapping = tmp_path / "events.toml"
+    mapping.write_text(
+        'source = "events"\n[[tables]]\ntable = "applications"\nfile = "events.csv"\n'
+        'where = {kind = ["apply", "reapply"], score = {">=" = 50, "<" = "600"}, at = {">=" = "2024-02-15"}}\n'
+        'columns = {application_id = "id", applicant_id = "who", applied_at = "at"}\n')
+    report = load(store, read_mapping(mapping, tmp_path)).files[0]
+    assert (report.read, report.loaded, report.filtered) == (6, 2, 4)  # E3 and E6
+    assert sorted(store.graph_arrays().applicants.tolist()) == ["U3", "U6"]
+    mapping.write_text('source = "events"\n[[tables]]\ntable = "applications"\nfile = "events.csv"\n'
+                       'where = {score = {"~" = 1}}\ncolumns = {application_id = "id", applicant_id = "who"}\n')
+    with pytest.raises(MappingError, match="where.score takes operators"):
+        read_mapping(mapping, tmp_path)
