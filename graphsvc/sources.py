@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
+import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -26,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from graphsvc import keys
 from graphsvc.contract import KIND_NAME, TABLES
 from graphsvc.errors import ContractError, MappingError
 
@@ -44,7 +46,9 @@ class TableSource:
     null_values: dict[str, list[str]] = field(default_factory=dict)
     properties: tuple[str, ...] | None = None  # None: every unmapped column (tables that keep them)
     kinds: dict[str, str] = field(default_factory=dict)  # applications: file column -> extra kind
-    generated: dict[str, str] = field(default_factory=dict)  # contract column -> template of "{row}"
+    # contract column -> a template with one placeholder: {row} (the data row number) or
+    # {hash:col1,col2} (a digest of those file columns: the same content, the same id)
+    generated: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.table not in TABLES:
@@ -53,8 +57,14 @@ class TableSource:
             if not KIND_NAME.match(kind):
                 raise MappingError(f"identifier kind {kind!r} must match {KIND_NAME.pattern}")
         for column, template in self.generated.items():
-            if template.count("{row}") != 1:
-                raise MappingError(f"generated {column} = {template!r}: the template needs {{row}} once")
+            if len(_PLACEHOLDER.findall(template)) != 1:
+                raise MappingError(f"generated {column} = {template!r}: the template needs {{row}} or "
+                                   "{hash:COLUMN,...} once")
+
+    def hashed_columns(self) -> list[str]:
+        """File columns that generated ids digest."""
+        return sorted({c.strip() for t in self.generated.values() for found in _PLACEHOLDER.findall(t)
+                       if found.startswith("hash:") for c in found[len("hash:"):].split(",")})
 
     def checksum(self) -> str:
         """Digest of the file's bytes and of this mapping (a re-mapped file is new)."""
@@ -109,6 +119,9 @@ class TableSource:
         for column in self.where:
             if column not in available:
                 raise ContractError(f"{self.path}: filter column {column!r} not found")
+        for column in self.hashed_columns():
+            if column not in available:
+                raise ContractError(f"{self.path}: column {column!r} (of a generated id) not found")
         missing = [c for c in table.required if c not in mapping and c not in self.constants
                    and c not in self.generated]
         if missing:
@@ -133,7 +146,7 @@ class TableSource:
         ``kind:<name>`` and properties as a JSON ``properties`` column.
         """
         mapping, props, kinds = self.plan()
-        needed = sorted(set(mapping.values()) | set(props) | set(kinds) | set(self.where))
+        needed = sorted(set(mapping.values()) | set(props) | set(kinds) | set(self.where) | set(self.hashed_columns()))
         start = 1
         reader = _rechunk(self._raw_batches(needed, first_batch_rows(batch_rows)), batch_sizes(batch_rows))
         while True:
@@ -181,9 +194,16 @@ class TableSource:
             out[contract_column] = values
         for contract_column, value in self.constants.items():
             out[contract_column] = pd.Series(value, index=raw.index, dtype="string")
-        for contract_column, template in self.generated.items():  # an id from the data row number
-            head, _, tail = template.partition("{row}")
-            out[contract_column] = (head + pd.Series(raw.index, index=raw.index).astype("string") + tail)
+        for contract_column, template in self.generated.items():  # an id from the row number or content
+            found = _PLACEHOLDER.search(template)
+            head, tail = template[:found.start()], template[found.end():]
+            if found.group(1) == "row":
+                middle = pd.Series(raw.index, index=raw.index).astype("string")
+            else:
+                columns = [c.strip() for c in found.group(1)[len("hash:"):].split(",")]
+                digest = keys.row_ids("generated-id", [raw[c].fillna("").to_numpy(object) for c in columns])
+                middle = pd.Series([f"{int(d):016x}" for d in digest], index=raw.index, dtype="string")
+            out[contract_column] = head + middle + tail
         for file_column, kind in kinds.items():
             out[f"kind:{kind}"] = raw[file_column]
         if props:
@@ -245,6 +265,8 @@ def canonical_sources(files: dict[str, Path | None], kinds: dict[str, str] | Non
         sources.append(TableSource(table=table, path=Path(path), kinds=dict(extra or {})))
     return sources
 
+
+_PLACEHOLDER = re.compile(r"\{(row|hash:[^}]+)\}")
 
 COMPARISONS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
                ">=": operator.ge}

@@ -315,3 +315,33 @@ def test_where_compares_numbers_dates_and_lists(tmp_path, store):
                        'where = {score = {"~" = 1}}\ncolumns = {application_id = "id", applicant_id = "who"}\n')
     with pytest.raises(MappingError, match="where.score takes operators"):
         read_mapping(mapping, tmp_path)
+
+
+def test_generated_ids_from_row_numbers_or_content(tmp_path, store):
+    """{row} numbers the data rows; {hash:...} digests columns, so the same event in
+    another file (another row) gets the same id and counts as a duplicate."""
+    from graphsvc.errors import MappingError
+    from graphsvc.sources import read_mapping
+
+    events = [{"who": "U1", "at": "2024-01-01"}, {"who": "U2", "at": "2024-01-02"}]
+    write_csv(tmp_path / "a.csv", events)
+    write_csv(tmp_path / "b.csv", [{"who": "U3", "at": "2024-01-03"}, *events])
+
+    def mapping(file: str, template: str):
+        path = tmp_path / "m.toml"
+        path.write_text(f'source = "ev"\n[[tables]]\ntable = "applications"\nfile = "{file}"\n'
+                        f'columns = {{applicant_id = "who", applied_at = "at"}}\n'
+                        f'generated = {{application_id = "{template}"}}\n')
+        return read_mapping(path, tmp_path)
+
+    first = load(store, mapping("a.csv", "ev-{hash:who,at}")).files[0]
+    again = load(store, mapping("b.csv", "ev-{hash:who,at}")).files[0]
+    assert (first.loaded, again.loaded, again.duplicates) == (2, 1, 2)
+    ids = sorted(store.graph_arrays().applicants.tolist())
+    assert ids == ["U1", "U2", "U3"]
+    by_row = load(store, mapping("b.csv", "row-{row}")).files[0]  # row numbers: new ids, same content
+    assert (by_row.loaded, by_row.rejected) == (3, 0)
+    with pytest.raises(MappingError, match="needs {row} or {hash:COLUMN,...} once"):
+        mapping("a.csv", "ev-{row}-{row}")
+    with pytest.raises(ContractError, match="column 'nope' \\(of a generated id\\) not found"):
+        load(store, mapping("a.csv", "ev-{hash:who,nope}"))
