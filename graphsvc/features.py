@@ -261,7 +261,7 @@ def compute(projection: Projection, policy: Policy, *, at=None, positions: np.nd
         The table of ``positions`` in that order, columns in a stable order.
     """
     arrays = projection.arrays
-    n, m = len(arrays.applicants), len(arrays.identifier_kind)
+    n = len(arrays.applicants)
     if positions is None:
         positions = np.flatnonzero(projection.known)
     positions = np.asarray(positions, dtype=np.int64)

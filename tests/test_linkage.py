@@ -82,9 +82,9 @@ def test_shared_identifier_weights_match_networkx(scenario_db):
         linked = link(projection, policy, store)
     arrays = projection.arrays
     bipartite = nx.Graph()
-    for a, i, contact, seen in zip(arrays.link_applicant, arrays.link_identifier, arrays.link_contact,
+    for a, i, listed, seen in zip(arrays.link_applicant, arrays.link_identifier, arrays.link_contact,
                                    arrays.link_first_seen):
-        if not contact:
+        if not listed:
             bipartite.add_edge(f"a{a}", f"i{i}", seen=seen)
     summed, grouped, lonely = nx.Graph(), {}, {}
     window = policy.velocity_window_days * 86_400
