@@ -130,7 +130,9 @@ def skiptrace(store: Store, applicant_id: str, policy: Policy | None = None, lim
     circle: dict[str, list[tuple[str, str | None]]] = {}  # applicant -> how each is close
     for row in sharing.itertuples(index=False):
         how = {"device": "same_device", "id_number": "same_identity", "ip": "co_applicant"}[row.kind]
-        circle.setdefault(row.applicant_id, []).append((how, f"{row.kind} {row.value}"))
+        # an identity number's token never leaves the service: the evidence names the kind only
+        detail = "the borrower's identity number" if row.kind == "id_number" else f"{row.kind} {row.value}"
+        circle.setdefault(row.applicant_id, []).append((how, detail))
     for row in reverse.itertuples(index=False):
         circle.setdefault(row.applicant_id, []).append(("reverse_contact", row.relation or None))
     for row in contacts.itertuples(index=False):

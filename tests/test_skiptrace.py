@@ -41,6 +41,9 @@ def test_each_evidence_kind_is_found_and_ranked(graph):
     found = skiptrace(graph, "A001").set_index("phone")
     assert found.loc["+8613800000002", ["channel", "evidence"]].tolist() == ["own", "same_device"]
     assert found.loc["+8613800000003", ["channel", "evidence"]].tolist() == ["own", "same_identity"]
+    # an identity number's HMAC token never leaves the service, not even in the evidence
+    assert found.loc["+8613800000003", "via"] == "A003 (the borrower's identity number)"
+    assert not found["via"].fillna("").str.contains(r"[0-9a-f]{16}").any()
     assert found.loc["+8613900000005", ["channel", "evidence"]].tolist() == ["own", "named_by_contact"]
     assert found.loc["+8613900000006", ["channel", "evidence", "relation"]].tolist() == [
         "third_party", "declared_contact", "spouse"]
