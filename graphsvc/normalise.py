@@ -194,8 +194,14 @@ def identity_tokens(values: pd.Series, key: bytes) -> pd.Series:
 _HAS_OFFSET = r"(?:[zZ]|[+-]\d{2}:?\d{2})$"
 
 
+#: the one time domain of the service: a timestamp outside it is invalid, for the loader
+#: and the API alike (the store packs times in 34 bits of seconds around 2000)
+EARLIEST, LATEST = -2_208_988_800, 4_133_980_799  # 1900-01-01T00:00:00Z, 2100-12-31T23:59:59Z
+
+
 def timestamps(values: pd.Series, timezone: str = "UTC") -> pd.Series:
-    """ISO 8601 timestamps as integer epoch seconds (UTC); invalid become missing.
+    """ISO 8601 timestamps as integer epoch seconds (UTC); invalid ones, and those
+    outside 1900-01-01 to 2100-12-31 (:data:`EARLIEST`, :data:`LATEST`), become missing.
 
     Examples
     --------
@@ -214,6 +220,7 @@ def timestamps(values: pd.Series, timezone: str = "UTC") -> pd.Series:
             parsed = pd.to_datetime(text[~aware], format="ISO8601", errors="coerce")
             parsed = parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
             seconds[~aware] = _epoch_seconds(parsed)
+        seconds[(seconds < EARLIEST) | (seconds > LATEST)] = np.nan
         return np.array([None if np.isnan(s) else int(s) for s in seconds], dtype=object)
 
     return _per_distinct(values, convert)
@@ -221,8 +228,8 @@ def timestamps(values: pd.Series, timezone: str = "UTC") -> pd.Series:
 
 def _epoch_seconds(parsed: pd.Series) -> np.ndarray:
     as_utc = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    nanos = as_utc.astype("datetime64[ns]").to_numpy().astype("int64")
-    seconds = (nanos // 1_000_000_000).astype(float)
+    # whole seconds, never nanoseconds: a year such as 2300 overflows nanoseconds since 1970
+    seconds = as_utc.astype("datetime64[s]").to_numpy().astype("int64").astype(float)
     seconds[parsed.isna().to_numpy()] = np.nan
     return seconds
 
@@ -270,7 +277,8 @@ def timestamp_one(raw: str, timezone: str = "UTC") -> int | None:
         if early.utcoffset() != late.utcoffset():
             return None  # ambiguous or non-existent local time, as timestamps() rejects it
         parsed = early
-    return math.floor(parsed.timestamp())
+    seconds = math.floor(parsed.timestamp())
+    return seconds if EARLIEST <= seconds <= LATEST else None
 
 
 def identifier_one(kind: str, raw: str, *, region: str, identity_key: Callable[[], bytes]) -> str | None:

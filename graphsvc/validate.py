@@ -18,7 +18,7 @@ from graphsvc.errors import ConfigurationError
 from graphsvc.store.base import QUARANTINED, REJECT_COLUMNS
 
 
-TIMESTAMP_DETAIL = "not an ISO 8601 date or timestamp"
+TIMESTAMP_DETAIL = "not an ISO 8601 date or timestamp between 1900-01-01 and 2100-12-31"
 
 
 @dataclass

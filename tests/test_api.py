@@ -210,6 +210,10 @@ def test_invalid_key_fields_are_422_problems(client):
                       headers=_as(Role.UNDERWRITER))
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
     assert [(e["loc"], e["type"]) for e in bad.json()["errors"]] == [(["body", "applied_at"], "invalid_timestamp")]
+    for when in ("0001-01-01", "9999-12-31T00:00:00Z", "2243-05-01T10:00:00+08:00", "1690-01-01"):
+        far = client.post("/v1/applications/score", json=_application(13, applied_at=when),
+                          headers=_as(Role.UNDERWRITER))  # outside 1900-2100: the store's time domain
+        assert far.status_code == 422 and far.json()["errors"][0]["type"] == "invalid_timestamp", when
     blank = client.post("/v1/applications/score", json=_application(12, applicant_id=" "),
                         headers=_as(Role.UNDERWRITER))
     assert blank.status_code == 422

@@ -345,3 +345,16 @@ def test_generated_ids_from_row_numbers_or_content(tmp_path, store):
         mapping("a.csv", "ev-{row}-{row}")
     with pytest.raises(ContractError, match="column 'nope' \\(of a generated id\\) not found"):
         load(store, mapping("a.csv", "ev-{hash:who,nope}"))
+
+
+def test_dates_outside_the_time_domain_reject_their_row_only(tmp_path, store):
+    """1900-01-01 to 2100-12-31: beyond pandas' nanosecond range too, a row-level reject."""
+    rows = [app(application_id=f"AP{n}", applicant_id=f"A{n}", applied_at=when)
+            for n, when in enumerate(["1600-01-01", "2300-01-01T00:00:00Z", "1899-12-31T23:59:59Z",
+                                      "1900-01-01T00:00:00Z", "2100-12-31T23:59:59Z", "2024-05-01"], start=1)]
+    report = load(store, canonical_sources({"applications": write_csv(tmp_path / "apps.csv", rows)}))
+    assert report.files[0].loaded == 3 and report.files[0].rejected == 3
+    assert report.rejects[["row", "reason"]].values.tolist() == [[1, "invalid_timestamp"], [2, "invalid_timestamp"],
+                                                                 [3, "invalid_timestamp"]]
+    at = sorted(store.graph_arrays().application_at.tolist())
+    assert at == [-2_208_988_800, 1_714_521_600, 4_133_980_799]  # read back exactly
