@@ -19,7 +19,7 @@ from graphsvc.background import ahead
 from graphsvc.contract import LOAD_ORDER
 from graphsvc.settings import Settings, get_settings
 from graphsvc.sources import TableSource, first_batch_rows
-from graphsvc.store.base import QUARANTINED, Batch, BatchOrigin, BatchResult, Store, rejected_rows
+from graphsvc.store.base import Batch, BatchOrigin, BatchResult, Store, quarantined, rejected_rows
 from graphsvc.validate import Context, prepare
 
 Progress = Callable[[str, int, int], None]  # (description, rows done so far, rows in all)
@@ -135,8 +135,7 @@ def _count(report: FileReport, result: BatchResult) -> None:
     report.duplicates += result.duplicates
     if len(result.rejects):
         report.rejected += rejected_rows(result.rejects)
-        left_out = result.rejects["detail"].astype(str).str.startswith(QUARANTINED)
-        report.quarantined += int(left_out.sum())
+        report.quarantined += int(quarantined(result.rejects).sum())
         per_row = result.rejects.drop_duplicates(["row", "reason"])
         for reason, n in per_row["reason"].value_counts().items():
             report.by_reason[reason] = report.by_reason.get(reason, 0) + int(n)

@@ -192,7 +192,8 @@ def features(label: np.ndarray, projection, linkage, policy: Policy) -> pd.DataF
     shared_identifiers = np.bincount(shared_ring[shared_members >= 2], minlength=count)
     unowned = np.flatnonzero(projection.holders() == 0)
     agent_ring, agent_members = per_ring_identifiers(projection.contact, unowned)
-    subnet_ring, subnet_members = per_ring_identifiers(projection.own, np.flatnonzero(projection.kind_mask("subnet")))
+    subnets = projection.kind_mask("subnet")
+    subnet_ring, subnet_members = per_ring_identifiers(projection.own, np.flatnonzero(subnets))
     on_one_subnet = np.zeros(count)
     np.maximum.at(on_one_subnet, subnet_ring, subnet_members)
     agent_phones = np.bincount(agent_ring[agent_members >= 3], minlength=count)
@@ -227,7 +228,7 @@ def features(label: np.ndarray, projection, linkage, policy: Policy) -> pd.DataF
         "cross_listing": (cross_listed / pairs).round(4),
         "agent_phones": agent_phones,
         "agent_share": (agent_listers / np.maximum(size, 1)).clip(0, 1).round(4),
-        "subnet_share": (np.where(projection.kind_mask("subnet").any(), on_one_subnet / np.maximum(size, 1), np.nan)
+        "subnet_share": (np.where(subnets.any(), on_one_subnet / np.maximum(size, 1), np.nan)
                          .round(4)),
         "velocity": (most / np.maximum(size, 1)).round(4),
     })

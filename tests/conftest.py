@@ -55,6 +55,20 @@ def scenario_db(scenario_dir: Path, tmp_path_factory) -> Path:
     return path
 
 
+def mapped_store(directory: Path, mapping: str, data_dir) -> tuple:
+    """A store in ``directory`` loaded through a shipped mapping (``loaders/NAME.toml``)
+    from ``data_dir``, and the load's report; the caller closes the store."""
+    from graphsvc.sources import read_mapping
+
+    use_settings(Settings(hmac_key=TEST_KEY))
+    store = open_store(str(directory / "graph.db"))
+    try:
+        report = load(store, read_mapping(REPO / "loaders" / mapping, data_dir))
+    finally:
+        use_settings(None)
+    return store, report
+
+
 def write_csv(path: Path, rows: list[dict]) -> Path:
     pd.DataFrame(rows).to_csv(path, index=False)
     return path

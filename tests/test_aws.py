@@ -7,12 +7,9 @@ import pandas as pd
 import pytest
 
 from graphsvc.backtest import auc, backtest, precision_at
-from graphsvc.loader import load
 from graphsvc.rescore import parse_as_of
-from graphsvc.sources import read_mapping
-from graphsvc.store import open_store
 
-from conftest import REPO
+from conftest import REPO, mapped_store
 
 AWS_DIR = os.environ.get("GRAPHSVC_AWS_DIR", str(REPO.parent / "shared" / "data" / "aws"))
 CUT = "2022-11-17T12:25:06Z"  # the 70th percentile of EVENT_TIMESTAMP
@@ -29,15 +26,7 @@ def ip_share_baseline(frame: pd.DataFrame, cut: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def aws_store(tmp_path_factory):
-    from graphsvc.settings import Settings, use_settings
-
-    from conftest import TEST_KEY
-
-    use_settings(Settings(hmac_key=TEST_KEY))
-    path = tmp_path_factory.mktemp("aws") / "aws.db"
-    store = open_store(str(path))
-    report = load(store, read_mapping(REPO / "loaders" / "aws.toml", AWS_DIR))
-    use_settings(None)
+    store, report = mapped_store(tmp_path_factory.mktemp("aws"), "aws.toml", AWS_DIR)
     yield store, report
     store.close()
 

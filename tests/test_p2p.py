@@ -4,11 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from graphsvc.loader import load
 from graphsvc.sources import read_mapping
-from graphsvc.store import open_store
 
-from conftest import P2P_DIR, REPO
+from conftest import P2P_DIR, mapped_store
 
 pytestmark = pytest.mark.skipif(not (P2P_DIR / "User.parquet").exists(),
                                 reason=f"P2P dataset not found at {P2P_DIR} (set GRAPHSVC_P2P_DIR)")
@@ -16,13 +14,7 @@ pytestmark = pytest.mark.skipif(not (P2P_DIR / "User.parquet").exists(),
 
 @pytest.fixture(scope="module")
 def p2p_store(tmp_path_factory):
-    from graphsvc.settings import Settings, use_settings
-
-    use_settings(Settings(hmac_key="test-key-0123456789-abcdefghijklmnop"))
-    path = tmp_path_factory.mktemp("p2p") / "p2p.db"
-    store = open_store(str(path))
-    report = load(store, read_mapping(REPO / "loaders" / "p2p.toml", P2P_DIR))
-    use_settings(None)
+    store, report = mapped_store(tmp_path_factory.mktemp("p2p"), "p2p.toml", P2P_DIR)
     yield store, report
     store.close()
 

@@ -22,11 +22,16 @@ REJECT_COLUMNS = ["row", "column", "reason", "detail"]
 QUARANTINED = "left out, the row loaded without it: "
 
 
+def quarantined(rejects: pd.DataFrame) -> np.ndarray:
+    """Bool per line of ``rejects``: a field left out of a row that loaded."""
+    return rejects["detail"].astype(str).str.startswith(QUARANTINED).to_numpy(dtype=bool)
+
+
 def rejected_rows(rejects: pd.DataFrame) -> int:
     """Rows rejected whole among ``rejects`` (quarantined fields leave their row loaded)."""
     if not len(rejects):
         return 0
-    return int(rejects.loc[~rejects["detail"].astype(str).str.startswith(QUARANTINED), "row"].nunique())
+    return int(rejects.loc[~quarantined(rejects), "row"].nunique())
 
 #: columns of every link frame a store returns
 LINK_COLUMNS = [
