@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench neo4j neo4j-stop clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,12 +21,21 @@ $(LINTER): tests/cypher_lint/package-lock.json
 demo: $(STAMP)
 	$(BIN)/graphsvc demo --workdir demo-data
 
+# The suite runs on the embedded store and, on a throw-away Neo4j with GDS started for
+# it (tools/neo4j: Java 17 and Maven), on Neo4j too; without Java the Neo4j tests skip.
 test: $(STAMP) $(LINTER)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python tools/neo4j/server.py run -- $(BIN)/python -m pytest -q
+
+# A Neo4j with GDS on bolt://127.0.0.1:7687 in the background, for notebooks and trials
+neo4j:
+	$(PYTHON) tools/neo4j/server.py start
+
+neo4j-stop:
+	$(PYTHON) tools/neo4j/server.py stop
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/rescore.py
 
 clean:
-	rm -rf $(VENV) demo-data tests/cypher_lint/node_modules
+	rm -rf $(VENV) demo-data tests/cypher_lint/node_modules tools/neo4j/target .neo4j

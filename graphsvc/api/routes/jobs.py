@@ -20,13 +20,16 @@ ERRORS = {401: {"description": "no or unknown API key"}, 403: {"description": "r
           404: {"description": "no such job"}, 429: {"description": "rate limit exceeded"}}
 
 
-def _run(db: str, as_of: int | None, seed: int, pipe) -> None:
-    """The job process: one re-score run of ``db``; sends the run id or the error."""
+def _run(db: str, settings, as_of: int | None, seed: int, pipe) -> None:
+    """The job process: one re-score run of the store the API serves; sends the run id or the error.
+
+    ``db`` is the embedded store's file; on Neo4j the settings name the database.
+    """
     from graphsvc.rescore import rescore
     from graphsvc.store import open_store
 
     try:
-        with open_store(db) as store:
+        with open_store(db, settings=settings) as store:
             pipe.send({"run_id": rescore(store, as_of=as_of, seed=seed)["run_id"]})
     except Exception as exc:  # reported through GET /v1/jobs/{id}
         pipe.send({"error": f"{type(exc).__name__}: {exc}"})
@@ -43,7 +46,8 @@ async def start_rescore(body: JobIn, app_state: State,
     as_of = parse_as_of(body.as_of, app_state.settings.timezone)
     receive, send = multiprocessing.get_context("spawn").Pipe(duplex=False)
     process = multiprocessing.get_context("spawn").Process(
-        target=_run, args=(str(app_state.service.store.path), as_of, body.seed, send), daemon=True)
+        target=_run, args=(str(getattr(app_state.service.store, "path", "")), app_state.settings, as_of, body.seed, send),
+        daemon=True)
     process.start()
     job = {"job_id": f"job-{secrets.token_hex(6)}", "status": "running", "started_at": _now(),
            "process": process, "pipe": receive}

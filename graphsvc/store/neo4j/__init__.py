@@ -59,7 +59,9 @@ class Neo4jStore(Writer, Reader, Results, Store):
         import neo4j
 
         password = settings.neo4j_password.get_secret_value() if settings.neo4j_password else ""
-        driver = neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, password))
+        # no per-query notifications: on a young database every property not yet written is a warning
+        driver = neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, password),
+                                            notifications_min_severity="OFF")
         try:
             driver.verify_connectivity()
         except Exception as exc:
