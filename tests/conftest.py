@@ -10,13 +10,60 @@ import pytest
 
 from graphsvc.loader import load
 from graphsvc.scenarios import TABLE_FILES, Scenario, generate
-from graphsvc.settings import Settings, use_settings
+from graphsvc.settings import Settings, get_settings, use_settings
 from graphsvc.sources import canonical_sources
 from graphsvc.store import open_store
 
 TEST_KEY = "test-key-0123456789-abcdefghijklmnop"
 REPO = Path(__file__).resolve().parent.parent
 P2P_DIR = Path(os.environ.get("GRAPHSVC_P2P_DIR", REPO.parent / "shared" / "data" / "p2p"))
+
+# Neo4j: `make test` starts a throw-away server with GDS (tools/neo4j) and sets the URI
+NEO4J_URI = os.environ.get("GRAPHSVC_NEO4J_URI")
+live_neo4j = pytest.mark.skipif(
+    not NEO4J_URI, reason="no Neo4j server: `make test` starts one when Java 17 and Maven are installed "
+                          "(tools/neo4j), or set GRAPHSVC_NEO4J_URI (and _USER, _PASSWORD, _DATABASE) to a "
+                          "throw-away Neo4j 5.26+ with Graph Data Science")
+BACKENDS = ["embedded", pytest.param("neo4j", marks=live_neo4j)]
+
+
+def on_neo4j(settings: Settings) -> Settings:
+    """``settings`` pointed at the live Neo4j of the environment."""
+    return Settings(**{**settings.model_dump(), "backend": "neo4j", "neo4j_uri": NEO4J_URI,
+                       "neo4j_user": os.environ.get("GRAPHSVC_NEO4J_USER", "neo4j"),
+                       "neo4j_password": os.environ.get("GRAPHSVC_NEO4J_PASSWORD", ""),
+                       "neo4j_database": os.environ.get("GRAPHSVC_NEO4J_DATABASE", "neo4j")})
+
+
+def empty_neo4j(settings: Settings) -> None:
+    """Delete everything in the live test database (and any GDS graph left projected)."""
+    import neo4j
+
+    auth = (settings.neo4j_user, settings.neo4j_password.get_secret_value() if settings.neo4j_password else "")
+    with neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=auth, notifications_min_severity="OFF") as driver:
+        with driver.session(database=settings.neo4j_database) as session:
+            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+            session.run("CALL gds.graph.list() YIELD graphName CALL gds.graph.drop(graphName, false) YIELD graphName "
+                        "AS dropped RETURN count(*)").consume()
+
+
+def loaded_neo4j(settings: Settings, sources, *, rescore_seed: int | None = None) -> Settings:
+    """The live Neo4j emptied, then ``sources`` loaded (and re-scored with ``rescore_seed``); its settings."""
+    import graphsvc
+
+    live = on_neo4j(settings)
+    empty_neo4j(live)
+    previous = get_settings()
+    use_settings(live)
+    try:
+        with open_store("unused", settings=live) as store:
+            load(store, sources)
+        if rescore_seed is not None:
+            with graphsvc.open(settings=live) as service:
+                service.rescore(seed=rescore_seed)
+    finally:
+        use_settings(previous)
+    return live
 
 
 @pytest.fixture(autouse=True)

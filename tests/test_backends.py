@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 import pytest
-from conftest import application, contact, on_day, write_csv
+from conftest import BACKENDS, application, contact, empty_neo4j, on_day, on_neo4j, write_csv
 
 from graphsvc.loader import load
 from graphsvc.rescore import rescore
@@ -15,32 +13,15 @@ from graphsvc.settings import Settings, use_settings
 from graphsvc.sources import canonical_sources
 from graphsvc.store import open_store
 
-NEO4J_URI = os.environ.get("GRAPHSVC_NEO4J_URI")
-BACKENDS = [
-    "embedded",
-    pytest.param("neo4j", marks=pytest.mark.skipif(
-        not NEO4J_URI, reason="no Neo4j server: set GRAPHSVC_NEO4J_URI (and _USER, _PASSWORD, _DATABASE) "
-                              "to run the contract on Neo4j 5.26+ with Graph Data Science")),
-]
-
-
 @pytest.fixture(params=BACKENDS)
 def backend(request, tmp_path, settings):
     """A fresh, empty store of each backend."""
     if request.param == "embedded":
         store = open_store(str(tmp_path / "graph.db"))
     else:
-        live = Settings(**{**settings.model_dump(), "backend": "neo4j", "neo4j_uri": NEO4J_URI,
-                           "neo4j_user": os.environ.get("GRAPHSVC_NEO4J_USER", "neo4j"),
-                           "neo4j_password": os.environ.get("GRAPHSVC_NEO4J_PASSWORD", ""),
-                           "neo4j_database": os.environ.get("GRAPHSVC_NEO4J_DATABASE", "neo4j")})
+        live = on_neo4j(settings)
+        empty_neo4j(live)  # a test database, emptied first
         use_settings(live)
-        import neo4j
-
-        driver = neo4j.GraphDatabase.driver(NEO4J_URI, auth=(live.neo4j_user, live.neo4j_password.get_secret_value()))
-        with driver.session(database=live.neo4j_database) as session:  # a test database, emptied first
-            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
-        driver.close()
         store = open_store("unused", settings=live)
     yield store
     store.close()
@@ -153,4 +134,5 @@ def test_audit_trail(backend):
     backend.record_access({**entry, "subjects": ["A003"], "purpose": None})
     log = backend.access_log(limit=10)
     assert log["subjects"].tolist() == [["A003"], ["A001", "A002"]]
+    assert log["purpose"].tolist() == [None, "collections"]
     assert backend.access_log(subject="A002")["purpose"].tolist() == ["collections"]

@@ -33,6 +33,11 @@ def rejected_rows(rejects: pd.DataFrame) -> int:
         return 0
     return int(rejects.loc[~quarantined(rejects), "row"].nunique())
 
+
+def with_none(column: pd.Series) -> pd.Series:
+    """``column`` with its missing values as None (object dtype), as both stores return optional text."""
+    return column.astype(object).where(column.notna(), None)
+
 #: columns of every link frame a store returns
 LINK_COLUMNS = [
     "applicant_id", "kind", "value", "role", "relation", "first_seen", "last_seen", "count",

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 
 from graphsvc.errors import NotFoundError, StoreError
-from graphsvc.store.base import RUN_TABLES
+from graphsvc.store.base import RUN_TABLES, with_none
 from graphsvc.store.embedded.sql import Connection, first
 from graphsvc.store.staging import plain_rows
 
@@ -105,5 +105,5 @@ class Results:
             where, params = "WHERE EXISTS (SELECT 1 FROM json_each(subjects) WHERE value = ?)", [subject]
         frame = self._frame(f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ?", [*params, limit])  # noqa: S608
         frame["subjects"] = [json.loads(s) for s in frame["subjects"]]
-        frame["purpose"] = frame["purpose"].astype(object).where(frame["purpose"].notna(), None)
+        frame["purpose"] = with_none(frame["purpose"])
         return frame

@@ -13,7 +13,7 @@ import pandas as pd
 
 from graphsvc import keys
 from graphsvc.errors import NotFoundError
-from graphsvc.store.base import RUN_TABLES
+from graphsvc.store.base import RUN_TABLES, with_none
 from graphsvc.store.neo4j.tx import frame, records, run, run_rows
 
 _JSON = ("params", "timings", "counts")
@@ -98,4 +98,6 @@ class Results:
         for row in rows:
             row["id"] = row.pop("seq")
             row["subjects"] = list(row["subjects"] or [])
-        return frame(rows, _AUDIT_COLUMNS)
+        out = frame(rows, _AUDIT_COLUMNS)
+        out["purpose"] = with_none(out["purpose"])
+        return out
