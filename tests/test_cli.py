@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from graphsvc.cli import app
 from graphsvc.settings import Settings, use_settings
 
-from conftest import P2P_DIR, REPO, TEST_KEY, write_csv
+from conftest import P2P_DIR, REPO, TEST_KEY, empty_neo4j, live_neo4j, on_neo4j, write_csv
 
 runner = CliRunner(env={"COLUMNS": "250"})
 
@@ -187,3 +187,62 @@ def test_json_and_csv_list_every_ring(population, tmp_path):
     assert len(json.loads(runner.invoke(app, ["rings", "--db", str(db), "--format", "json"]).output)) == run[
         "counts"]["rings"]
     assert runner.invoke(app, ["rings", "--db", str(db)]).output.count("│ R0") == 10
+
+
+@live_neo4j
+def test_every_command_runs_on_neo4j(scenario_dir, tmp_path, settings, monkeypatch):
+    """The commands an analyst runs, with --backend neo4j against the live server."""
+    live = on_neo4j(settings)
+    empty_neo4j(live)
+    monkeypatch.setenv("GRAPHSVC_HMAC_KEY", TEST_KEY)
+    monkeypatch.setenv("GRAPHSVC_NEO4J_PASSWORD", live.neo4j_password.get_secret_value())
+    use_settings(None)
+    files = [arg for table in ("applications", "contacts", "outcomes")
+             for arg in (f"--{table}", str(scenario_dir / f"{table}.parquet"))]
+
+    def run(*args: str, backend: str = "neo4j") -> str:
+        result = runner.invoke(app, ["--backend", backend, *args])
+        assert result.exit_code == 0, (args, result.output)
+        return result.output
+
+    loaded = json.loads(run("load", *files, "--format", "json"))
+    assert all(f["loaded"] == f["read"] - f["rejected"] - f["duplicates"] > 0 for f in loaded["files"])
+    again = json.loads(run("load", *files, "--format", "json"))  # a reload is a no-op
+    assert [(f["loaded"], f["already_loaded"]) for f in again["files"]] == [(0, f["read"]) for f in loaded["files"]]
+    assert "applicant" in run("info")
+    rescored = json.loads(run("rescore", "--seed", "1", "--format", "json"))
+    assert rescored["counts"]["applicants"] == 3_000 and rescored["counts"]["rings"] >= 6
+    assert [r["run_id"] for r in json.loads(run("runs", "--format", "json"))] == [rescored["run_id"]]
+    rings = json.loads(run("rings", "--format", "json"))
+    assert len(rings) == rescored["counts"]["rings"]
+    out = tmp_path / "scores.parquet"
+    run("scores", "--out", str(out), "--format", "parquet")
+    scores = pd.read_parquet(out)
+    top = scores.sort_values(["score", "applicant_id"], ascending=[False, True]).iloc[0]
+    explained = json.loads(run("explain", top["applicant_id"], "--format", "json"))
+    assert explained["score"] == top["score"] and explained["reasons"]
+    lost = scenario_dir / "truth_lost_contact.parquet"
+    borrower = pd.read_parquet(lost)["applicant_id"].iloc[0]
+    assert json.loads(run("skiptrace", borrower, "--format", "json"))
+    run("picture", "--ring", rings[0]["ring_id"], "--out", str(tmp_path / "ring.html"))
+    run("report", "--out", str(tmp_path / "report.html"), "--top", "2")
+    assert rings[0]["ring_id"] in (tmp_path / "report.html").read_text()
+    run("features", "--out", str(tmp_path / "features.parquet"))
+    assert len(pd.read_parquet(tmp_path / "features.parquet")) == 3_000
+    db = str(tmp_path / "graph.db")  # the same commands on the embedded store give the same figures
+    run("load", "--db", db, *files, backend="embedded")
+    figures = [json.loads(run("backtest", *extra, "--as-of", "2025-03-31", "--format", "json", backend=backend))
+               for backend, extra in (("neo4j", ()), ("embedded", ("--db", db)))]
+    assert [f["applicants_scored"] for f in figures] == [1_829, 1_829]
+    untimed = [{k: ({**v, "seconds": None} if k == "new" else v) for k, v in f.items() if k != "timings"}
+               for f in figures]
+    assert untimed[0] == untimed[1]
+    cycles = json.loads(run("query", "investigate/shared_device_rings", "-p", "min_size=3", "-p", "max_size=50",
+                            "-p", "limit=5", "--format", "json"))
+    assert cycles and cycles[0]["size"] >= 3
+    refused = runner.invoke(app, ["--backend", "neo4j", "replay", "--from", "2025-06-01", "--db", "unused", *files])
+    assert refused.exit_code == 2 and "the Neo4j database holds 3000 applicants" in refused.output
+    empty_neo4j(live)  # replay builds its working store: on Neo4j, an empty database
+    replayed = json.loads(run("replay", "--from", "2025-06-01", "--db", "unused", *files, "--limit", "30",
+                              "--format", "json"))
+    assert (replayed["applications_replayed"], replayed["refused"]) == (30, 0)

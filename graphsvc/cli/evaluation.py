@@ -151,7 +151,8 @@ def holdout(
 @app.command()
 def replay(
     start: Annotated[str, typer.Option("--from", help="The cut: applications after it are replayed on write.")],
-    db: Annotated[Path, typer.Option("--db", help="The working store to build (must not exist).")],
+    db: Annotated[Path, typer.Option("--db", help="The working store to build (must not exist; on Neo4j, the "
+                                                  "configured database, which must be empty).")],
     applications: ApplicationsOption = None,
     contacts: ContactsOption = None,
     outcomes: OutcomesOption = None,
@@ -190,6 +191,10 @@ def replay(
             pd.read_csv(truth) if truth else None)
         bar = _progress_bar()
         with bar, open_store(str(db)) as store:
+            held = store.counts()["nodes"].get("applicant", 0)
+            if held:  # on Neo4j the working store is the configured database
+                raise ValueError(f"the Neo4j database holds {held} applicants: replay builds a new working "
+                                 "store, so point GRAPHSVC_NEO4J_URI (or _DATABASE) at an empty one")
             task = bar.add_task("replaying", total=None)
             report = run_replay(store, sources, cut, truth=known, policy=_policy(policy), seed=seed,
                                 model=Model.load(model) if model else None, limit=limit,
