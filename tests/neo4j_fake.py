@@ -8,6 +8,7 @@ header the text must start with, and the text must be the library's own.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import pandas as pd
@@ -90,3 +91,71 @@ class Result:
 
     def data(self) -> list[dict]:
         return list(self.rows)
+
+
+class Tap:
+    """A real driver (and its GDS ``run_cypher``) that records what passes through:
+    every statement's query name and parameters with the rows the server returned,
+    in order. Its recording replays through :class:`Recorder` with :func:`replayer`."""
+
+    def __init__(self, driver, run_cypher) -> None:
+        self.driver, self.gds = driver, run_cypher
+        self.calls: list[dict] = []
+
+    def session(self, database: str | None = None, default_access_mode: str | None = None):
+        return _TapSession(self, self.driver.session(database=database, default_access_mode=default_access_mode))
+
+    def run_cypher(self, query: str, params: dict | None = None) -> pd.DataFrame:
+        answer = self.gds(query, params)
+        self.calls.append({"name": name_of(query), "parameters": copy.deepcopy(dict(params or {})),
+                           "rows": answer.to_dict("records")})
+        return answer
+
+    def close(self) -> None:
+        self.driver.close()
+
+
+class _TapSession:
+    def __init__(self, tap: Tap, session) -> None:
+        self.tap, self.session = tap, session
+
+    def __enter__(self):
+        self.session.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.session.__exit__(*exc)
+
+    def execute_read(self, work):
+        return self.session.execute_read(lambda tx: work(_TapTx(self.tap, tx)))
+
+    def execute_write(self, work):
+        return self.session.execute_write(lambda tx: work(_TapTx(self.tap, tx)))
+
+
+class _TapTx:
+    def __init__(self, tap: Tap, tx) -> None:
+        self.tap, self.tx = tap, tx
+
+    def run(self, query: str, parameters: dict | None = None) -> Result:
+        rows = self.tx.run(query, parameters).data()
+        self.tap.calls.append({"name": name_of(query), "parameters": copy.deepcopy(dict(parameters or {})),
+                               "rows": copy.deepcopy(rows)})  # as answered: the store may change its rows
+        return Result(rows)
+
+
+def replayer(recording: list[dict], canonical: Callable[[object], object]) -> Responder:
+    """A responder that answers each statement with the recorded rows of the same
+    position, after checking it is the recorded statement with the recorded
+    parameters (compared in ``canonical`` form)."""
+    position = iter(range(len(recording) + 1))
+
+    def respond(name: str, parameters: dict) -> list[dict]:
+        n = next(position)
+        assert n < len(recording), f"statement {n} ({name}) was not in the live recording"
+        expected = recording[n]
+        assert name == expected["name"], f"statement {n}: {name}, live: {expected['name']}"
+        assert canonical(parameters) == canonical(expected["parameters"]), f"statement {n} ({name}): parameters differ"
+        return copy.deepcopy(expected["rows"])
+
+    return respond
