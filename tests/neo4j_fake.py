@@ -92,6 +92,17 @@ class Result:
     def data(self) -> list[dict]:
         return list(self.rows)
 
+    def __iter__(self):
+        return (Record(row) for row in self.rows)
+
+
+class Record:
+    def __init__(self, row: dict) -> None:
+        self.row = row
+
+    def values(self) -> list:
+        return list(self.row.values())
+
 
 class Tap:
     """A real driver (and its GDS ``run_cypher``) that records what passes through:

@@ -1,7 +1,8 @@
 // name: store/all_applicants
-// description: Every applicant id (the projection's node list).
+// description: Every applicant id in id order (the projection's node list), as one list in one record.
 // parameters: none
-// returns: id
+// returns: ids (list)
 MATCH (a:Applicant)
-RETURN a.id AS id
+WITH a.id AS id
 ORDER BY id
+RETURN collect(id) AS ids

@@ -1,7 +1,9 @@
 // name: store/all_links
-// description: Every applicant-identifier link known at $as_of (undated links always count); null means now.
-// parameters: $as_of (integer seconds or null)
-// returns: applicant_id, ref, contact, first_seen
+// description: Every applicant-identifier link known at $as_of (undated links always count; null means now), one record per applicant with its links as parallel lists; an undated link's first_seen is $undated.
+// parameters: $as_of (integer seconds or null), $undated (integer)
+// returns: applicant_id, refs (list), contact (list), first_seen (list)
 MATCH (a:Applicant)-[l:HAS]->(i:Identifier)
 WHERE $as_of IS NULL OR l.first_seen IS NULL OR l.first_seen <= $as_of
-RETURN a.id AS applicant_id, i.ref AS ref, l.role = 'contact' AS contact, l.first_seen AS first_seen
+WITH a, collect(i.ref) AS refs, collect(l.role = 'contact') AS contact,
+     collect(coalesce(l.first_seen, $undated)) AS first_seen
+RETURN a.id AS applicant_id, refs, contact, first_seen

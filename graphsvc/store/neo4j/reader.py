@@ -7,6 +7,7 @@ needs a value index and the two stores agree on every key.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ import pandas as pd
 
 from graphsvc import keys
 from graphsvc.store.base import LINK_COLUMNS, RELATION_COLUMNS, GraphArrays
-from graphsvc.store.neo4j.tx import frame, run
+from graphsvc.store.neo4j.tx import frame, run, run_values
 from graphsvc.store.staging import lookup
 
 _MANIFEST = ["checksum", "tbl", "start_row", "end_row", "source", "file", "rows_read", "loaded", "duplicates",
@@ -107,30 +108,33 @@ class Reader:
         return frame(self._read("store/outcome_events", outcome=outcome), ["applicant_id", "observed_at"])
 
     def graph_arrays(self, as_of: int | None = None) -> GraphArrays:
-        def work(tx: Any) -> dict[str, list[dict]]:
-            return {name: run(tx, f"store/{name}", **({} if name.endswith(("applicants", "identifiers"))
-                                                      else {"as_of": as_of}))
-                    for name in ("all_applicants", "all_identifiers", "all_links", "all_outcomes",
-                                 "all_applications", "all_relations")}
+        def work(tx: Any) -> dict[str, list]:
+            return {"applicants": run_values(tx, "store/all_applicants"),
+                    "identifiers": run_values(tx, "store/all_identifiers"),
+                    "links": run_values(tx, "store/all_links", as_of=as_of, undated=_UNDATED),
+                    "applications": run_values(tx, "store/all_applications", as_of=as_of),
+                    "all_outcomes": run(tx, "store/all_outcomes", as_of=as_of),
+                    "all_relations": run(tx, "store/all_relations", as_of=as_of)}
 
         data = self._read_all(work)
-        applicants = np.array([r["id"] for r in data["all_applicants"]], dtype=object)
+        (ids,), (refs, kinds_of) = data["applicants"][0], data["identifiers"][0]
+        applicants = np.array(ids, dtype=object)
         index = pd.Index(applicants)
-        identifiers = frame(data["all_identifiers"], ["ref", "kind"])
-        refs = identifiers["ref"].to_numpy(np.int64)
-        codes, kinds = pd.factorize(identifiers["kind"], sort=True)
+        refs = np.array(refs, dtype=np.int64)
+        codes, kinds = pd.factorize(pd.Series(kinds_of, dtype=object), sort=True)
         # links, outcomes and applications naming an applicant or identifier read after
         # the node lists (a concurrent load) are left for the next run
-        links = frame(data["all_links"], ["applicant_id", "ref", "contact", "first_seen"])
-        link_applicant = index.get_indexer(links["applicant_id"])
-        link_identifier, known_ref = lookup(refs, links["ref"].to_numpy(np.int64))
+        link_applicant = index.get_indexer(_repeated(data["links"]))
+        link_identifier, known_ref = lookup(refs, _flat(data["links"], 1, np.int64))
         ok = (link_applicant >= 0) & known_ref
-        contact = links["contact"].to_numpy(bool)
+        contact = _flat(data["links"], 2, bool)
+        first_seen = _flat(data["links"], 3, float)
+        first_seen[first_seen == _UNDATED] = np.nan
         order = np.lexsort((contact[ok], link_identifier[ok], link_applicant[ok]))
         outcomes = frame(data["all_outcomes"], ["applicant_id", "outcome", "observed_at"])
         outcome_applicant = index.get_indexer(outcomes["applicant_id"])
-        applications = frame(data["all_applications"], ["applicant_id", "applied_at"])
-        application_applicant = index.get_indexer(applications["applicant_id"])
+        application_applicant = index.get_indexer(_repeated(data["applications"]))
+        application_at = _flat(data["applications"], 1, np.int64)
         relations = frame(data["all_relations"], ["src", "dst", "type", "at"])
         src, dst = index.get_indexer(relations["src"]), index.get_indexer(relations["dst"])
         known_relation = (src >= 0) & (dst >= 0)
@@ -140,12 +144,12 @@ class Reader:
             link_applicant=link_applicant[ok][order].astype(np.int32),
             link_identifier=link_identifier[ok][order].astype(np.int32),
             link_contact=contact[ok][order],
-            link_first_seen=pd.to_numeric(links["first_seen"], errors="coerce").to_numpy(float)[ok][order],
+            link_first_seen=first_seen[ok][order],
             outcome_applicant=outcome_applicant[outcome_applicant >= 0].astype(np.int32),
             outcome=outcomes["outcome"].to_numpy(object)[outcome_applicant >= 0],
             outcome_at=pd.to_numeric(outcomes["observed_at"], errors="coerce").to_numpy(float)[outcome_applicant >= 0],
             application_applicant=application_applicant[application_applicant >= 0].astype(np.int32),
-            application_at=applications["applied_at"].to_numpy(np.int64)[application_applicant >= 0],
+            application_at=application_at[application_applicant >= 0],
             relation_src=src[known_relation].astype(np.int32), relation_dst=dst[known_relation].astype(np.int32),
             relation_type=relations["type"].to_numpy(object)[known_relation],
             relation_at=pd.to_numeric(relations["at"], errors="coerce").to_numpy(float)[known_relation],
@@ -154,3 +158,18 @@ class Reader:
     def identifier_values(self, refs: np.ndarray) -> pd.DataFrame:
         return frame(self._read("store/identifier_values", refs=np.unique(refs).astype(np.int64).tolist()),
                      ["ref", "kind", "value"])
+
+
+#: an undated link's first_seen in ``store/all_links``: outside the time domain (1900 to 2100)
+_UNDATED = -(2**62)
+
+
+def _repeated(records: list[list]) -> np.ndarray:
+    """Each record's first value (an applicant id) once per element of its second (a list)."""
+    return np.repeat(np.array([r[0] for r in records], dtype=object), [len(r[1]) for r in records])
+
+
+def _flat(records: list[list], column: int, dtype) -> np.ndarray:
+    """The list in ``column`` of every record, concatenated."""
+    count = sum(len(r[column]) for r in records)
+    return np.fromiter(itertools.chain.from_iterable(r[column] for r in records), dtype=dtype, count=count)

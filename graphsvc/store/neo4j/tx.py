@@ -17,6 +17,13 @@ def run(tx: Any, name: str, **parameters: Any) -> list[dict]:
     return tx.run(queries.get(name).text, parameters).data()
 
 
+def run_values(tx: Any, name: str, **parameters: Any) -> list[list]:
+    """Run the named query and return each record's values as a list, without the
+    per-value conversion of ``.data()``: for the whole-graph reads, whose records
+    carry long lists of plain values (ids, refs, times)."""
+    return [record.values() for record in tx.run(queries.get(name).text, parameters)]
+
+
 def run_rows(tx: Any, name: str, rows: list[dict], **parameters: Any) -> list[dict]:
     """Run a ``$rows`` query over ``rows`` in chunks of :data:`CHUNK`, in the same transaction."""
     out: list[dict] = []
