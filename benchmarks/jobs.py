@@ -20,7 +20,10 @@ def peak_mb() -> float:
 
 def run_job(script: str, *args: str) -> dict:
     """Run ``script --job ARGS`` in a new interpreter; its last stdout line is JSON."""
-    out = subprocess.run([sys.executable, script, "--job", *args], check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, script, "--job", *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.stderr.write(out.stderr)
+        raise SystemExit(f"the job {' '.join(args)} failed with exit code {out.returncode}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

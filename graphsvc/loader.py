@@ -99,10 +99,12 @@ def load(store: Store, sources: list[TableSource], *, settings: Settings | None 
                for s, c in zip(ordered, checksums)]
     done_starts = [set(store.loaded_batches(c, s.table)["start_row"].tolist()) for s, c in zip(ordered, checksums)]
 
+    batch_rows = min(settings.batch_rows, store.max_batch_rows or settings.batch_rows)
+
     def prepared() -> Iterator[tuple[int, int, int, int, tuple[pd.DataFrame, pd.DataFrame] | None]]:
         # one producer for all files, so the next file's first batch is ready in time
         for index, source in enumerate(ordered):
-            for start, end, frame in source.batches(settings.batch_rows):
+            for start, end, frame in source.batches(batch_rows):
                 todo = None
                 if start not in done_starts[index]:
                     rows, rejects = prepare(source.table, frame, ctx)
@@ -110,7 +112,7 @@ def load(store: Store, sources: list[TableSource], *, settings: Settings | None 
                 yield index, start, end, len(frame), todo
 
     with store.bulk(total) if total >= settings.bulk_rows else nullcontext():
-        parallel = total > first_batch_rows(settings.batch_rows)
+        parallel = total > first_batch_rows(batch_rows)
         for index, start, end, rows_read, todo in ahead(prepared, parallel=parallel):
             source, report = ordered[index], reports[index]
             report.read += end - start + 1

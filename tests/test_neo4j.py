@@ -385,3 +385,15 @@ def test_the_api_serves_from_neo4j(monkeypatch):
     assert [(r["ring_id"], r["size"], r["fraud"]) for r in rings.json()["items"]] == [("R000001", 6, 2)]
     assert ("results/rings", {"run_id": "r1", "ring_ids": None}) in [c[:2] for c in recorder.calls]
     assert recorder.closed  # the app closes the driver when it stops
+
+
+def test_a_load_batch_never_exceeds_what_one_neo4j_transaction_holds(tmp_path, neo, recorder, monkeypatch):
+    monkeypatch.setattr(Neo4jStore, "max_batch_rows", 4)  # far above GRAPHSVC_BATCH_ROWS would be 50,000
+    files = {"applications": write_csv(tmp_path / "applications.csv", [application(n) for n in range(1, 15)])}
+    report = load(neo, canonical_sources(files))
+    assert report.summary()["loaded"].tolist() == [14]
+    created = [len(p["rows"]) for p in recorder.named("store/create_applications")]
+    batches = [p["batch"] for p in recorder.named("store/record_batch")]
+    assert sum(created) == 14 and max(created) <= 4 and len(created) == len(batches) > 3
+    assert [b["start_row"] for b in batches] == sorted(b["start_row"] for b in batches)
+    assert recorder.transactions.count("write") == len(batches)  # a transaction per batch

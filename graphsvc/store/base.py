@@ -126,6 +126,11 @@ RUN_TABLES = {
 class Store(ABC):
     """Store of record. Implementations: embedded (SQLite) and neo4j."""
 
+    #: the most rows one load batch (one transaction) may hold on this store, or None for
+    #: no limit beyond ``GRAPHSVC_BATCH_ROWS``; a constant, so that batch boundaries (and
+    #: so resuming an interrupted load) stay the same from run to run
+    max_batch_rows: int | None = None
+
     def stage(self, table: str, rows: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         """Work on a batch that needs no database (hashing keys, aggregating links):
         the rows, with columns added, and anything else the writer may use.
