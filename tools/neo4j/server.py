@@ -54,7 +54,7 @@ def build() -> None:
         return
     print("neo4j: building the launcher (resolves Neo4j and GDS from Maven Central the first time)",
           file=sys.stderr, flush=True)
-    done = subprocess.run(["mvn", "-q", "-B", "compile", "dependency:build-classpath",
+    done = subprocess.run(["mvn", "-q", "-B", "-Dstyle.color=never", "compile", "dependency:build-classpath",
                            f"-Dmdep.outputFile={CLASSPATH}"], cwd=HERE, stdout=subprocess.DEVNULL)
     if done.returncode != 0 or not CLASSPATH.exists():
         raise Unavailable(f"the Maven build in {HERE} failed (exit {done.returncode})")
