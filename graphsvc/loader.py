@@ -17,6 +17,7 @@ import pandas as pd
 
 from graphsvc.background import ahead
 from graphsvc.contract import LOAD_ORDER
+from graphsvc.files import write_frame
 from graphsvc.settings import Settings, get_settings
 from graphsvc.sources import TableSource, first_batch_rows
 from graphsvc.store.base import Batch, BatchOrigin, BatchResult, Store, quarantined, rejected_rows
@@ -61,9 +62,7 @@ class LoadReport:
         ])
 
     def write_rejects(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.rejects.to_csv(path, index=False)
-        return path
+        return write_frame(self.rejects, path, "csv")
 
 
 def load(store: Store, sources: list[TableSource], *, settings: Settings | None = None,

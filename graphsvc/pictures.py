@@ -15,6 +15,7 @@ from pathlib import Path
 import networkx as nx
 
 from graphsvc.errors import MissingExtraError
+from graphsvc.files import private, write_text
 
 KIND_COLOURS = {"applicant": "#9e9e9e", "phone": "#1e88e5", "device": "#43a047", "ip": "#8e24aa",
                 "id_number": "#6d4c41"}
@@ -98,7 +99,7 @@ def to_png(graph: nx.Graph, path: Path, title: str = "") -> None:
     axes.set_title(title or graph.graph.get("title", ""))
     axes.set_axis_off()
     figure.tight_layout()
-    figure.savefig(path)
+    figure.savefig(private(path))
     plt.close(figure)
 
 
@@ -113,7 +114,7 @@ def to_file(graph: nx.Graph, path: Path, title: str = "") -> None:
     for a, b, data in graph.edges(data=True):
         out.add_edge(*(label(n, graph.nodes[n], numbers) if graph.nodes[n].get("kind") == "id_number" else n
                        for n in (a, b)), **_plain(data))
-    (nx.write_graphml if path.suffix.lower() == ".graphml" else nx.write_gexf)(out, path)
+    (nx.write_graphml if path.suffix.lower() == ".graphml" else nx.write_gexf)(out, private(path))
 
 
 def _plain(data: dict) -> dict:
@@ -163,11 +164,11 @@ def legend() -> str:
 
 def to_html(graph: nx.Graph, path: Path, title: str = "") -> None:
     heading = html.escape(title or graph.graph.get("title", ""))
-    path.write_text(
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{heading}</title>'
+    write_text(
+        path, f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{heading}</title>'
         f"<style>{STYLE} svg.graph {{ width: 100vw; height: calc(100vh - 40px); }}</style></head>"
         f"<body><header><b>{heading}</b> &nbsp; {legend()} <small>drag to pan, wheel to zoom, click a node"
-        f"</small></header>{svg(graph)}<script>{SCRIPT}</script></body></html>\n", encoding="utf-8")
+        f"</small></header>{svg(graph)}<script>{SCRIPT}</script></body></html>\n")
 
 
 STYLE = """

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from graphsvc.files import write_text
 from graphsvc.pictures import SCRIPT, STYLE, legend, svg
 
 
@@ -80,7 +81,7 @@ def write(service, out: str | Path, *, run_id: str | None = None, top: int = 10,
             f"<body>{''.join(sections)}<script>{SCRIPT}</script></body></html>\n")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
+    write_text(out, page)
     return out
 
 

@@ -23,18 +23,17 @@ from graphsvc.cli.loading import (
 )
 from graphsvc.cli.scoring import ModelOption, PolicyOption, SeedOption, _policy, _service, _with_progress
 from graphsvc.errors import GraphsvcError
+from graphsvc.files import write_frame
 
 AsOfOption = Annotated[str | None, typer.Option(help="Use only what was known at this ISO date or time.")]
 FormatOption = Annotated[str, typer.Option("--format", help="table or json")]
 
 
 def _write(frame, out: Path) -> None:
-    if out.suffix == ".parquet":
-        frame.to_parquet(out, index=False)
-    elif out.suffix == ".csv":
-        frame.to_csv(out, index=False)
-    else:
-        raise _fail(ValueError(f"{out}: write .parquet or .csv"))
+    try:
+        write_frame(frame, out)
+    except ValueError as exc:
+        raise _fail(exc) from exc
 
 
 def _figures(figures: dict, title: str, output: str, skip: tuple[str, ...] = ("timings",)) -> None:

@@ -13,6 +13,7 @@ import typer
 
 from graphsvc.cli import DEFAULT_DB, DbOption, _fail, _require_store, _progress_bar, _table, app, console
 from graphsvc.errors import GraphsvcError
+from graphsvc.files import write_frame
 from graphsvc.store.embedded.sql import Error as SQLiteError
 
 RunOption = Annotated[str | None, typer.Option("--run", help="Run id; default: the latest run.")]
@@ -126,12 +127,9 @@ def scores(
     """Export every applicant's score, band, ring and reasons."""
     with _service(db) as service:
         frame = service.scores(run_id=run)
-    if output == "parquet":
-        frame.to_parquet(out, index=False)
-    elif output == "csv":
-        frame.to_csv(out, index=False)
-    else:
+    if output not in ("parquet", "csv"):
         raise _fail(ValueError(f"--format {output!r}: use csv or parquet"))
+    write_frame(frame, out, output)
     console.print(f"{len(frame):,} scores written to {out}")
 
 
@@ -178,7 +176,7 @@ def skiptrace(
                     frames.append(service.skiptrace(borrower, limit=limit).assign(applicant_id=borrower))
                     bar.advance(task)
             frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-            frame.to_parquet(out, index=False) if out.suffix == ".parquet" else frame.to_csv(out, index=False)
+            write_frame(frame, out, "parquet" if out.suffix == ".parquet" else "csv")
             console.print(f"{len(borrowers):,} borrowers, {len(frame):,} candidates written to {out}")
             return
         if applicant_id is None:

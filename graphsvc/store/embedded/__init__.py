@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from graphsvc.errors import StoreError
+from graphsvc.files import private
 from graphsvc.store.base import Store
 from graphsvc.store.embedded.checkpoint import Checkpointer
 from graphsvc.store.embedded.known import ApplicantIds
@@ -40,7 +41,8 @@ class EmbeddedStore(Writer, Reader, Results, Store):
                 raise StoreError(f"no store at {self.path}")
             self._con = connect(self.path, readonly=True)
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # owner-only before SQLite writes a byte; its -wal and -shm files take the same mode
+            private(self.path)
             self._con = connect(self.path)
         self.readonly = readonly
         # The connection may move between threads (the API's event loop, test clients):
