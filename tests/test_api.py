@@ -173,6 +173,25 @@ def test_personal_data_responses_are_audited(client, sample):
             store._con.execute("DELETE FROM audit")
 
 
+def test_refused_calls_are_audited_without_personal_data(client, sample):
+    store = client.app.state.graphsvc.service.store
+    before = len(store.access_log(limit=1000))
+    url = f"/v1/applicants/{sample['applicant']}"
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers={"X-API-Key": "nope", "X-Purpose": "probing"}).status_code == 401
+    assert client.get("/v1/rings", headers=_as(Role.COLLECTOR)).status_code == 403
+    assert client.get(url, headers={**_as(Role.UNDERWRITER), "X-Purpose": "催收".encode()}).status_code == 200
+    log = store.access_log(limit=1000)
+    assert len(log) == before + 4
+    rows = log.head(4).iloc[::-1]
+    assert [(r.caller, r.role, r.route, r.status, r.subjects, r.purpose, r.reason) for r in rows.itertuples()] == [
+        ("(no key)", "", "/v1/applicants/{applicant_id}", 401, [], None, "an X-API-Key header is required"),
+        ("(unknown key)", "", "/v1/applicants/{applicant_id}", 401, [], "probing", "unknown API key"),
+        ("collector-1", "collector", "/v1/rings", 403, [], None,
+         "role collector may not use list_rings; allowed: admin, investigator"),
+        ("underwriter-1", "underwriter", "/v1/applicants/{applicant_id}", 200, [sample["applicant"]], "催收", None)]
+
+
 def test_score_on_write_is_idempotent_and_conflicts_are_409(client):
     first = client.post("/v1/applications/score", json=_application(7), headers=_as(Role.UNDERWRITER))
     again = client.post("/v1/applications/score", json=_application(7), headers=_as(Role.UNDERWRITER))
@@ -267,6 +286,8 @@ def test_body_size_and_rate_limits(api_db, tmp_path):
         assert statuses == [200, 200, 200, 429]
         limited = c.get("/v1/rings", headers=_as(Role.ADMIN))
         assert int(limited.headers["Retry-After"]) >= 1
+        newest = c.app.state.graphsvc.service.store.access_log(limit=1).iloc[0]
+        assert (newest["caller"], newest["status"], newest["reason"]) == ("admin-1", 429, "rate limit exceeded")
         assert c.get("/v1/rings", headers=_as(Role.INVESTIGATOR)).status_code == 200  # per key
 
 

@@ -37,28 +37,59 @@ def allowed(route: str):
 
     async def check(request: Request, app_state: State, key: str | None = Security(api_key_header)) -> Caller:
         if not key:
-            raise HTTPException(401, "an X-API-Key header is required", headers={"WWW-Authenticate": "ApiKey"})
+            raise _refused(request, app_state, "(no key)", "", 401, "an X-API-Key header is required",
+                           {"WWW-Authenticate": "ApiKey"})
         entry = app_state.settings.api_keys.get(digest(key))
         if entry is None:
-            raise HTTPException(401, "unknown API key", headers={"WWW-Authenticate": "ApiKey"})
+            raise _refused(request, app_state, "(unknown key)", "", 401, "unknown API key",
+                           {"WWW-Authenticate": "ApiKey"})
         caller = Caller(entry.name, Role(entry.role))
         if caller.role not in roles:
-            raise HTTPException(403, f"role {caller.role} may not use {route}; allowed: "
-                                     f"{', '.join(sorted(roles))}")
+            raise _refused(request, app_state, caller.name, str(caller.role), 403,
+                           f"role {caller.role} may not use {route}; allowed: {', '.join(sorted(roles))}")
         wait = app_state.limiter.allow(caller.name)
         if wait:
-            raise HTTPException(429, "rate limit exceeded", headers={"Retry-After": str(max(1, round(wait)))})
+            raise _refused(request, app_state, caller.name, str(caller.role), 429, "rate limit exceeded",
+                           {"Retry-After": str(max(1, round(wait)))})
         request.state.caller = caller
         return caller
 
     return check
 
 
+def _refused(request: Request, app_state: AppState, who: str, role: str, status: int, reason: str,
+             headers: dict | None = None) -> HTTPException:
+    """Record a refused call in the audit trail (who asked, if known; no personal data:
+    no subjects) and return the exception that answers it."""
+    app_state.service.store.record_access({
+        "at": datetime.now(UTC).isoformat(timespec="milliseconds"), "caller": who, "role": role,
+        "route": _route(request), "method": request.method, "status": status, "subjects": [],
+        "purpose": purpose(request), "reason": reason,
+    })
+    return HTTPException(status, reason, headers=headers)
+
+
+def _route(request: Request) -> str:
+    route = request.scope.get("route")
+    return route.path if route else request.url.path
+
+
+def purpose(request: Request) -> str | None:
+    """The caller's ``X-Purpose`` header as text: HTTP carries header bytes, which
+    Starlette decodes as Latin-1; a purpose written in UTF-8 (催收) is read back as such."""
+    value = request.headers.get("X-Purpose")
+    if value is None:
+        return None
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
 def audit(request: Request, app_state: AppState, caller: Caller, subjects: list[str], status: int = 200) -> None:
     """Append one audit row for a response carrying personal data about ``subjects``."""
     app_state.service.store.record_access({
         "at": datetime.now(UTC).isoformat(timespec="milliseconds"), "caller": caller.name, "role": str(caller.role),
-        "route": request.scope.get("route").path if request.scope.get("route") else request.url.path,
-        "method": request.method, "status": status, "subjects": sorted(set(subjects)),
-        "purpose": request.headers.get("X-Purpose"),
+        "route": _route(request), "method": request.method, "status": status, "subjects": sorted(set(subjects)),
+        "purpose": purpose(request),
     })

@@ -19,7 +19,7 @@ from graphsvc.store.embedded.results import Results
 from graphsvc.store.embedded.sql import Connection, connect
 from graphsvc.store.embedded.writer import Writer
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 PAGE_SIZE = 16_384
 
 
@@ -74,7 +74,7 @@ class EmbeddedStore(Writer, Reader, Results, Store):
         if version is None or version[0] != SCHEMA_VERSION:
             found = "none" if version is None else version[0]
             raise StoreError(f"{self.path}: schema version {found} is not {SCHEMA_VERSION}"
-                             + (" (open it once writable to upgrade it)" if found == "1" else ""))
+                             + (" (open it once writable to upgrade it)" if found in ("1", "2") else ""))
 
     def background_checkpoints(self) -> Checkpointer:
         """Checkpoint the write-ahead log from a thread until the returned object is stopped
@@ -86,17 +86,22 @@ class EmbeddedStore(Writer, Reader, Results, Store):
 
 
 def _upgrade(con: Connection) -> None:
-    """Bring a store of schema version 1 to 2 in one transaction: ``holders`` filled
-    from the links, in place of the links-by-identifier index."""
+    """Bring an older store to this schema version in one transaction. From 1:
+    ``holders`` filled from the links, in place of the links-by-identifier index.
+    From 2: the audit trail's ``reason`` column (refused calls)."""
     version = "SELECT value FROM meta WHERE key = 'schema_version'"
-    if con.execute(version).fetchone()[0] != "1":
+    if con.execute(version).fetchone()[0] not in ("1", "2"):
         return
     con.execute("BEGIN IMMEDIATE")
     try:
-        if con.execute(version).fetchone()[0] == "1":  # not upgraded by another process meanwhile
+        found = con.execute(version).fetchone()[0]  # not upgraded by another process meanwhile
+        if found == "1":
             con.execute("INSERT OR IGNORE INTO holders SELECT identifier, applicant FROM links "
                         "ORDER BY identifier, applicant")
             con.execute("DROP INDEX IF EXISTS links_by_identifier")
+        if found in ("1", "2") and "reason" not in {row[1] for row in con.execute("PRAGMA table_info(audit)")}:
+            con.execute("ALTER TABLE audit ADD COLUMN reason TEXT")
+        if found in ("1", "2"):
             con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
         con.execute("COMMIT")
     except BaseException:

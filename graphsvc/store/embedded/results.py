@@ -94,10 +94,10 @@ class Results:
 
     def record_access(self, entry: dict) -> None:
         self._con.execute(
-            "INSERT INTO audit (at, caller, role, route, method, status, subjects, purpose) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit (at, caller, role, route, method, status, subjects, purpose, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (entry["at"], entry["caller"], entry["role"], entry["route"], entry["method"], entry["status"],
-             json.dumps(entry["subjects"]), entry.get("purpose")))
+             json.dumps(entry["subjects"]), entry.get("purpose"), entry.get("reason")))
 
     def access_log(self, limit: int = 100, subject: str | None = None) -> pd.DataFrame:
         where, params = "", []
@@ -105,5 +105,5 @@ class Results:
             where, params = "WHERE EXISTS (SELECT 1 FROM json_each(subjects) WHERE value = ?)", [subject]
         frame = self._frame(f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ?", [*params, limit])  # noqa: S608
         frame["subjects"] = [json.loads(s) for s in frame["subjects"]]
-        frame["purpose"] = with_none(frame["purpose"])
+        frame["purpose"], frame["reason"] = with_none(frame["purpose"]), with_none(frame["reason"])
         return frame

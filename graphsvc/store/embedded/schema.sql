@@ -156,7 +156,8 @@ CREATE TABLE IF NOT EXISTS audit (
     method   TEXT NOT NULL,
     status   INTEGER NOT NULL,
     subjects TEXT NOT NULL,  -- JSON list of applicant ids the response is about
-    purpose  TEXT            -- the caller's X-Purpose header
+    purpose  TEXT,           -- the caller's X-Purpose header
+    reason   TEXT            -- why a call was refused (401, 403, 429); none for answered calls
 );
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;

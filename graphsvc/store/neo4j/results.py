@@ -18,7 +18,7 @@ from graphsvc.store.neo4j.tx import frame, records, run, run_rows
 
 _JSON = ("params", "timings", "counts")
 _RUN_COLUMNS = ["run_id", "created_at", "as_of", "seed", *_JSON]
-_AUDIT_COLUMNS = ["id", "at", "caller", "role", "route", "method", "status", "subjects", "purpose"]
+_AUDIT_COLUMNS = ["id", "at", "caller", "role", "route", "method", "status", "subjects", "purpose", "reason"]
 
 
 class Results:
@@ -91,7 +91,8 @@ class Results:
         self._write(lambda tx: run(tx, "results/record_access", entry={
             "seq": time.time_ns(), "at": entry["at"], "caller": entry["caller"], "role": entry["role"],
             "route": entry["route"], "method": entry["method"], "status": int(entry["status"]),
-            "subjects": [str(s) for s in entry["subjects"]], "purpose": entry.get("purpose")}))
+            "subjects": [str(s) for s in entry["subjects"]], "purpose": entry.get("purpose"),
+            "reason": entry.get("reason")}))
 
     def access_log(self, limit: int = 100, subject: str | None = None) -> pd.DataFrame:
         rows = self._read("results/access_log", subject=subject, limit=int(limit))
@@ -99,5 +100,5 @@ class Results:
             row["id"] = row.pop("seq")
             row["subjects"] = list(row["subjects"] or [])
         out = frame(rows, _AUDIT_COLUMNS)
-        out["purpose"] = with_none(out["purpose"])
+        out["purpose"], out["reason"] = with_none(out["purpose"]), with_none(out["reason"])
         return out
