@@ -201,8 +201,19 @@ def store_application(store: Store, prepared: Prepared) -> bool:
     checksum = f"api:{prepared.application_id}:{prepared.application['digest']}"
     outcome = store.write_application(prepared.application, prepared.contacts, checksum)
     if outcome == "conflict":
-        raise ConflictError(f"application {prepared.application_id!r} is already stored with other content")
+        raise _conflict(prepared)
     return outcome == "stored"
+
+
+def check_application(store: Store, prepared: Prepared) -> None:
+    """What a dry run checks without writing: raises ConflictError when the
+    application id is stored with other content or other contacts."""
+    if store.write_application(prepared.application, prepared.contacts, "dry-run", dry=True) == "conflict":
+        raise _conflict(prepared)
+
+
+def _conflict(prepared: Prepared) -> ConflictError:
+    return ConflictError(f"application {prepared.application_id!r} is already stored with other content")
 
 
 _BASES: dict[str, Basis] = {}  # run_id -> what it gives an answer: parsed once per process

@@ -206,6 +206,15 @@ def test_score_on_write_is_idempotent_and_conflicts_are_409(client):
                           headers=_as(Role.UNDERWRITER))
     assert changed.status_code == 409
     assert changed.json()["detail"] == "application 'NEW7' is already stored with other content"
+    other_contacts = _application(7, contacts=[{"contact_phone": "13800000009", "relation": "friend"}])
+    for url in ("/v1/applications/score", "/v1/applications/score?dry_run=true"):
+        response = client.post(url, json=other_contacts, headers=_as(Role.UNDERWRITER))
+        assert response.status_code == 409 and response.json()["detail"] == changed.json()["detail"], url
+    dry = client.post("/v1/applications/score?dry_run=true", json=_application(7, ip="10.0.0.9"),
+                      headers=_as(Role.UNDERWRITER))
+    assert dry.status_code == 409  # a dry run says what a real one would
+    fewer = client.post("/v1/applications/score", json=_application(7, contacts=[]), headers=_as(Role.UNDERWRITER))
+    assert (fewer.status_code, fewer.json()["stored"]) == (200, False)  # contacts it was stored with: none new
     store = client.app.state.graphsvc.service.store
     assert store.application("NEW7")["applicant_id"] == "NEWA7"
     assert store.applicant_links(["NEWA7"])["role"].value_counts().to_dict() == {"own": 5, "contact": 1}  # with the subnet

@@ -106,8 +106,18 @@ def test_write_application_is_idempotent(backend, tmp_path):
     assert backend.write_application(app, [], "api-1") == "stored"
     assert backend.write_application(app, [], "api-1") == "duplicate"
     assert backend.write_application({**app, "digest": 1}, [], "api-1") == "conflict"
+    listed = [{"contact_phone": "+8613800000002", "relation": "friend", "source": "emergency",
+               "contact_name": None, "recorded_at": app["applied_at"]}]
+    assert backend.write_application(app, listed, "api-1", dry=True) == "conflict"  # not stored with it
+    assert backend.write_application(app, listed, "api-1") == "conflict"
+    other = {**app, "application_id": "P98", "applicant_id": "A098"}
+    assert backend.write_application(other, listed, "api-2", dry=True) == "stored"
+    assert backend.application("P98") is None  # a dry run writes nothing
+    assert backend.write_application(other, listed, "api-2") == "stored"
+    assert backend.write_application(other, listed, "api-2") == "duplicate"
+    assert backend.write_application(other, [], "api-2") == "duplicate"  # no contact it was not stored with
     assert backend.application("P99") == {"applicant_id": "A099", "applied_at": 1706745600, "digest": 12345}
-    assert backend.identifier_degrees([("device", "farm-1")])["degree"].tolist() == [7]
+    assert backend.identifier_degrees([("device", "farm-1")])["degree"].tolist() == [8]  # six, A099 and A098
 
 
 def test_rescore_finds_the_ring_and_round_trips_the_run(backend, tmp_path):

@@ -151,9 +151,12 @@ class Store(ABC):
         contacts, written by the API): all of them or none."""
 
     @abstractmethod
-    def write_application(self, application: dict, contacts: list[dict], checksum: str) -> str:
+    def write_application(self, application: dict, contacts: list[dict], checksum: str, *,
+                          dry: bool = False) -> str:
         """Write one validated application with its contacts in one transaction, as a
-        loaded batch would (the API's path): ``stored``, ``duplicate`` or ``conflict``."""
+        loaded batch would (the API's path): ``stored``, ``duplicate`` (the same
+        application with no contact it was not stored with) or ``conflict``. ``dry``
+        decides the same way and writes nothing."""
 
     @abstractmethod
     def neighbourhood(self, applicant_ids: list[str], identifiers: list[tuple[str, str]], cap: int) -> list[tuple]:

@@ -10,7 +10,7 @@ from graphsvc.api import masking
 from graphsvc.api.deps import State, allowed, audit
 from graphsvc.api.models import ApplicationIn, ScoreOut
 from graphsvc.api.security import Caller
-from graphsvc.online import prepare_application, score_neighbourhood, store_application
+from graphsvc.online import check_application, prepare_application, score_neighbourhood, store_application
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
 ERRORS = {401: {"description": "no or unknown API key"}, 403: {"description": "role not allowed"},
@@ -27,13 +27,16 @@ async def score_application(
 ) -> ScoreOut:
     """Store one application with its contacts and score it from its bounded
     neighbourhood and the latest re-score run. Idempotent on ``application_id``:
-    the same content again is scored but not stored twice; other content is a 409.
+    the same content again is scored but not stored twice; other content (contacts
+    included) is a 409, also for a dry run.
     Invalid optional values (an identifier, a contact without a valid phone) are
     left out and listed in ``ignored``; only a missing or invalid key field is a 422."""
     store = app_state.service.store
     application = body.model_dump(exclude={"contacts"}, exclude_none=True)
     contacts = [c.model_dump(exclude_none=True) for c in body.contacts]
     prepared = prepare_application(application, contacts, app_state.settings)
+    if dry_run:
+        check_application(store, prepared)
     stored = False if dry_run else store_application(store, prepared)
     result = score_neighbourhood(store, prepared)
     subjects = [result["applicant_id"], *(p for r in result["reasons"] for p in r["evidence"].get("path", []))]

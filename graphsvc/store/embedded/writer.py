@@ -354,14 +354,16 @@ class Writer:
 
     # -- one application at a time (the API's score-on-write) ---------------------------
 
-    def write_application(self, application: dict, contacts: list[dict], checksum: str) -> str:
+    def write_application(self, application: dict, contacts: list[dict], checksum: str, *,
+                          dry: bool = False) -> str:
         """Write one validated application and its contacts in one transaction, with
         the same hashes, links and manifest rows a loaded batch would give.
 
         ``application`` holds ``application_id, applicant_id, applied_at, digest``
         and ``id:<kind>`` values; contacts hold ``contact_phone, relation, source,
         contact_name, recorded_at``. Returns ``stored``, ``duplicate`` (the same
-        content is already stored) or ``conflict`` (other content under the id).
+        content, contacts included, is already stored) or ``conflict`` (other content
+        under the id, or contacts it was not stored with).
         """
         if self.readonly:
             raise StoreError("the store is open read-only")
@@ -373,8 +375,14 @@ class Writer:
             if found is not None:
                 if found[0] != application["application_id"]:
                     raise KeyCollisionError(f"application hash collision: {application['application_id']!r}")
+                same = found[1] == application["digest"] and all(
+                    con.execute("SELECT 1 FROM contact_records WHERE hash = ?", (fact,)).fetchone()
+                    for fact in self._contact_facts(application["applicant_id"], contacts))
                 con.execute("ROLLBACK")
-                return "duplicate" if found[1] == application["digest"] else "conflict"
+                return "duplicate" if same else "conflict"
+            if dry:
+                con.execute("ROLLBACK")
+                return "stored"
             applicant = self._one_applicant(application["applicant_id"])
             at = application["applied_at"]
             con.execute("INSERT INTO applications VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -425,14 +433,21 @@ class Writer:
         self._con.execute("INSERT INTO identifiers (id, hash, kind, value) VALUES (?, ?, ?, ?)", (new, h, kind, value))
         return new
 
+    @staticmethod
+    def _contact_facts(applicant_key: str, contacts: list[dict]) -> list[int]:
+        """The fact hash of each contact row, as a loaded contacts file would give it."""
+        if not contacts:
+            return []
+        columns = FACT_KEYS["contacts"][1]
+        values = [[applicant_key if c == "applicant_id" else row.get(c) for row in contacts] for c in columns]
+        return keys.row_ids("contacts", [np.array(v, dtype=object) for v in values]).tolist()
+
     def _one_contacts(self, applicant_key: str, applicant: int, contacts: list[dict]) -> tuple[int, list[int]]:
         """Contact facts of one application; links aggregated as a batch aggregates them.
         Returns the number of new contact rows and the ids of the phones linked."""
         if not contacts:
             return 0, []
-        columns = FACT_KEYS["contacts"][1]
-        values = [[applicant_key if c == "applicant_id" else row.get(c) for row in contacts] for c in columns]
-        facts = keys.row_ids("contacts", [np.array(v, dtype=object) for v in values]).tolist()
+        facts = self._contact_facts(applicant_key, contacts)
         fresh, seen_facts = [], set()
         for fact, row in zip(facts, contacts):
             if fact in seen_facts or self._con.execute(

@@ -41,7 +41,8 @@ class Writer:
         return self._write(lambda tx: [self._apply_one(tx, b.origin, rows, b.rejects)
                                        for b, rows in zip(batches, staged)])
 
-    def write_application(self, application: dict, contacts: list[dict], checksum: str) -> str:
+    def write_application(self, application: dict, contacts: list[dict], checksum: str, *,
+                          dry: bool = False) -> str:
         """One application with its contacts, in one transaction, through the batch path."""
         row = {k: v for k, v in application.items()}
         row["row"] = 1
@@ -52,8 +53,14 @@ class Writer:
 
         def work(tx: Any) -> str:
             found = run(tx, "store/application_digests", keys=[application["application_id"]])
-            if found:
-                return "duplicate" if found[0]["digest"] == application["digest"] else "conflict"
+            if found:  # the same content, and no contact it was not stored with
+                if found[0]["digest"] != application["digest"]:
+                    return "conflict"
+                facts = sorted(set(people["_fact"].astype("int64").tolist())) if contacts else []
+                known = run(tx, "store/known_facts", hashes=facts) if facts else []
+                return "duplicate" if len(known) == len(facts) else "conflict"
+            if dry:
+                return "stored"
             self._apply_one(tx, BatchOrigin("api", "api", checksum, "applications", 1, 1, 1), apps, _NO_REJECTS)
             if contacts:
                 origin = BatchOrigin("api", "api", checksum, "contacts", 1, len(contacts), len(contacts))
