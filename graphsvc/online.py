@@ -49,7 +49,7 @@ from graphsvc.model import Model
 from graphsvc.scoring import MIN_POINTS, STRENGTH, STRUCTURAL, ReasonCode, combine
 from graphsvc.settings import Settings
 from graphsvc.store.base import Store
-from graphsvc.validate import TIMESTAMP_DETAIL, Context, identifier_rule
+from graphsvc.validate import KEY_DETAIL, TIMESTAMP_DETAIL, Context, identifier_rule
 
 
 class ConflictError(GraphsvcError):
@@ -128,6 +128,8 @@ def prepare_application(application: dict, contacts: list[dict], settings: Setti
         row[column] = _text(application.get(column))
         if row[column] is None:
             note(problems, column, Reason.MISSING_VALUE, f"{column} is required")
+        elif column != "applied_at" and normalise.plain_id(row[column]) is None:
+            note(problems, column, Reason.INVALID_IDENTIFIER, KEY_DETAIL.format(column))
     if row["applied_at"] is not None:
         row["applied_at"] = normalise.timestamp_one(row["applied_at"], zone)
         if row["applied_at"] is None:

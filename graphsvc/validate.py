@@ -19,6 +19,7 @@ from graphsvc.store.base import QUARANTINED, REJECT_COLUMNS
 
 
 TIMESTAMP_DETAIL = "not an ISO 8601 date or timestamp between 1900-01-01 and 2100-12-31"
+KEY_DETAIL = "{} is over 256 characters or holds control or invisible characters"
 
 
 @dataclass
@@ -71,6 +72,12 @@ class _Checker:
         if required:
             self.mark(values.isna(), column, Reason.MISSING_VALUE, f"{column} is required")
         return values
+
+    def key(self, column: str) -> pd.Series:
+        """A required key (an applicant or application id): trimmed, and rejecting its
+        row when it holds control or invisible characters or is too long."""
+        return self.normalised(column, normalise.plain_ids, Reason.INVALID_IDENTIFIER, KEY_DETAIL.format(column),
+                               required=True)
 
     def normalised(self, column: str, convert, reason: Reason, detail: str, *, required: bool) -> pd.Series:
         """The column's canonical values; an invalid value rejects its row when the field
@@ -140,12 +147,12 @@ def prepare(table: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
     check = _Checker(frame)
     out = pd.DataFrame({"row": frame["row"].to_numpy()})
     if table in ("applicants", "applications", "identifiers", "contacts", "outcomes"):
-        out["applicant_id"] = check.text("applicant_id", required=True)
+        out["applicant_id"] = check.key("applicant_id")
     if "properties" in frame and TABLES[table].keeps_properties:
         out["properties"] = frame["properties"].to_numpy(object)
 
     if table == "applications":
-        out["application_id"] = check.text("application_id", required=True)
+        out["application_id"] = check.key("application_id")
         out["applied_at"] = _timestamp(check, "applied_at", ctx, required=True)
         columns = {c: str(k) for c, k in APPLICATION_IDENTIFIER_COLUMNS.items()}
         columns.update({c: c[len("kind:"):] for c in frame.columns if c.startswith("kind:")})
@@ -191,8 +198,8 @@ def prepare(table: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
         convert, reason, detail = identifier_rule(Kind.PHONE, ctx)
         out["phone"] = check.normalised("phone", convert, reason, detail, required=False)
     elif table == "relations":
-        out["src_applicant_id"] = check.text("src_applicant_id", required=True)
-        out["dst_applicant_id"] = check.text("dst_applicant_id", required=True)
+        out["src_applicant_id"] = check.key("src_applicant_id")
+        out["dst_applicant_id"] = check.key("dst_applicant_id")
         kind = check.text("type", required=True).str.lower()
         check.mark(kind.notna() & ~kind.fillna("").str.match(KIND_NAME.pattern), "type",
                    Reason.UNKNOWN_VALUE, f"type must match {KIND_NAME.pattern}")

@@ -250,6 +250,12 @@ def test_invalid_key_fields_are_422_problems(client):
         far = client.post("/v1/applications/score", json=_application(13, applied_at=when),
                           headers=_as(Role.UNDERWRITER))  # outside 1900-2100: the store's time domain
         assert far.status_code == 422 and far.json()["errors"][0]["type"] == "invalid_timestamp", when
+    for hidden in ("A\x00B", "A\nB", "A\u200bB", "A\u202eB"):  # NUL, newline, zero-width, bidi override
+        sneaky = client.post("/v1/applications/score?dry_run=true", json=_application(12, applicant_id=hidden),
+                             headers=_as(Role.UNDERWRITER))
+        assert sneaky.status_code == 422, hidden
+        assert [(e["loc"], e["type"]) for e in sneaky.json()["errors"]] == [(["body", "applicant_id"],
+                                                                             "invalid_identifier")]
     blank = client.post("/v1/applications/score", json=_application(12, applicant_id=" "),
                         headers=_as(Role.UNDERWRITER))
     assert blank.status_code == 422

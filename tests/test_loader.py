@@ -358,3 +358,18 @@ def test_dates_outside_the_time_domain_reject_their_row_only(tmp_path, store):
                                                                  [3, "invalid_timestamp"]]
     at = sorted(store.graph_arrays().application_at.tolist())
     assert at == [-2_208_988_800, 1_714_521_600, 4_133_980_799]  # read back exactly
+
+
+def test_keys_with_control_or_invisible_characters_reject_their_row(tmp_path, store):
+    rows = [app(application_id="AP1", applicant_id="A\u202e1"), app(application_id="AP\u200b2", applicant_id="A2"),
+            app(application_id="AP3", applicant_id="A3"), app(application_id="AP4", applicant_id="A\x074")]
+    contacts = [{"applicant_id": "A3\u2066", "contact_phone": "13800000001"},
+                {"applicant_id": "A3", "contact_phone": "13800000002"}]
+    report = load(store, canonical_sources({"applications": write_csv(tmp_path / "apps.csv", rows),
+                                            "contacts": write_csv(tmp_path / "contacts.csv", contacts)}))
+    assert [(f.loaded, f.rejected) for f in report.files] == [(1, 3), (1, 1)]
+    assert report.rejects[["table", "row", "column", "reason"]].values.tolist() == [
+        ["applications", 1, "applicant_id", "invalid_identifier"],
+        ["applications", 2, "application_id", "invalid_identifier"],
+        ["applications", 4, "applicant_id", "invalid_identifier"], ["contacts", 1, "applicant_id", "invalid_identifier"]]
+    assert store.counts()["nodes"]["applicant"] == 1
