@@ -20,10 +20,10 @@ P2P_DIR = Path(os.environ.get("GRAPHSVC_P2P_DIR", REPO.parent / "shared" / "data
 
 # Neo4j: `make test` starts a throw-away server with GDS (tools/neo4j) and sets the URI
 NEO4J_URI = os.environ.get("GRAPHSVC_NEO4J_URI")
-live_neo4j = pytest.mark.skipif(
-    not NEO4J_URI, reason="no Neo4j server: `make test` starts one when Java 17 and Maven are installed "
-                          "(tools/neo4j), or set GRAPHSVC_NEO4J_URI (and _USER, _PASSWORD, _DATABASE) to a "
-                          "throw-away Neo4j 5.26+ with Graph Data Science")
+NO_NEO4J = ("no Neo4j server: `make test` starts one when Java 17 and Maven are installed (tools/neo4j), "
+            "or set GRAPHSVC_NEO4J_URI (and _USER, _PASSWORD, _DATABASE) to a throw-away Neo4j 5.26+ with "
+            "Graph Data Science")
+live_neo4j = pytest.mark.skipif(not NEO4J_URI, reason=NO_NEO4J)
 BACKENDS = ["embedded", pytest.param("neo4j", marks=live_neo4j)]
 
 

@@ -7,14 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import P2P_DIR
+from conftest import NO_NEO4J, NEO4J_URI, P2P_DIR, empty_neo4j, on_neo4j
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9]*.py"))
 NEEDS = {  # notebooks that need something a machine may lack: the reason they skip without it
     "05_p2p_case_study": (lambda: (P2P_DIR / "User.parquet").exists(),
                           f"P2P dataset not found at {P2P_DIR} (set GRAPHSVC_P2P_DIR)"),
-    "06_neo4j": (lambda: bool(os.environ.get("GRAPHSVC_NEO4J_URI")),
-                 "no Neo4j server: set GRAPHSVC_NEO4J_URI to run the Neo4j notebook"),
+    "06_neo4j": (lambda: bool(NEO4J_URI), NO_NEO4J),
 }
 
 
@@ -24,10 +23,12 @@ def test_there_are_notebooks():
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs(notebook, tmp_path_factory):
+def test_notebook_runs(notebook, tmp_path_factory, settings):
     available, reason = NEEDS.get(notebook.stem, (lambda: True, ""))
     if not available():
         pytest.skip(reason)
+    if notebook.stem == "06_neo4j":
+        empty_neo4j(on_neo4j(settings))  # it loads its sample into a throw-away database
     work = tmp_path_factory.getbasetemp() / "notebook-data"
     env = {**os.environ, "GRAPHSVC_NOTEBOOK_DIR": str(work), "MPLBACKEND": "Agg", "GRAPHSVC_P2P_DIR": str(P2P_DIR)}
     result = subprocess.run([sys.executable, notebook.name], cwd=notebook.parent, env=env,
