@@ -55,8 +55,9 @@ def build() -> None:
     print("neo4j: building the launcher (resolves Neo4j and GDS from Maven Central the first time)",
           file=sys.stderr, flush=True)
     done = subprocess.run(["mvn", "-q", "-B", "-Dstyle.color=never", "compile", "dependency:build-classpath",
-                           f"-Dmdep.outputFile={CLASSPATH}"], cwd=HERE, stdout=subprocess.DEVNULL)
+                           f"-Dmdep.outputFile={CLASSPATH}"], cwd=HERE, capture_output=True, text=True)
     if done.returncode != 0 or not CLASSPATH.exists():
+        sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
         raise Unavailable(f"the Maven build in {HERE} failed (exit {done.returncode})")
 
 
