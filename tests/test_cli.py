@@ -197,6 +197,7 @@ def test_every_command_runs_on_neo4j(scenario_dir, tmp_path, settings, monkeypat
     monkeypatch.setenv("GRAPHSVC_HMAC_KEY", TEST_KEY)
     monkeypatch.setenv("GRAPHSVC_NEO4J_PASSWORD", live.neo4j_password.get_secret_value())
     monkeypatch.setenv("GRAPHSVC_BACKEND", "embedded")  # --backend sets it for child processes: undone after
+    monkeypatch.chdir(tmp_path)  # the rejects report of a load without --db lands in the working directory
     use_settings(None)
     files = [arg for table in ("applications", "contacts", "outcomes")
              for arg in (f"--{table}", str(scenario_dir / f"{table}.parquet"))]
