@@ -9,7 +9,7 @@ from conftest import BACKENDS, application, contact, empty_neo4j, on_day, on_neo
 
 from graphsvc.loader import load
 from graphsvc.rescore import rescore
-from graphsvc.settings import Settings, use_settings
+from graphsvc.settings import use_settings
 from graphsvc.sources import canonical_sources
 from graphsvc.store import open_store
 

@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 from conftest import application, contact, empty_neo4j, live_neo4j, on_day, on_neo4j, write_csv
 from neo4j_fake import Recorder, Tap, replayer
 

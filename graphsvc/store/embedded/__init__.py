@@ -94,14 +94,14 @@ def _upgrade(con: Connection) -> None:
         return
     con.execute("BEGIN IMMEDIATE")
     try:
-        found = con.execute(version).fetchone()[0]  # not upgraded by another process meanwhile
-        if found == "1":
-            con.execute("INSERT OR IGNORE INTO holders SELECT identifier, applicant FROM links "
-                        "ORDER BY identifier, applicant")
-            con.execute("DROP INDEX IF EXISTS links_by_identifier")
-        if found in ("1", "2") and "reason" not in {row[1] for row in con.execute("PRAGMA table_info(audit)")}:
-            con.execute("ALTER TABLE audit ADD COLUMN reason TEXT")
-        if found in ("1", "2"):
+        found = con.execute(version).fetchone()[0]
+        if found in ("1", "2"):  # not upgraded by another process meanwhile
+            if found == "1":
+                con.execute("INSERT OR IGNORE INTO holders SELECT identifier, applicant FROM links "
+                            "ORDER BY identifier, applicant")
+                con.execute("DROP INDEX IF EXISTS links_by_identifier")
+            if "reason" not in {row[1] for row in con.execute("PRAGMA table_info(audit)")}:
+                con.execute("ALTER TABLE audit ADD COLUMN reason TEXT")
             con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
         con.execute("COMMIT")
     except BaseException:
