@@ -75,7 +75,6 @@ class Reason(StrEnum):
     INVALID_NUMBER = "invalid_number"
     UNKNOWN_VALUE = "unknown_value"
     UNKNOWN_KIND = "unknown_kind"
-    UNKNOWN_APPLICANT = "unknown_applicant"
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
 
 

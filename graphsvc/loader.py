@@ -40,6 +40,8 @@ class FileReport:
     rejected: int = 0
     already_loaded: int = 0  # rows of batches an earlier run applied (skipped now)
     filtered: int = 0  # rows a mapping's ``where`` left out
+    pending: int = 0  # rows kept until their applicant is loaded (``graphsvc info`` counts those waiting)
+    attached: int = 0  # rows of earlier loads that waited for an applicant this file brought
     quarantined: int = 0  # invalid optional fields left out of rows that loaded (in the rejects report)
     by_reason: dict[str, int] = field(default_factory=dict)
 
@@ -55,7 +57,7 @@ class LoadReport:
         return pd.DataFrame([
             {"table": f.table, "file": Path(f.file).name, "read": f.read, "loaded": f.loaded,
              "duplicates": f.duplicates, "rejected": f.rejected, "quarantined": f.quarantined,
-             "filtered": f.filtered,
+             "filtered": f.filtered, "pending": f.pending, "attached": f.attached,
              "already_loaded": f.already_loaded,
              "rejected_by_reason": ", ".join(f"{k}={v}" for k, v in sorted(f.by_reason.items()))}
             for f in self.files
@@ -134,6 +136,8 @@ def load(store: Store, sources: list[TableSource], *, settings: Settings | None 
 def _count(report: FileReport, result: BatchResult) -> None:
     report.loaded += result.loaded
     report.duplicates += result.duplicates
+    report.pending += result.pending
+    report.attached += sum(result.attached.values())
     if len(result.rejects):
         report.rejected += rejected_rows(result.rejects)
         report.quarantined += int(quarantined(result.rejects).sum())

@@ -74,6 +74,12 @@ class Service:
         """Nodes by kind, links by kind and role, facts, outcomes and relations."""
         return self.store.counts()
 
+    def pending(self) -> pd.DataFrame:
+        """Facts (contacts, outcomes, sightings, relations) waiting for their applicant, by
+        table: ``table, rows, oldest`` (epoch seconds the oldest was kept). They are
+        attached in the transaction that stores the applicant."""
+        return self.store.pending()
+
     def applicants_for(self, kind: str, value: str) -> pd.DataFrame:
         """Applicants linked to an identifier, with role, relation, dates and count.
 

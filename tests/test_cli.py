@@ -26,7 +26,8 @@ def test_load_reports_and_writes_rejects(tmp_path, monkeypatch):
     out = json.loads(result.output)
     assert out["files"][0] | {"file": "apps.csv"} == {
         "table": "applications", "file": "apps.csv", "read": 2, "loaded": 1, "duplicates": 0, "rejected": 1,
-        "quarantined": 0, "filtered": 0, "already_loaded": 0, "rejected_by_reason": "invalid_timestamp=1"}
+        "quarantined": 0, "filtered": 0, "pending": 0, "attached": 0, "already_loaded": 0,
+        "rejected_by_reason": "invalid_timestamp=1"}
     rejects = pd.read_csv(out["rejects_report"])
     assert rejects[["table", "row", "column", "reason"]].values.tolist() == [
         ["applications", 2, "applied_at", "invalid_timestamp"]]

@@ -37,6 +37,7 @@ class Graph:
         self.applications: dict[str, tuple[str, int, int]] = {}
         self.identifiers: dict[int, tuple[str, str]] = {}
         self.facts: set[int] = set()
+        self.pending: dict[int, dict] = {}
 
     def __call__(self, name: str, p: dict) -> list[dict]:
         if name == "store/known_applicants":
@@ -58,6 +59,15 @@ class Graph:
             return [{"hash": h} for h in p["hashes"] if h in self.facts]
         if name == "store/create_facts":
             self.facts.update(row["hash"] for row in p["rows"])
+        if name == "store/keep_pending":
+            new = [row for row in p["rows"] if row["hash"] not in self.pending]
+            self.pending.update((row["hash"], row) for row in new)
+            return [{"kept": len(new)}]
+        if name == "store/any_pending":
+            return [{"n": len(self.pending)}]
+        if name == "store/take_pending":
+            taken = [h for h, row in self.pending.items() if row["waiting"] in p["ids"]]
+            return [{k: row[k] for k in ("table", "since", "body")} for row in map(self.pending.pop, taken)]
         if name == "store/loaded_batches":
             return []
         return []
@@ -88,7 +98,7 @@ def test_opening_creates_every_constraint_and_index_once_in_one_transaction():
     assert recorder.names() == list(SCHEMA)
     assert {q.name for q in queries.library() if q.name.startswith("schema/")} == set(SCHEMA)
     assert all(parameters == {} for _, parameters, _ in recorder.calls)
-    assert len(SCHEMA) == 12
+    assert len(SCHEMA) == 14
 
 
 def test_read_only_store_writes_nothing():
@@ -108,17 +118,23 @@ def test_a_load_through_the_loader_emits_these_statements(tmp_path, neo, recorde
     report = load(neo, canonical_sources(files))
     summary = report.summary().set_index("table")
     assert summary.loc["applications", "loaded"] == 2
-    assert summary.loc["contacts", ["loaded", "duplicates", "rejected"]].tolist() == [1, 1, 1]
-    assert report.files[1].by_reason == {"unknown_applicant": 1}
+    assert summary.loc["contacts", ["loaded", "duplicates", "rejected", "pending"]].tolist() == [1, 1, 0, 1]
+    assert report.files[1].by_reason == {}
     # one write transaction per batch, each ending with its manifest entry
     writes = [i for i, kind in enumerate(recorder.transactions) if kind == "write"]
     assert len(writes) == 2
     per_tx = {i: [n for n, _, t in recorder.calls if t == i] for i in writes}
     assert per_tx[writes[0]] == ["store/application_digests", "store/create_applications",
-                                 "store/merge_identifiers", "store/merge_links", "store/record_batch"]
-    assert per_tx[writes[1]] == ["store/known_applicants", "store/known_facts", "store/create_facts",
-                                 "store/merge_identifiers", "store/merge_links", "store/record_batch",
-                                 "store/record_rejects"]
+                                 "store/merge_identifiers", "store/merge_links", "store/any_pending",
+                                 "store/record_batch"]
+    assert per_tx[writes[1]] == ["store/known_applicants", "store/keep_pending", "store/known_facts",
+                                 "store/create_facts", "store/merge_identifiers", "store/merge_links",
+                                 "store/record_batch"]
+    kept = recorder.named("store/keep_pending")[0]["rows"]
+    assert [(r["table"], r["waiting"], json.loads(r["body"])) for r in kept] == [
+        ("contacts", "A009", {"row": 3, "applicant_id": "A009", "contact_phone": "+8613800000003",
+                              "relation": "friend", "source": "emergency", "contact_name": "张三",
+                              "recorded_at": DAY1})]
     created = recorder.named("store/create_applications")[0]["rows"]
     assert [(r["key"], r["applicant_id"], r["applied_at"]) for r in created] == [("P1", "A001", DAY1),
                                                                                 ("P2", "A002", DAY1)]
@@ -139,10 +155,16 @@ def test_a_load_through_the_loader_emits_these_statements(tmp_path, neo, recorde
     batch = recorder.named("store/record_batch")[1]["batch"]
     assert {k: batch[k] for k in ("table", "start_row", "end_row", "rows_read", "loaded", "duplicates",
                                   "rejected")} == {"table": "contacts", "start_row": 1, "end_row": 3,
-                                                   "rows_read": 3, "loaded": 1, "duplicates": 1, "rejected": 1}
-    rejects = recorder.named("store/record_rejects")[0]["rows"]
-    assert [(r["table"], r["row"], r["column"], r["reason"]) for r in rejects] == [
-        ("contacts", 3, "applicant_id", "unknown_applicant")]
+                                                   "rows_read": 3, "loaded": 1, "duplicates": 1, "rejected": 0}
+    # the applicant arrives: its waiting contact is taken and applied in the same transaction
+    recorder.calls.clear()
+    later = load(neo, canonical_sources({"applications": write_csv(tmp_path / "later.csv", [application(9)])}))
+    assert later.files[0].attached == 1 and graph.pending == {}
+    assert [n for n, _, _ in recorder.calls][:7] == [
+        "store/loaded_batches", "store/application_digests", "store/create_applications",
+        "store/merge_identifiers", "store/merge_links", "store/any_pending", "store/take_pending"]
+    assert recorder.named("store/take_pending")[0]["ids"] == ["A009"]
+    assert recorder.named("store/merge_links")[-1]["rows"][0]["ref"] == ref("phone", "+8613800000003")
 
 
 def test_reapplying_stored_rows_writes_no_facts(tmp_path, neo, recorder):
@@ -182,7 +204,8 @@ def test_write_application_reads_first_and_reports_duplicates_and_conflicts(neo,
     assert recorder.transactions[-1] == "write"
     last = [n for n, _, t in recorder.calls if t == len(recorder.transactions) - 1]
     assert last == ["store/application_digests", "store/application_digests", "store/create_applications",
-                    "store/merge_identifiers", "store/merge_links", "store/record_batch", "store/known_applicants",
+                    "store/merge_identifiers", "store/merge_links", "store/any_pending", "store/record_batch",
+                    "store/known_applicants",
                     "store/known_facts", "store/create_facts", "store/merge_identifiers", "store/merge_links",
                     "store/record_batch"]
     assert [b["batch"]["source"] for b in recorder.named("store/record_batch")] == ["api", "api"]

@@ -44,7 +44,7 @@ def sources_of(files: dict[str, Path | None], source: Path | None, data_dir: Pat
 def _print_summary(summary, title: str) -> None:
     """A load summary as a table without the count columns that are zero in every file
     (named below it; ``--format json`` has them all), so that it reads at 80 columns."""
-    quiet = [c for c in ("duplicates", "rejected", "quarantined", "filtered", "already_loaded")
+    quiet = [c for c in ("duplicates", "rejected", "quarantined", "filtered", "pending", "attached", "already_loaded")
              if not summary[c].any()]
     if not summary["rejected_by_reason"].astype(bool).any():
         quiet.append("rejected_by_reason")
@@ -140,10 +140,20 @@ def info(db: DbOption = DEFAULT_DB, top: Annotated[int, typer.Option(help="Share
 
 
 def show_graph(service, top: int) -> None:
-    """Print counts and the most shared identifiers of each kind."""
+    """Print counts, the facts waiting for their applicant and the most shared identifiers of each kind."""
     counts = service.counts()
     rows = [{"what": group, "kind": k, "count": v} for group, values in counts.items() for k, v in values.items()]
     console.print(_table(pd.DataFrame(rows), "what the graph holds"))
+    waiting = service.pending()
+    if len(waiting):
+        now = pd.Timestamp.now(tz="UTC")
+        oldest = pd.to_datetime(waiting["oldest"], unit="s", utc=True)
+        shown = pd.DataFrame({"table": waiting["table"], "rows": waiting["rows"],
+                              "oldest": oldest.dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                              "age": [_age(now - t) for t in oldest]})
+        console.print(_table(shown, "pending: facts waiting for their applicant (attached when it is loaded)"))
+    else:
+        console.print("pending: no fact waits for its applicant")
     for kind in sorted(k for k in counts["nodes"] if k != "applicant"):
         shared = service.shared_identifiers(kind)
         if not len(shared):
@@ -154,6 +164,17 @@ def show_graph(service, top: int) -> None:
             console.print(title)
             continue
         console.print(_table(shared.head(top)[["value", "degree", "fraud", "fraud_share"]], title))
+
+
+def _age(delta: pd.Timedelta) -> str:
+    """A duration as a reader says it: 3 d 4 h, 2 h 5 min, 40 s."""
+    seconds = max(int(delta.total_seconds()), 0)
+    days, hours, minutes = seconds // 86_400, seconds % 86_400 // 3_600, seconds % 3_600 // 60
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min" if minutes else f"{seconds} s"
 
 
 @app.command()

@@ -75,6 +75,8 @@ class BatchResult:
     loaded: int
     duplicates: int
     rejects: pd.DataFrame  # every rejected row of the batch, loader's and store's
+    pending: int = 0  # rows kept until their applicant is loaded (pending facts)
+    attached: dict[str, int] = field(default_factory=dict)  # pending rows of earlier batches attached, by table
 
 
 @dataclass
@@ -206,6 +208,11 @@ class Store(ABC):
     @abstractmethod
     def counts(self) -> dict[str, dict[str, int]]:
         """Node, link and fact counts by kind."""
+
+    @abstractmethod
+    def pending(self) -> pd.DataFrame:
+        """Facts waiting for their applicant, by table: ``table, rows, oldest`` (epoch
+        seconds the oldest was kept); no row for a table with none waiting."""
 
     @abstractmethod
     def applicant_links(self, applicant_ids: list[str]) -> pd.DataFrame:

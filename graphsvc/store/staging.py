@@ -7,6 +7,8 @@ Both stores use them, so a row means the same thing on SQLite and on Neo4j.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -176,18 +178,51 @@ def stamps(values: np.ndarray) -> list:
     return out.tolist()
 
 
-def unknown_applicants(rows: pd.DataFrame, missing: dict[str, np.ndarray]) -> tuple[np.ndarray, list[pd.DataFrame]]:
-    """Rows naming an applicant never loaded, given a mask per applicant column:
-    the mask of rows to keep and their rejects (one per row, the first column wins)."""
-    unknown = np.zeros(len(rows), dtype=bool)
-    rejects = []
+#: the validated columns of the tables whose rows wait for their applicant (pending facts)
+PENDING_COLUMNS = {
+    "identifiers": ("row", "applicant_id", "kind", "value", "observed_at"),
+    "contacts": ("row", "applicant_id", "contact_phone", "relation", "source", "contact_name", "recorded_at"),
+    "outcomes": ("row", "applicant_id", "outcome", "observed_at", "phone"),
+    "relations": ("row", "src_applicant_id", "dst_applicant_id", "type", "at", "amount"),
+}
+
+
+def waiting(rows: pd.DataFrame, missing: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows naming an applicant not stored yet, given a mask per applicant column: the
+    mask of those rows and, per row, the applicant key it waits for (the first column
+    missing; a relation whose other end is missing too waits again once this one comes)."""
+    wait = np.zeros(len(rows), dtype=bool)
+    key = np.full(len(rows), None, dtype=object)
     for column, mask in missing.items():
-        first = mask & ~unknown
+        first = np.asarray(mask, dtype=bool) & ~wait
         if first.any():
-            rejects.append(rejects_frame(rows, first, column, Reason.UNKNOWN_APPLICANT,
-                                         "no applicant with this id has been loaded"))
-        unknown |= mask
-    return ~unknown, rejects
+            key[first] = rows[column].to_numpy(object)[first]
+            wait |= first
+    return wait, key
+
+
+def pending_records(table: str, rows: pd.DataFrame, keys: np.ndarray, now: int) -> list[dict]:
+    """Waiting rows as the stores keep them: ``hash`` (the fact's), ``table``, ``waiting``
+    (the applicant key), ``since`` (when first kept, epoch seconds) and ``body`` (the
+    validated row as JSON); one record per fact (a repeat within the batch is left out)."""
+    first = ~rows["_fact"].duplicated().to_numpy()
+    columns = PENDING_COLUMNS[table]
+    since = (rows["_since"].to_numpy(object) if "_since" in rows else np.full(len(rows), now, dtype=object))
+    bodies = [json.dumps(dict(zip(columns, values)), ensure_ascii=False)
+              for values in plain_rows(rows.loc[first, list(columns)])]
+    return [{"hash": int(h), "table": table, "waiting": str(k), "since": int(s), "body": b}
+            for h, k, s, b in zip(rows["_fact"].to_numpy(np.int64)[first], keys[first], since[first], bodies)]
+
+
+def pending_frame(table: str, records: list[dict]) -> pd.DataFrame:
+    """Rows of ``table`` from kept records (``body`` and ``since``), in the validated layout
+    the loader gives, with ``_since`` so that a row waiting again keeps its first time."""
+    columns = PENDING_COLUMNS[table]
+    frame = pd.DataFrame([json.loads(r["body"]) for r in records], columns=list(columns))
+    for column in columns:
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    frame["_since"] = [int(r["since"]) for r in records]
+    return frame
 
 
 def plain_rows(frame: pd.DataFrame) -> list[tuple]:

@@ -19,7 +19,7 @@ from graphsvc.store.embedded.results import Results
 from graphsvc.store.embedded.sql import Connection, connect
 from graphsvc.store.embedded.writer import Writer
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 PAGE_SIZE = 16_384
 
 
@@ -50,7 +50,8 @@ class EmbeddedStore(Writer, Reader, Results, Store):
         # Applicant key -> id never changes once committed, so this cache stays valid
         # whatever other writers do; entries of the open batch join it on commit.
         self._applicant_cache = ApplicantIds()
-        self._pending_applicants: dict[str, int] = {}
+        self._pending_applicants: dict[str, int] = {}  # applicants created by the open transaction
+        self._attached: dict[str, int] = {}  # pending facts the open batch attached, by table
         self._known = None
         con = self._con
         if not readonly:
@@ -74,7 +75,7 @@ class EmbeddedStore(Writer, Reader, Results, Store):
         if version is None or version[0] != SCHEMA_VERSION:
             found = "none" if version is None else version[0]
             raise StoreError(f"{self.path}: schema version {found} is not {SCHEMA_VERSION}"
-                             + (" (open it once writable to upgrade it)" if found in ("1", "2") else ""))
+                             + (" (open it once writable to upgrade it)" if found in ("1", "2", "3") else ""))
 
     def background_checkpoints(self) -> Checkpointer:
         """Checkpoint the write-ahead log from a thread until the returned object is stopped
@@ -88,14 +89,15 @@ class EmbeddedStore(Writer, Reader, Results, Store):
 def _upgrade(con: Connection) -> None:
     """Bring an older store to this schema version in one transaction. From 1:
     ``holders`` filled from the links, in place of the links-by-identifier index.
-    From 2: the audit trail's ``reason`` column (refused calls)."""
+    From 2: the audit trail's ``reason`` column (refused calls). From 3: the ``pending``
+    table (facts waiting for their applicant), which the schema script creates."""
     version = "SELECT value FROM meta WHERE key = 'schema_version'"
-    if con.execute(version).fetchone()[0] not in ("1", "2"):
+    if con.execute(version).fetchone()[0] not in ("1", "2", "3"):
         return
     con.execute("BEGIN IMMEDIATE")
     try:
         found = con.execute(version).fetchone()[0]
-        if found in ("1", "2"):  # not upgraded by another process meanwhile
+        if found in ("1", "2", "3"):  # not upgraded by another process meanwhile
             if found == "1":
                 con.execute("INSERT OR IGNORE INTO holders SELECT identifier, applicant FROM links "
                             "ORDER BY identifier, applicant")

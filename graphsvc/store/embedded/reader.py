@@ -50,6 +50,10 @@ class Reader:
             "relations": grouped("SELECT type, count(*) FROM relations GROUP BY 1 ORDER BY 1"),
         }
 
+    def pending(self) -> pd.DataFrame:
+        return self._frame("SELECT tbl AS \"table\", count(*) AS rows, min(since) AS oldest FROM pending "
+                           "GROUP BY tbl ORDER BY tbl", [])
+
     _LINK_FIELDS = ("SELECT a.key AS applicant_id, i.kind, i.value, l.role, l.relation, l.first_seen, "
                     "l.last_seen, l.count, l.name, l.source ")
     #: links from the applicant end (the links' own key) ...

@@ -75,6 +75,18 @@ CREATE TABLE IF NOT EXISTS relations (
 );
 CREATE INDEX IF NOT EXISTS relations_by_src ON relations (src);
 CREATE INDEX IF NOT EXISTS relations_by_dst ON relations (dst);
+-- Facts (contacts, outcomes, sightings, relations) whose applicant is not stored yet:
+-- the validated row as JSON, attached (and deleted here) in the transaction that
+-- stores the applicant it waits for.
+CREATE TABLE IF NOT EXISTS pending (
+    id      INTEGER PRIMARY KEY,
+    hash    INTEGER NOT NULL UNIQUE,  -- the fact's hash: a repeat while waiting is a duplicate
+    tbl     TEXT NOT NULL,
+    waiting TEXT NOT NULL,            -- the applicant key it waits for
+    since   INTEGER NOT NULL,         -- when it was first kept (epoch seconds)
+    body    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pending_by_applicant ON pending (waiting);
 -- One row per applied batch, written in the batch's own transaction.
 CREATE TABLE IF NOT EXISTS manifest (
     checksum   TEXT NOT NULL,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import math
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ from graphsvc.store.embedded.reader import _ints
 from graphsvc.store.embedded.sql import Connection, ConstraintError, frame
 from graphsvc.store.staging import FACT_KEYS
 
+_NO_REJECTS = pd.DataFrame(columns=REJECT_COLUMNS)
 _INSERT_LINK = ("INSERT INTO links (applicant, identifier, role, relation, first_seen, last_seen, count, name, source) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _UPSERT_LINK = (
@@ -46,7 +48,11 @@ _UPSERT_LINK = (
     "last_seen = max(coalesce(last_seen, excluded.last_seen), "
     "coalesce(excluded.last_seen, last_seen)), "
     "count = count + excluded.count, "
-    "name = coalesce(excluded.name, name), source = coalesce(excluded.source, source)"
+    # the name and source of the newest sighting that gave one, whatever the order of arrival
+    "name = CASE WHEN coalesce(excluded.last_seen, -1e18) >= coalesce(last_seen, -1e18) "
+    "THEN coalesce(excluded.name, name) ELSE coalesce(name, excluded.name) END, "
+    "source = CASE WHEN coalesce(excluded.last_seen, -1e18) >= coalesce(last_seen, -1e18) "
+    "THEN coalesce(excluded.source, source) ELSE coalesce(source, excluded.source) END"
 )
 
 
@@ -146,14 +152,16 @@ class Writer:
         apply_table = getattr(self, f"_apply_{batch.origin.table}")
         rows, prepared = ((batch.rows, batch.prepared) if batch.prepared is not None
                           else self.stage(batch.origin.table, batch.rows))
-        loaded, duplicates, store_rejects = apply_table(rows, prepared)
+        self._attached = {}
+        loaded, duplicates, store_rejects, pending = apply_table(rows, prepared)
         rejects = pd.concat(
             [frame for frame in (batch.rejects, store_rejects) if len(frame)]
             or [pd.DataFrame(columns=REJECT_COLUMNS)],
             ignore_index=True,
         )
         self._record(batch, loaded, duplicates, rejects)
-        return BatchResult(loaded=loaded, duplicates=duplicates, rejects=rejects)
+        return BatchResult(loaded=loaded, duplicates=duplicates, rejects=rejects, pending=pending,
+                           attached=self._attached)
 
     def _record(self, batch: Batch, loaded: int, duplicates: int, rejects: pd.DataFrame) -> None:
         o = batch.origin
@@ -383,7 +391,7 @@ class Writer:
             if dry:
                 con.execute("ROLLBACK")
                 return "stored"
-            applicant = self._one_applicant(application["applicant_id"])
+            applicant, created = self._one_applicant(application["applicant_id"])
             at = application["applied_at"]
             con.execute("INSERT INTO applications VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (int(self._next_ids("applications", 1)[0]), app_hash, application["application_id"],
@@ -396,6 +404,9 @@ class Writer:
             new_contacts, listed = self._one_contacts(application["applicant_id"], applicant, contacts)
             held += listed
             self._hold(np.full(len(held), applicant), np.array(held, dtype=np.int64))
+            if created:  # facts that came before the applicant's first application
+                self._attached = {}
+                self._attach([application["applicant_id"]])
             now = datetime.now(UTC).isoformat(timespec="seconds")
             con.execute("INSERT INTO manifest VALUES (?, ?, 1, 1, 'api', 'api', 1, 1, 0, 0, ?)",
                         (checksum, "applications", now))
@@ -412,15 +423,17 @@ class Writer:
             self._applicant_cache.add([application["applicant_id"]], [applicant])
         return "stored"
 
-    def _one_applicant(self, key: str) -> int:
+    def _one_applicant(self, key: str) -> tuple[int, bool]:
+        """The applicant's id, and whether this call created it."""
         known = self._applicant_cache.get(key)
         if known is None:
             row = self._con.execute("SELECT id FROM applicants WHERE key = ?", (key,)).fetchone()
             known = row[0] if row else None
-        if known is None:
-            known = int(self._next_ids("applicants", 1)[0])
-            self._con.execute("INSERT INTO applicants (id, key) VALUES (?, ?)", (known, key))
-        return known
+        if known is not None:
+            return known, False
+        known = int(self._next_ids("applicants", 1)[0])
+        self._con.execute("INSERT INTO applicants (id, key) VALUES (?, ?)", (known, key))
+        return known, True
 
     def _one_identifier(self, kind: str, value: str) -> int:
         h = int(keys.identifier_ids(kind, np.array([value], dtype=object))[0])
@@ -471,16 +484,46 @@ class Writer:
                 last.get("contact_name"), last.get("source")))
         return len(fresh), listed
 
-    def _split_known(self, rows: pd.DataFrame, columns: tuple[str, ...], prepared: dict):
-        """Drop rows naming applicants the store does not know. Returns the rows kept,
-        the rejects and the applicant ids per column."""
+    def _split_known(self, table: str, rows: pd.DataFrame, columns: tuple[str, ...], prepared: dict):
+        """Keep rows naming applicants the store does not know as pending. Returns the
+        other rows, their applicant ids per column, and the rows newly kept and already
+        kept (duplicates)."""
         ids = {c: self._row_applicants(rows, prepared, create=False) if c == "applicant_id"
                else self._applicant_ids(rows[c], create=False) for c in columns}
-        keep, rejects = staging.unknown_applicants(rows, {c: found < 0 for c, found in ids.items()})
-        frame = pd.concat(rejects, ignore_index=True) if rejects else pd.DataFrame(columns=REJECT_COLUMNS)
-        return rows.loc[keep].reset_index(drop=True), frame, {c: v[keep] for c, v in ids.items()}
+        missing = {c: found < 0 for c, found in ids.items()}
+        if "applicant_id" in columns and "applicant_id" not in rows and any(m.any() for m in missing.values()):
+            rows = rows.assign(applicant_id=prepared["applicant_keys"][rows["_a"].to_numpy(np.int64)])
+        wait, key = staging.waiting(rows, missing)
+        kept = repeated = 0
+        if wait.any():
+            records = staging.pending_records(table, rows.loc[wait], key[wait], int(time.time()))
+            before = self._con.total_changes()
+            self._con.executemany("INSERT OR IGNORE INTO pending (hash, tbl, waiting, since, body) "
+                                  "VALUES (:hash, :table, :waiting, :since, :body)", records)
+            kept = self._con.total_changes() - before
+            repeated = int(wait.sum()) - kept
+        keep = ~wait
+        return rows.loc[keep].reset_index(drop=True), {c: v[keep] for c, v in ids.items()}, kept, repeated
 
-    def _apply_applicants(self, rows: pd.DataFrame, prepared: dict) -> tuple[int, int, pd.DataFrame]:
+    def _attach(self, applicant_keys: list[str]) -> None:
+        """Apply the pending facts that wait for these applicants (just stored, in this
+        transaction), table by table, and drop them from ``pending``."""
+        con = self._con
+        if not applicant_keys or con.execute("SELECT 1 FROM pending LIMIT 1").fetchone() is None:
+            return
+        found = frame(con, "SELECT p.id, p.tbl, p.since, p.body FROM carray(?) k "
+                           "JOIN pending p ON p.waiting = k.value", (sql.texts(np.asarray(applicant_keys, dtype=object)),))
+        if not len(found):
+            return
+        con.execute("DELETE FROM pending WHERE id IN carray(?)", (sql.ints(found["id"].to_numpy(np.int64)),))
+        for table in staging.PENDING_COLUMNS:
+            records = found.loc[found["tbl"] == table, ["since", "body"]].to_dict("records")
+            if records:
+                rows, prepared = self.stage(table, staging.pending_frame(table, records))
+                loaded, duplicates, _, pending = getattr(self, f"_apply_{table}")(rows, prepared)
+                self._attached[table] = self._attached.get(table, 0) + len(records) - pending
+
+    def _apply_applicants(self, rows: pd.DataFrame, prepared: dict) -> tuple[int, int, pd.DataFrame, int]:
         rows = rows.drop_duplicates("applicant_id", keep="last")
         pending_before = len(self._pending_applicants)
         ids = self._applicant_ids(rows["applicant_id"], create=True)
@@ -494,9 +537,10 @@ class Writer:
             )
             changed = self._con.total_changes() - before
         loaded = max(new, changed)
-        return loaded, len(rows) - loaded, pd.DataFrame(columns=REJECT_COLUMNS)
+        self._attach(list(self._pending_applicants)[pending_before:])
+        return loaded, len(rows) - loaded, pd.DataFrame(columns=REJECT_COLUMNS), 0
 
-    def _apply_applications(self, rows: pd.DataFrame, prepared: dict) -> tuple[int, int, pd.DataFrame]:
+    def _apply_applications(self, rows: pd.DataFrame, prepared: dict) -> tuple[int, int, pd.DataFrame, int]:
         rows, duplicates, repeated = staging.repeated_applications(rows)
         hashes = rows["_fact"].to_numpy(np.int64)
         stored = self._probe("applications", hashes, "t.hash, t.key, t.digest").set_index("hash")
@@ -515,37 +559,38 @@ class Writer:
         self._insert_facts("applications", hashes, rows["application_id"], applicant,
                            rows["applied_at"], rows["digest"], properties)
         self._add_links("applications", rows, applicant, new_from)
-        return len(rows), duplicates, pd.concat(rejects, ignore_index=True)
+        self._attach([k for k, i in self._pending_applicants.items() if i >= new_from])
+        return len(rows), duplicates, pd.concat(rejects, ignore_index=True), 0
 
-    def _fresh(self, rows: pd.DataFrame, records: str, prepared: dict,
+    def _fresh(self, table: str, rows: pd.DataFrame, records: str, prepared: dict,
                applicant_columns: tuple[str, ...] = ("applicant_id",)):
-        """Rows naming known applicants whose fact (staged ``_fact`` hash) is new.
+        """Rows naming known applicants whose fact (staged ``_fact`` hash) is new; rows
+        naming unknown ones are kept pending.
 
         Returns the rows, their applicant ids per column, their fact hashes, the
-        number of duplicates and the rejects for unknown applicants.
+        number of duplicates and the number of rows newly kept pending.
         """
-        rows, rejects, ids = self._split_known(rows, applicant_columns, prepared)
+        rows, ids, kept, repeated = self._split_known(table, rows, applicant_columns, prepared)
         fact = rows["_fact"].to_numpy(np.int64)
         new = self._new_facts(records, fact)
         fresh_ids = {c: v[new] for c, v in ids.items()}
-        return rows.loc[new].reset_index(drop=True), fresh_ids, fact[new], int((~new).sum()), rejects
+        return rows.loc[new].reset_index(drop=True), fresh_ids, fact[new], int((~new).sum()) + repeated, kept
 
-    def _apply_identifiers(self, rows: pd.DataFrame, prepared: dict) -> tuple[int, int, pd.DataFrame]:
+    def _apply_identifiers(self, rows: pd.DataFrame, prepared: dict):
         return self._apply_sightings("identifiers", "sighting_records", rows, prepared)
 
-    def _apply_contacts(self, rows: pd.DataFrame, prepared: dict) -> tuple[int, int, pd.DataFrame]:
+    def _apply_contacts(self, rows: pd.DataFrame, prepared: dict):
         return self._apply_sightings("contacts", "contact_records", rows, prepared)
 
-    def _apply_sightings(self, table: str, records: str, rows: pd.DataFrame,
-                         prepared: dict) -> tuple[int, int, pd.DataFrame]:
+    def _apply_sightings(self, table: str, records: str, rows: pd.DataFrame, prepared: dict):
         """Identifier or contact rows: facts kept by hash only, their content in links."""
-        rows, ids, fact, duplicates, rejects = self._fresh(rows, records, prepared)
+        rows, ids, fact, duplicates, pending = self._fresh(table, rows, records, prepared)
         self._record_facts(records, fact)
         self._add_links(table, rows, ids["applicant_id"])
-        return len(rows), duplicates, rejects
+        return len(rows), duplicates, _NO_REJECTS, pending
 
-    def _apply_outcomes(self, rows: pd.DataFrame, prepared: dict) -> tuple[int, int, pd.DataFrame]:
-        rows, ids, fact, duplicates, rejects = self._fresh(rows, "outcomes", prepared)
+    def _apply_outcomes(self, rows: pd.DataFrame, prepared: dict):
+        rows, ids, fact, duplicates, pending = self._fresh("outcomes", rows, "outcomes", prepared)
         phone_id = np.full(len(rows), None, dtype=object)
         has_phone = rows["phone"].notna().to_numpy()
         if has_phone.any():
@@ -554,13 +599,14 @@ class Writer:
                 rows.loc[has_phone, "phone"].to_numpy(object),
                 rows.loc[has_phone, "_h"].to_numpy(np.int64)).tolist()
         self._insert_facts("outcomes", fact, ids["applicant_id"], rows["outcome"], rows["observed_at"], phone_id)
-        return len(rows), duplicates, rejects
+        return len(rows), duplicates, _NO_REJECTS, pending
 
-    def _apply_relations(self, rows: pd.DataFrame, prepared: dict) -> tuple[int, int, pd.DataFrame]:
+    def _apply_relations(self, rows: pd.DataFrame, prepared: dict):
         ends = ("src_applicant_id", "dst_applicant_id")
-        rows, ids, fact, duplicates, rejects = self._fresh(rows, "relations", prepared, applicant_columns=ends)
+        rows, ids, fact, duplicates, pending = self._fresh("relations", rows, "relations", prepared,
+                                                           applicant_columns=ends)
         self._insert_facts("relations", fact, ids[ends[0]], ids[ends[1]], rows["type"], rows["at"], rows["amount"])
-        return len(rows), duplicates, rejects
+        return len(rows), duplicates, _NO_REJECTS, pending
 
     @contextmanager
     def bulk(self, expected_rows: int) -> Iterator[None]:

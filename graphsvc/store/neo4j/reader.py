@@ -52,6 +52,9 @@ class Reader:
         return {part: dict(sorted(values.items())) if part not in ("nodes", "facts") else values
                 for part, values in out.items()}
 
+    def pending(self) -> pd.DataFrame:
+        return frame(self._read("store/pending"), ["table", "rows", "oldest"])
+
     def applicant_links(self, applicant_ids: list[str]) -> pd.DataFrame:
         return frame(self._read("store/applicant_links", ids=list(applicant_ids)), LINK_COLUMNS)
 

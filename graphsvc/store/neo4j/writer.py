@@ -10,6 +10,7 @@ them (:func:`graphsvc.store.staging.aggregate_links`) and merged with one
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,7 +71,8 @@ class Writer:
         return self._write(work)
 
     def _apply_one(self, tx: Any, origin: BatchOrigin, rows: pd.DataFrame, loader_rejects: pd.DataFrame) -> BatchResult:
-        loaded, duplicates, store_rejects = getattr(self, f"_apply_{origin.table}")(tx, rows)
+        self._attached: dict[str, int] = {}  # reset when the driver retries the transaction
+        loaded, duplicates, store_rejects, pending = getattr(self, f"_apply_{origin.table}")(tx, rows)
         rejects = pd.concat([f for f in (loader_rejects, *store_rejects) if len(f)] or [_NO_REJECTS],
                             ignore_index=True)
         run(tx, "store/record_batch", batch={
@@ -83,17 +85,36 @@ class Writer:
             run_rows(tx, "store/record_rejects", records(rejects.assign(
                 checksum=origin.checksum, table=origin.table, file=origin.file)[
                 ["checksum", "table", "file", "row", "column", "reason", "detail"]]))
-        return BatchResult(loaded=int(loaded), duplicates=int(duplicates), rejects=rejects)
+        return BatchResult(loaded=int(loaded), duplicates=int(duplicates), rejects=rejects, pending=int(pending),
+                           attached=self._attached)
 
     # -- shared steps --------------------------------------------------------------------
 
     @staticmethod
-    def _known(tx: Any, rows: pd.DataFrame, columns: tuple[str, ...]) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
-        """Rows whose applicants are stored, and rejects for the others."""
+    def _known(tx: Any, table: str, rows: pd.DataFrame, columns: tuple[str, ...]) -> tuple[pd.DataFrame, int, int]:
+        """Rows whose applicants are stored; the others are kept pending. Returns the
+        rows, and the rows newly kept and already kept (duplicates)."""
         wanted = sorted(set().union(*(set(rows[c].tolist()) for c in columns))) if len(rows) else []
         known = {r["id"] for r in run(tx, "store/known_applicants", ids=wanted)}
-        keep, rejects = staging.unknown_applicants(rows, {c: ~rows[c].isin(known).to_numpy() for c in columns})
-        return rows.loc[keep].reset_index(drop=True), rejects
+        wait, key = staging.waiting(rows, {c: ~rows[c].isin(known).to_numpy() for c in columns})
+        kept = 0
+        if wait.any():
+            found = staging.pending_records(table, rows.loc[wait], key[wait], int(time.time()))
+            kept = sum(r["kept"] for r in run_rows(tx, "store/keep_pending", found))
+        return rows.loc[~wait].reset_index(drop=True), kept, int(wait.sum()) - kept
+
+    def _attach(self, tx: Any, applicant_ids: list[str]) -> None:
+        """Apply the pending facts that wait for these applicants (stored in this
+        transaction), table by table; they leave the pending set."""
+        if not applicant_ids or not run(tx, "store/any_pending")[0]["n"]:
+            return
+        found = run(tx, "store/take_pending", ids=sorted(set(applicant_ids)))
+        for table in staging.PENDING_COLUMNS:
+            kept = [r for r in found if r["table"] == table]
+            if kept:
+                rows = self.stage(table, staging.pending_frame(table, kept))[0]
+                pending = getattr(self, f"_apply_{table}")(tx, rows)[3]
+                self._attached[table] = self._attached.get(table, 0) + len(kept) - pending
 
     @staticmethod
     def _new(tx: Any, rows: pd.DataFrame, query: str) -> tuple[pd.DataFrame, int]:
@@ -145,7 +166,8 @@ class Writer:
         run_rows(tx, "store/merge_applicants", records(pd.DataFrame(
             {"id": rows["applicant_id"][write], "properties": props[write]})))
         loaded = max(int(new.sum()), int(changed.sum()))
-        return loaded, len(rows) - loaded, []
+        self._attach(tx, rows["applicant_id"][new].tolist())
+        return loaded, len(rows) - loaded, [], 0
 
     def _apply_applications(self, tx: Any, rows: pd.DataFrame):
         rows, duplicates, repeated = staging.repeated_applications(rows)
@@ -160,7 +182,8 @@ class Writer:
             "applied_at": rows["applied_at"].astype(np.int64), "digest": rows["digest"].astype(np.int64),
             "properties": properties})))
         self._links(tx, "applications", rows)
-        return len(rows), duplicates + same, [repeated, conflicting]
+        self._attach(tx, rows["applicant_id"].tolist())  # pending facts wait only for applicants not stored
+        return len(rows), duplicates + same, [repeated, conflicting], 0
 
     def _apply_identifiers(self, tx: Any, rows: pd.DataFrame):
         return self._apply_sightings(tx, "identifiers", "sightings", rows)
@@ -169,14 +192,14 @@ class Writer:
         return self._apply_sightings(tx, "contacts", "contacts", rows)
 
     def _apply_sightings(self, tx: Any, table: str, facts: str, rows: pd.DataFrame):
-        rows, rejects = self._known(tx, rows, ("applicant_id",))
+        rows, pending, repeated = self._known(tx, table, rows, ("applicant_id",))
         rows, duplicates = self._new(tx, rows, "store/known_facts")
         run_rows(tx, "store/create_facts", [{"hash": int(h), "table": facts} for h in rows["_fact"]])
         self._links(tx, table, rows)
-        return len(rows), duplicates, rejects
+        return len(rows), duplicates + repeated, [], pending
 
     def _apply_outcomes(self, tx: Any, rows: pd.DataFrame):
-        rows, rejects = self._known(tx, rows, ("applicant_id",))
+        rows, pending, repeated = self._known(tx, "outcomes", rows, ("applicant_id",))
         rows, duplicates = self._new(tx, rows, "store/known_outcomes")
         has_phone = rows["phone"].notna().to_numpy()
         if has_phone.any():
@@ -187,13 +210,13 @@ class Writer:
             "hash": rows["_fact"].astype(np.int64), "applicant_id": rows["applicant_id"],
             "outcome": rows["outcome"], "observed_at": _seconds(rows["observed_at"]),
             "phone_ref": rows["_h"].where(has_phone, None)})))
-        return len(rows), duplicates, rejects
+        return len(rows), duplicates + repeated, [], pending
 
     def _apply_relations(self, tx: Any, rows: pd.DataFrame):
-        rows, rejects = self._known(tx, rows, ("src_applicant_id", "dst_applicant_id"))
+        rows, pending, repeated = self._known(tx, "relations", rows, ("src_applicant_id", "dst_applicant_id"))
         rows, duplicates = self._new(tx, rows, "store/known_relations")
         run_rows(tx, "store/create_relations", records(pd.DataFrame({
             "hash": rows["_fact"].astype(np.int64), "src": rows["src_applicant_id"],
             "dst": rows["dst_applicant_id"], "type": rows["type"], "at": _seconds(rows["at"]),
             "amount": rows["amount"]})))
-        return len(rows), duplicates, rejects
+        return len(rows), duplicates + repeated, [], pending
