@@ -42,6 +42,14 @@ class Kind(StrEnum):
 DERIVED_KINDS = {Kind.SUBNET: Kind.IP}
 
 
+#: the kind an invalid value of a kind is kept as (:func:`graphsvc.normalise.raws`): the
+#: same junk typed by several applicants links them, under its own rule of the policy
+RAW_KINDS = {Kind.PHONE: "raw_phone", Kind.IP: "raw_ip", Kind.ID_NUMBER: "raw_id_number"}
+#: kinds whose values are keyed HMAC tokens: never shown to anyone
+TOKENISED = frozenset({str(Kind.ID_NUMBER), RAW_KINDS[Kind.ID_NUMBER]})
+#: kinds whose values are phone numbers (or what was typed as one): masked like phones
+PHONE_KINDS = frozenset({str(Kind.PHONE), RAW_KINDS[Kind.PHONE]})
+
 #: application column holding each built-in identifier kind
 APPLICATION_IDENTIFIER_COLUMNS = {
     "phone": Kind.PHONE,

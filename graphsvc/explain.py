@@ -14,6 +14,7 @@ import json
 import pandas as pd
 
 from graphsvc import normalise
+from graphsvc.contract import RAW_KINDS, TOKENISED
 from graphsvc.errors import NotFoundError
 from graphsvc.scoring import STRENGTH, ReasonCode
 from graphsvc.store.base import Store
@@ -37,6 +38,7 @@ DESCRIPTIONS = {
     ReasonCode.SCORECARD_HISTORY: "the fitted model's application-history features",
     ReasonCode.FRAUD_PROXIMITY: "is a few links away from confirmed fraud",
     ReasonCode.HUB_IDENTIFIER: "uses an identifier held by unusually many applicants",
+    ReasonCode.SHARED_INVALID_VALUE: "typed the same invalid phone, IP or identity number as a few other applicants",
     ReasonCode.DEFAULT_PROXIMITY: "is a few links away from defaulted borrowers",
 }
 
@@ -48,6 +50,16 @@ def catalogue() -> pd.DataFrame:
                          "meaning": [DESCRIPTIONS[c] for c in ReasonCode]})
 
 
+def _both_use(kind: str, value: str) -> str:
+    """A shared identifier in words; identity tokens and values kept as typed are not spelled out."""
+    if kind in TOKENISED:
+        return "both use the same identity number" if kind == "id_number" else \
+            "both typed the same invalid identity number"
+    if kind in RAW_KINDS.values():
+        return f"both typed the same invalid {kind[len('raw_'):].replace('_', ' ')}"
+    return f"both use {kind} {value}"
+
+
 def link_between(store: Store, first: str, second: str) -> list[str]:
     """What links two applicants, in words: shared identifiers, contact listings and
     relations between them (transfers, referrals ...)."""
@@ -55,8 +67,8 @@ def link_between(store: Store, first: str, second: str) -> list[str]:
     own = links[links["role"] == "own"]
     mine = own[own["applicant_id"] == first]
     theirs = own[own["applicant_id"] == second]
-    said = [f"both use {k} {v}" for k, v in sorted(set(zip(mine["kind"], mine["value"]))
-                                                   & set(zip(theirs["kind"], theirs["value"])))]
+    said = [_both_use(k, v) for k, v in sorted(set(zip(mine["kind"], mine["value"]))
+                                               & set(zip(theirs["kind"], theirs["value"])))]
     listed = links[links["role"] == "contact"]
     for who, other, their_own in ((first, second, theirs), (second, first, mine)):
         phones = set(listed.loc[listed["applicant_id"] == who, "value"]) & set(

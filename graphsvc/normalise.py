@@ -194,6 +194,35 @@ def identity_tokens(values: pd.Series, key: bytes) -> pd.Series:
     return _per_distinct(values, lambda u: [identity_token(v, key) for v in u.to_numpy(object)])
 
 
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_SPACES = re.compile(r"\s+")
+
+
+def raw_one(kind: str, raw: str, identity_key: Callable[[], bytes]) -> str | None:
+    """An invalid value of ``kind`` as its raw kind keeps it (``RAW_KINDS``), so that
+    the same junk typed by several applicants links them: a phone's ASCII digits (its
+    lower-cased text when it has none), an IP's lower-cased text without spaces, an
+    identity number's keyed HMAC token (never kept in clear); control and invisible
+    characters dropped, at most 256 characters; None when nothing is left.
+
+    >>> raw_one("phone", "138-0013-80", lambda: b"")
+    '138001380'
+    """
+    text = _SPACES.sub(" ", _UNPRINTABLE.sub("", raw)).strip()
+    if kind == "id_number":
+        return identity_token(text, identity_key()) if text else None
+    if kind == "phone":
+        text = "".join(re.findall(r"[0-9]", text)) or text.lower()
+    else:
+        text = text.replace(" ", "").lower()
+    return text[:256] or None
+
+
+def raws(kind: str, values: pd.Series, identity_key: Callable[[], bytes]) -> pd.Series:
+    """:func:`raw_one` per distinct value (missing stays missing)."""
+    return _per_distinct(values, lambda u: [raw_one(kind, v, identity_key) for v in u.to_numpy(object)])
+
+
 _HAS_OFFSET = r"(?:[zZ]|[+-]\d{2}:?\d{2})$"
 
 

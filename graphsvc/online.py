@@ -38,6 +38,7 @@ from graphsvc.contract import (
     CONTACT_SOURCES,
     DERIVED_KINDS,
     KIND_NAME,
+    RAW_KINDS,
     RELATIONS,
     Kind,
     Reason,
@@ -49,7 +50,7 @@ from graphsvc.model import Model
 from graphsvc.scoring import MIN_POINTS, STRENGTH, STRUCTURAL, ReasonCode, combine
 from graphsvc.settings import Settings
 from graphsvc.store.base import Store
-from graphsvc.validate import KEY_DETAIL, TIMESTAMP_DETAIL, Context, identifier_rule
+from graphsvc.validate import KEY_DETAIL, TIMESTAMP_DETAIL, Context, application_digest, identifier_rule
 
 
 class ConflictError(GraphsvcError):
@@ -137,6 +138,7 @@ def prepare_application(application: dict, contacts: list[dict], settings: Setti
     if problems:
         raise InvalidApplicationError(problems)
     ctx = Context(identity_key=b"", region=region, timezone=zone)
+    raws: dict[str, str | None] = {}
     for column, kind in APPLICATION_IDENTIFIER_COLUMNS.items():
         raw = _text(application.get(column))
         value = None if raw is None else normalise.identifier_one(str(kind), raw, region=region,
@@ -144,6 +146,8 @@ def prepare_application(application: dict, contacts: list[dict], settings: Setti
         if raw is not None and value is None:
             _, reason, detail = identifier_rule(str(kind), ctx)
             note(ignored, column, reason, detail)
+            if kind in RAW_KINDS:  # kept as its raw kind, as the loader keeps it
+                raws[RAW_KINDS[kind]] = normalise.raw_one(str(kind), raw, settings.identity_key)
         row[f"id:{kind}"] = value
     declared = application.get("identifiers") or {}
     for kind, given in sorted(declared.items()):
@@ -184,7 +188,10 @@ def prepare_application(application: dict, contacts: list[dict], settings: Setti
                        "source": choice["source"], "contact_name": name,
                        "recorded_at": row["applied_at"] if at is None else at})
     content = [row["applicant_id"], row["applied_at"]] + [row[c] for c in sorted(row) if c.startswith("id:")]
-    row["digest"] = int(keys.row_ids("application-content", [np.array([v], dtype=object) for v in content])[0])
+    raw = [raws[k] for k in sorted(raws)]
+    row["digest"] = int(application_digest([np.array([v], dtype=object) for v in content],
+                                           [np.array([v], dtype=object) for v in raw])[0])
+    row.update({f"id:{k}": v for k, v in raws.items()})
     for derived, origin in DERIVED_KINDS.items():
         row[f"id:{derived}"] = normalise.subnet_one(row[f"id:{origin}"])
     return Prepared(row, listed, ignored)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from graphsvc.contract import TOKENISED
 from graphsvc.errors import MissingExtraError
 from graphsvc.files import private, write_text
 
@@ -36,7 +37,7 @@ def colour(data: dict) -> str:
 
 def label(node: str, data: dict, numbers: dict[str, int]) -> str:
     """What a node shows: applicant ids and identifier values, never identity tokens."""
-    if data.get("kind") == "id_number":
+    if data.get("kind") in TOKENISED:
         return f"identity #{numbers.setdefault(node, len(numbers) + 1)}"
     return str(data.get("value", node))
 
@@ -109,10 +110,10 @@ def to_file(graph: nx.Graph, path: Path, title: str = "") -> None:
     numbers: dict[str, int] = {}
     out = nx.Graph(title=title or graph.graph.get("title", ""))
     for node, data in graph.nodes(data=True):
-        out.add_node(label(node, data, numbers) if data.get("kind") == "id_number" else node,
+        out.add_node(label(node, data, numbers) if data.get("kind") in TOKENISED else node,
                      **_plain({**data, "label": label(node, data, numbers)}))
     for a, b, data in graph.edges(data=True):
-        out.add_edge(*(label(n, graph.nodes[n], numbers) if graph.nodes[n].get("kind") == "id_number" else n
+        out.add_edge(*(label(n, graph.nodes[n], numbers) if graph.nodes[n].get("kind") in TOKENISED else n
                        for n in (a, b)), **_plain(data))
     (nx.write_graphml if path.suffix.lower() == ".graphml" else nx.write_gexf)(out, private(path))
 
@@ -120,7 +121,7 @@ def to_file(graph: nx.Graph, path: Path, title: str = "") -> None:
 def _plain(data: dict) -> dict:
     clean = {}
     for key, value in data.items():
-        if value is None or key == "value" and data.get("kind") == "id_number":
+        if value is None or key == "value" and data.get("kind") in TOKENISED:
             continue
         clean[key] = ",".join(map(str, value)) if isinstance(value, list | tuple | set) else value
     return clean

@@ -84,6 +84,13 @@ _DEFAULT_KINDS = {
     # an IPv4 /24 or IPv6 /64: weak alone, and only when its users came together in time
     "subnet": KindRule(weight=0.35, hub=60, hub_verdict="busy subnet", hub_is_risk=False, burst=True,
                        group="network", burst_hub=200),
+    # invalid values kept as typed (graphsvc.contract.RAW_KINDS): the same junk typed by a
+    # few applicants links them, but less than a real shared number; typed by many, it is a
+    # placeholder ("0", "123456"), a hub that says nothing about its holders
+    "raw_phone": KindRule(weight=0.6, hub=10, hub_verdict="common invalid phone", hub_is_risk=False),
+    "raw_ip": KindRule(weight=0.3, hub=30, hub_verdict="common invalid IP", hub_is_risk=False, group="network"),
+    "raw_id_number": KindRule(weight=0.6, hub=5, hub_verdict="common invalid identity number", hub_is_risk=False,
+                              alone=0.3),
 }
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from graphsvc.contract import RAW_KINDS
 from graphsvc.features import DAY, WINDOWS, Features, Rows
 from graphsvc.policy import Policy
 from graphsvc.projection import Projection
@@ -29,7 +30,7 @@ from graphsvc.scoring import (
 )
 
 LOCAL = (ReasonCode.CONFIRMED_FRAUD, ReasonCode.SHARES_WITH_FRAUD, ReasonCode.HUB_IDENTIFIER,
-         *VELOCITY_CODES.values())
+         ReasonCode.SHARED_INVALID_VALUE, *VELOCITY_CODES.values())
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Local:
     strength: dict[ReasonCode, np.ndarray]  # per code, per position
     best: np.ndarray  # strongest confirmed-fraud neighbour of each position (-1: none)
     hub_of: dict[int, int]  # position -> a risky hub identifier it holds
+    junk_of: dict[int, int]  # position -> an invalid value it typed that others typed too (not a hub)
     velocity_prefix: dict[ReasonCode, np.ndarray]  # family prefix index that gave each velocity strength
 
 
@@ -60,16 +62,37 @@ def local(projection: Projection, linked, policy: Policy, positions: np.ndarray,
         hub_of = dict(zip(rows.row.tolist(), risky_hubs[rows.col].tolist()))
     holds_hub = np.zeros(len(positions), dtype=bool)
     holds_hub[list(hub_of)] = True
+    junk_of = _shared_junk(projection, linked, positions)
+    holds_junk = np.zeros(len(positions), dtype=bool)
+    holds_junk[list(junk_of)] = True
     strength = {
         ReasonCode.CONFIRMED_FRAUD: np.where(fraud[positions], STRENGTH[ReasonCode.CONFIRMED_FRAUD], 0.0),
         ReasonCode.SHARES_WITH_FRAUD: np.where(best >= 0, STRENGTH[ReasonCode.SHARES_WITH_FRAUD]
                                                * np.minimum(best_weight, 1.0), 0.0),
         ReasonCode.HUB_IDENTIFIER: np.where(holds_hub, STRENGTH[ReasonCode.HUB_IDENTIFIER], 0.0),
+        ReasonCode.SHARED_INVALID_VALUE: np.where(holds_junk, STRENGTH[ReasonCode.SHARED_INVALID_VALUE], 0.0),
     }
     prefix = {}
     for code, (p, which) in velocity(table, policy, kinds).items():
         strength[code], prefix[code] = p, which
-    return Local(positions, strength, best, hub_of, prefix)
+    return Local(positions, strength, best, hub_of, junk_of, prefix)
+
+
+def _shared_junk(projection: Projection, linked, positions: np.ndarray) -> dict[int, int]:
+    """Per position (index into ``positions``), an invalid value kept as a raw kind that
+    other applicants hold too, below its kind's hub cap (the lowest such identifier)."""
+    kinds = projection.arrays.kinds
+    raw = np.array([k in RAW_KINDS.values() for k in kinds] or [False])
+    shared = raw[projection.arrays.identifier_kind] & (projection.holders() >= 2)
+    shared[linked.own_hubs] = False
+    junk = np.flatnonzero(shared)
+    if not len(junk):
+        return {}
+    rows = projection.own[positions][:, junk].tocoo()
+    out: dict[int, int] = {}
+    for row, col in sorted(zip(rows.row.tolist(), rows.col.tolist())):
+        out.setdefault(row, int(junk[col]))
+    return out
 
 
 def evidence(found: Local, index: int, code: ReasonCode, projection: Projection, linked, policy: Policy,
@@ -88,8 +111,8 @@ def evidence(found: Local, index: int, code: ReasonCode, projection: Projection,
         return {"applicant_id": projection.applicants[other],
                 "shared": [{"kind": names[j][0], "value": names[j][1]} for j in identifiers],
                 "shared_contacts": [names[j][1] for j in contacts], "contact_listing": listed}
-    if code is ReasonCode.HUB_IDENTIFIER:
-        j = found.hub_of[index]
+    if code in (ReasonCode.HUB_IDENTIFIER, ReasonCode.SHARED_INVALID_VALUE):
+        j = (found.hub_of if code is ReasonCode.HUB_IDENTIFIER else found.junk_of)[index]
         return {"kind": names[j][0], "value": names[j][1], "holders": int(projection.holders()[j])}
     family = next(f for f, c in VELOCITY_CODES.items() if c is code)
     prefix = velocity_prefixes(policy, projection.arrays.kinds)[family][found.velocity_prefix[code][index]]
@@ -113,6 +136,8 @@ def involved(found: Local, indices: list[int], codes: dict[int, list[ReasonCode]
                 out.update(contacts)
             elif code is ReasonCode.HUB_IDENTIFIER:
                 out.add(found.hub_of[index])
+            elif code is ReasonCode.SHARED_INVALID_VALUE:
+                out.add(found.junk_of[index])
             elif code in VELOCITY_CODES.values():
                 family = next(f for f, c in VELOCITY_CODES.items() if c is code)
                 prefix = velocity_prefixes(policy, projection.arrays.kinds)[family][found.velocity_prefix[code][index]]

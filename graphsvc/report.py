@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from graphsvc.contract import TOKENISED
 from graphsvc.files import write_text
 from graphsvc.pictures import SCRIPT, STYLE, legend, svg
 
@@ -48,7 +49,7 @@ def write(service, out: str | Path, *, run_id: str | None = None, top: int = 10,
     scores = service.scores(run_id)
     rings = service.rings(top=top, run_id=run_id)
     hubs = service.hubs(run_id).head(20)
-    hubs.loc[hubs["kind"] == "id_number", "value"] = "(identity token)"
+    hubs.loc[hubs["kind"].isin(TOKENISED), "value"] = "(identity token)"
     sections = [
         f"<h1>graphsvc run {html.escape(run_id)}</h1>",
         f"<p>created {html.escape(str(run['created_at']))}, as of "

@@ -19,6 +19,9 @@ SHARES_WITH_FRAUD      0.60   the confirmed-fraud applicant and what is shared
 FRAUD_PROXIMITY        0.50   path of applicants to the nearest confirmed fraud
                               (p from the lift of personalised PageRank mass)
 HUB_IDENTIFIER         0.30   the hub identifier held and its number of holders
+SHARED_INVALID_VALUE   0.30   an invalid phone, IP or identity number the applicant
+                              typed as a few others did (its kind and holders; the
+                              value masked or withheld as its kind's is)
 DEFAULT_PROXIMITY      0.25   path of applicants to the nearest default
 SCORECARD_*            1.00   with a fitted model: per feature family (device,
                               network, identity, contact, group, relations,
@@ -57,6 +60,7 @@ class ReasonCode(StrEnum):
     GROUP_VELOCITY = "GROUP_VELOCITY"
     FRAUD_PROXIMITY = "FRAUD_PROXIMITY"
     HUB_IDENTIFIER = "HUB_IDENTIFIER"
+    SHARED_INVALID_VALUE = "SHARED_INVALID_VALUE"
     DEFAULT_PROXIMITY = "DEFAULT_PROXIMITY"
     # a fitted scorecard's reasons, one per feature family (graphsvc.model)
     SCORECARD_DEVICE = "SCORECARD_DEVICE"
@@ -85,6 +89,7 @@ STRENGTH = {
     ReasonCode.GROUP_VELOCITY: 0.45,
     ReasonCode.FRAUD_PROXIMITY: 0.50,
     ReasonCode.HUB_IDENTIFIER: 0.30,
+    ReasonCode.SHARED_INVALID_VALUE: 0.30,
     ReasonCode.DEFAULT_PROXIMITY: 0.25,
     **{code: 1.0 for code in ReasonCode if code.startswith("SCORECARD_")},
 }

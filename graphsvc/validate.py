@@ -13,7 +13,15 @@ import numpy as np
 import pandas as pd
 
 from graphsvc import keys, normalise
-from graphsvc.contract import APPLICATION_IDENTIFIER_COLUMNS, DERIVED_KINDS, KIND_NAME, TABLES, Kind, Reason
+from graphsvc.contract import (
+    APPLICATION_IDENTIFIER_COLUMNS,
+    DERIVED_KINDS,
+    KIND_NAME,
+    RAW_KINDS,
+    TABLES,
+    Kind,
+    Reason,
+)
 from graphsvc.errors import ConfigurationError
 from graphsvc.store.base import QUARANTINED, REJECT_COLUMNS
 
@@ -107,6 +115,19 @@ class _Checker:
         return rows.loc[~self.bad].reset_index(drop=True), rejects
 
 
+def application_digest(content: list, raw: list) -> np.ndarray:
+    """The content digest of applications: of ``content`` (applicant, time, canonical
+    identifiers in kind order, properties), and for a row holding invalid values kept
+    as raw kinds, of those too (in kind order), so that other junk is other content
+    while a clean row's digest never depends on them."""
+    digest = keys.row_ids("application-content", content)
+    if raw:
+        held = np.logical_or.reduce([pd.Series(r).notna().to_numpy(dtype=bool) for r in raw])
+        if held.any():
+            digest = np.where(held, keys.row_ids("application-content", content + raw), digest)
+    return digest
+
+
 def _key(ctx: Context) -> bytes:
     if ctx.identity_key is None:  # never tokenise with no key
         raise ConfigurationError("identity numbers met in a load that declared none: set GRAPHSVC_HMAC_KEY")
@@ -156,13 +177,21 @@ def prepare(table: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
         out["applied_at"] = _timestamp(check, "applied_at", ctx, required=True)
         columns = {c: str(k) for c, k in APPLICATION_IDENTIFIER_COLUMNS.items()}
         columns.update({c: c[len("kind:"):] for c in frame.columns if c.startswith("kind:")})
+        raw: dict[str, pd.Series] = {}
         for column, kind in columns.items():
             convert, reason, detail = identifier_rule(kind, ctx)
             out[f"id:{kind}"] = check.normalised(column, convert, reason, detail, required=False)
+            if kind in RAW_KINDS and column in frame:  # the invalid ones, kept as their raw kind
+                text = check.text(column, required=False)
+                bad = (text.notna() & out[f"id:{kind}"].isna()).to_numpy(dtype=bool)
+                if bad.any():
+                    raw[RAW_KINDS[kind]] = normalise.raws(kind, text.where(bad), lambda: _key(ctx))
         content = [out["applicant_id"], out["applied_at"]] + [out[c] for c in sorted(out) if c.startswith("id:")]
         if "properties" in out:
             content.append(out["properties"])
-        out["digest"] = keys.row_ids("application-content", content)
+        out["digest"] = application_digest(content, [raw[k] for k in sorted(raw)])
+        for kind, values in raw.items():
+            out[f"id:{kind}"] = values
         for derived, origin in DERIVED_KINDS.items():
             out[f"id:{derived}"] = normalise.subnets(out[f"id:{origin}"])
     elif table == "identifiers":

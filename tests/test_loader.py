@@ -83,9 +83,14 @@ def test_each_bad_row_gets_its_documented_rejection(store, bad_files):
         "conflicting_duplicate=1, invalid_ip=1, invalid_phone=1, invalid_timestamp=1, missing_value=1")
     # the rest loaded, normalised
     counts = store.counts()
-    assert counts["nodes"] == {"applicant": 4, "device": 1, "id_number": 1, "ip": 1, "phone": 3, "subnet": 1}
+    # ... and the invalid phone and IP kept as typed, as raw kinds (digits, lower-cased text)
+    assert counts["nodes"] == {"applicant": 4, "device": 1, "id_number": 1, "ip": 1, "phone": 3, "raw_ip": 1,
+                               "raw_phone": 1, "subnet": 1}
     assert counts["links"] == {"device:own": 4, "id_number:own": 3, "ip:own": 3, "phone:contact": 3, "phone:own": 3,
-                               "subnet:own": 3}
+                               "raw_ip:own": 1, "raw_phone:own": 1, "subnet:own": 3}
+    raw = store.applicant_links(["A3", "A4"]).query("kind.str.startswith('raw_')")
+    assert sorted(zip(raw["applicant_id"], raw["kind"], raw["value"])) == [
+        ("A3", "raw_phone", "12345"), ("A4", "raw_ip", "300.1.1.1")]
     assert counts["outcomes"] == {"fraud": 1}
 
 

@@ -1,6 +1,8 @@
 """Score-on-write's one-application path writes exactly what the loader writes."""
 
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -19,6 +21,9 @@ APPLICATIONS = [
     {"application_id": "P2", "applicant_id": "A2", "applied_at": "2024-03-02", "phone": "13800138001",
      "device_id": "dev-1"},
     {"application_id": "P3", "applicant_id": "A1", "applied_at": "2024-05-02T08:00", "phone": "13800138002"},
+    # invalid values, kept as typed: raw_phone 138001380, raw_ip 300.1.2.3, raw_id_number (a token)
+    {"application_id": "P4", "applicant_id": "A4", "applied_at": "2024-05-03", "phone": "138-0013-80",
+     "ip": "300.1.2.3", "id_number": "1101011990\u200b01011234"},
 ]
 CONTACTS = {
     "P1": [{"contact_phone": "13800138001", "relation": "friend", "contact_name": "王一", "source": "emergency"},
@@ -28,6 +33,7 @@ CONTACTS = {
     "P2": [{"contact_phone": "13912345678", "relation": "other", "source": "address_book"}],
     "P3": [{"contact_phone": "13800138001", "relation": "friend", "contact_name": "王一", "source": "emergency"},
            {"contact_phone": "13800138000", "relation": "other"}],  # A1's own phone, listed as a contact
+    "P4": [],
 }
 TABLES = {
     "applicants": "SELECT key, properties FROM applicants ORDER BY key",
@@ -68,10 +74,13 @@ def test_one_application_path_equals_the_loader(tmp_path):
             "contacts": write_csv(tmp_path / "contacts.csv", rows)}))
     api, loader = _dump(via_api), _dump(via_loader)
     assert api == loader
-    assert len(api["links"]) == 12 and len(api["contact_records"]) == 6  # A1's IP gave a subnet link
+    assert len(api["links"]) == 15 and len(api["contact_records"]) == 6  # A1's IP gave a subnet link
+    raw = [(kind, value) for applicant, kind, value, *_ in api["links"] if applicant == "A4"]
+    assert [k for k, _ in raw] == ["raw_id_number", "raw_ip", "raw_phone"]
+    assert raw[1:] == [("raw_ip", "300.1.2.3"), ("raw_phone", "138001380")] and len(raw[0][1]) == 64
     # every (identifier, applicant) pair of the links, once: A1 holds its own phone in two roles
     assert api["holders"] == sorted({(kind, value, applicant) for applicant, kind, value, *_ in api["links"]})
-    assert len(api["holders"]) == 11
+    assert len(api["holders"]) == 14
 
 
 def test_digest_equals_the_loader_digest(tmp_path):
@@ -147,3 +156,36 @@ def test_a_forming_ring_is_flagged_on_write(tmp_path, settings):
     assert {"DEVICE_VELOCITY", "CONTACT_VELOCITY", "GROUP_VELOCITY"} <= set(codes)
     device = next(r for r in answer["reasons"] if r["code"] == "DEVICE_VELOCITY")["evidence"]
     assert (device["kind"], device["value"], device["others"]) == ("device", "farm-7", 6)
+
+
+def test_the_same_invalid_phone_typed_by_a_few_links_them_and_is_a_reason(tmp_path, settings):
+    """Four applicants months apart type one junk phone (written three ways): kept as
+    raw_phone 138001380, they are linked under its rule and each carries
+    SHARED_INVALID_VALUE in the batch run; a fifth typing it scores the same reason on
+    write. A placeholder typed by more than the hub cap links nobody."""
+    from conftest import application, build_store
+
+    from graphsvc.online import score_neighbourhood
+    from graphsvc.rescore import analyse
+
+    typed = ["138-0013-80", "138 0013 80", "13800138 0", "138001380"]
+    apps = [application(n, day=30 * n, phone=typed[n - 1]) for n in range(1, 5)]
+    apps += [application(n, day=n, phone="0000") for n in range(10, 22)]  # a placeholder: 12 holders
+    apps += [application(n, day=n) for n in range(30, 60)]
+    path = build_store(tmp_path, apps)
+    with open_store(str(path)) as store:
+        result = analyse(store, seed=1)
+        scores = result.scores.set_index("applicant_id")["reasons"].map(lambda r: json.loads(r) if isinstance(r, str) else [])
+        for n in range(1, 5):
+            reasons = {r["code"]: r["evidence"] for r in scores[f"A{n:03d}"]}
+            assert reasons["SHARED_INVALID_VALUE"] == {"kind": "raw_phone", "value": "138001380", "holders": 4}
+        assert all("SHARED_INVALID_VALUE" not in {r["code"] for r in scores[f"A{n:03d}"]}
+                   for n in list(range(10, 22)) + [30])
+        hubs = result.hubs.set_index(["kind", "value"])
+        assert hubs.loc[("raw_phone", "0000"), "verdict"] == "common invalid phone"
+        prepared = prepare_application(application(90, day=200, phone="1380-0138-0"), [], get_settings())
+        assert prepared.ignored[0]["field"] == "phone" and prepared.application["id:raw_phone"] == "138001380"
+        store_application(store, prepared)
+        answer = score_neighbourhood(store, prepared)
+    junk = next(r for r in answer["reasons"] if r["code"] == "SHARED_INVALID_VALUE")["evidence"]
+    assert junk == {"kind": "raw_phone", "value": "138001380", "holders": 5}

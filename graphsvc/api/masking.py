@@ -1,9 +1,10 @@
 """Personal data in API output, masked by role.
 
-Phones show their first three and last four national digits (``138****1234``)
-and names their first character (``张*``) to every role but admin; identity
-number tokens are never returned to anyone. Other identifiers (devices, IPs,
-cards) are shown as stored.
+Phones (and invalid phones kept as typed, ``raw_phone``) show their first three
+and last four national digits (``138****1234``) and names their first character
+(``张*``) to every role but admin; identity number tokens (``id_number`` and
+``raw_id_number``) are never returned to anyone. Other identifiers (devices,
+IPs, cards) are shown as stored.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import phonenumbers
 
 from graphsvc.api.security import Role
+from graphsvc.contract import PHONE_KINDS, TOKENISED
 
 WITHHELD = None  # what an identity token becomes
 
@@ -31,9 +33,9 @@ def mask_name(name: str) -> str:
 
 def identifier(kind: str, value: str | None, role: Role) -> str | None:
     """An identifier value as ``role`` may see it."""
-    if value is None or kind == "id_number":
+    if value is None or kind in TOKENISED:
         return WITHHELD
-    if kind == "phone" and role is not Role.ADMIN:
+    if kind in PHONE_KINDS and role is not Role.ADMIN:
         return mask_phone(value)
     return value
 

@@ -10,6 +10,7 @@ import pandas as pd
 import typer
 
 from graphsvc.cli import DEFAULT_DB, DbOption, _fail, _require_store, _progress_bar, _table, app, console
+from graphsvc.contract import TOKENISED
 from graphsvc.errors import GraphsvcError
 from graphsvc.store.embedded.sql import Error as SQLiteError
 
@@ -160,7 +161,7 @@ def show_graph(service, top: int) -> None:
             continue
         flagged = (shared["fraud"] > 0).sum()
         title = f"most shared {kind} ({len(shared)} shared by 2+ applicants, {flagged} with a fraud holder)"
-        if kind == "id_number":  # HMAC tokens say nothing to a reader
+        if kind in TOKENISED:  # HMAC tokens say nothing to a reader
             console.print(title)
             continue
         console.print(_table(shared.head(top)[["value", "degree", "fraud", "fraud_share"]], title))

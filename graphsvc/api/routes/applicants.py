@@ -13,6 +13,7 @@ from graphsvc.api import masking
 from graphsvc.api.deps import State, allowed, audit
 from graphsvc.api.models import ApplicantOut, ExplainOut, LinkOut, NetworkOut, PathsOut
 from graphsvc.api.security import Caller
+from graphsvc.contract import PHONE_KINDS, TOKENISED
 from graphsvc.errors import NotFoundError
 
 router = APIRouter(prefix="/v1", tags=["applicants"])
@@ -68,7 +69,7 @@ async def get_network(
     for node, data in graph.nodes(data=True):
         kind = data["kind"]
         # node ids never carry what the label masks: identity tokens, phones for non-admins
-        hidden = kind == "id_number" or (kind == "phone" and caller.role != "admin")
+        hidden = kind in TOKENISED or (kind in PHONE_KINDS and caller.role != "admin")
         ids[node] = f"{kind}:#{len(ids)}" if hidden else node
         if kind == "applicant":
             subjects.append(data["value"])
