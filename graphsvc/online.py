@@ -7,8 +7,8 @@ latest re-score run. Nothing global is rebuilt: the batch job's own code runs
 on the neighbourhood, under the policy of the run the answer builds on, so
 reason codes, strengths and bands mean what they mean in the batch:
 
-* ``CONFIRMED_FRAUD``, ``SHARES_WITH_FRAUD``, ``HUB_IDENTIFIER`` and the
-  velocity reasons from :func:`graphsvc.reasons.local`, exactly as the batch;
+* ``CONFIRMED_FRAUD``, ``SHARES_WITH_FRAUD``, ``HUB_IDENTIFIER``,
+  ``SHARED_INVALID_VALUE`` and the velocity reasons from :func:`graphsvc.reasons.local`, exactly as the batch;
 * ``EMERGING_RING`` when the applicant closes or joins a group the batch would
   call a ring: its strong-link component, grown from the application a round
   at a time (at most ``policy.online_group_cap`` applicants), with the batch's

@@ -46,9 +46,12 @@ class TableSource:
     null_values: dict[str, list[str]] = field(default_factory=dict)
     properties: tuple[str, ...] | None = None  # None: every unmapped column (tables that keep them)
     kinds: dict[str, str] = field(default_factory=dict)  # applications: file column -> extra kind
-    # contract column -> a template with one placeholder: {row} (the data row number) or
-    # {hash:col1,col2} (a digest of those file columns: the same content, the same id)
+    # contract column -> a template (:func:`render`): text with {row} (the data row number),
+    # {hash:col1,col2} (a digest of those columns: the same content, the same id) and
+    # {col} or {col|lower|digits...} (a column's value, through functions)
     generated: dict[str, str] = field(default_factory=dict)
+    # a column added from another file of the source: name -> Lookup (a look-up join)
+    lookups: dict[str, Lookup] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.table not in TABLES:
@@ -57,14 +60,18 @@ class TableSource:
             if not KIND_NAME.match(kind):
                 raise MappingError(f"identifier kind {kind!r} must match {KIND_NAME.pattern}")
         for column, template in self.generated.items():
-            if len(_PLACEHOLDER.findall(template)) != 1:
-                raise MappingError(f"generated {column} = {template!r}: the template needs {{row}} or "
-                                   "{hash:COLUMN,...} once")
+            try:
+                parts = _parse_template(template)
+            except ValueError as exc:
+                raise MappingError(f"generated {column} = {template!r}: {exc}") from None
+            if not any(isinstance(part, tuple) for part in parts):
+                raise MappingError(f"generated {column} = {template!r}: a template needs a placeholder "
+                                   "({row}, {hash:COLUMN,...} or {COLUMN}); a fixed value is a constant")
 
-    def hashed_columns(self) -> list[str]:
-        """File columns that generated ids digest."""
-        return sorted({c.strip() for t in self.generated.values() for found in _PLACEHOLDER.findall(t)
-                       if found.startswith("hash:") for c in found[len("hash:"):].split(",")})
+    def template_columns(self) -> list[str]:
+        """Columns that generated values read."""
+        return sorted({c for t in self.generated.values() for part in _parse_template(t)
+                       if isinstance(part, tuple) for c in part[1]})
 
     def checksum(self) -> str:
         """Digest of the file's bytes and of this mapping (a re-mapped file is new)."""
@@ -74,6 +81,8 @@ class TableSource:
                 digest.update(block)
         spec = {k: v for k, v in asdict(self).items() if k != "path"}
         digest.update(json.dumps(spec, sort_keys=True, default=str).encode())
+        for lookup in self.lookups.values():  # a changed look-up file changes what the rows say
+            digest.update(lookup.checksum().encode())
         return digest.hexdigest()
 
     @property
@@ -109,7 +118,14 @@ class TableSource:
             When a required contract column has no source.
         """
         table = TABLES[self.table]
-        available = self.file_columns()
+        in_file = self.file_columns()
+        for name, lookup in self.lookups.items():
+            if name in in_file:
+                raise ContractError(f"{self.path}: look-up {name!r} would hide the file's own column of that name")
+            if lookup.on not in in_file:
+                raise ContractError(f"{self.path}: column {lookup.on!r} (the key of look-up {name}) not found")
+            lookup.check()
+        available = in_file + list(self.lookups)
         mapping = dict(self.columns)
         if self.source == "canonical":
             mapping.update({c: c for c in table.columns if c in available and c not in mapping})
@@ -119,9 +135,9 @@ class TableSource:
         for column in self.where:
             if column not in available:
                 raise ContractError(f"{self.path}: filter column {column!r} not found")
-        for column in self.hashed_columns():
+        for column in self.template_columns():
             if column not in available:
-                raise ContractError(f"{self.path}: column {column!r} (of a generated id) not found")
+                raise ContractError(f"{self.path}: column {column!r} (of a generated value) not found")
         missing = [c for c in table.required if c not in mapping and c not in self.constants
                    and c not in self.generated]
         if missing:
@@ -130,11 +146,11 @@ class TableSource:
         for column in kinds:
             if column not in available:
                 raise ContractError(f"{self.path}: identifier column {column!r} not found")
-        used = set(mapping.values()) | set(kinds) | set(self.where)
+        used = set(mapping.values()) | set(kinds) | set(self.where) | {lk.on for lk in self.lookups.values()}
         if not table.keeps_properties:
             props: list[str] = []
         elif self.properties is None:
-            props = [c for c in available if c not in used]
+            props = [c for c in in_file if c not in used]
         else:
             props = list(self.properties)
         return mapping, props, kinds
@@ -146,7 +162,9 @@ class TableSource:
         ``kind:<name>`` and properties as a JSON ``properties`` column.
         """
         mapping, props, kinds = self.plan()
-        needed = sorted(set(mapping.values()) | set(props) | set(kinds) | set(self.where) | set(self.hashed_columns()))
+        needed = set(mapping.values()) | set(props) | set(kinds) | set(self.where) | set(self.template_columns())
+        needed = sorted((needed - set(self.lookups)) | {lk.on for lk in self.lookups.values()})
+        tables = {name: lookup.table() for name, lookup in self.lookups.items()}
         start = 1
         reader = _rechunk(self._raw_batches(needed, first_batch_rows(batch_rows)), batch_sizes(batch_rows))
         while True:
@@ -160,6 +178,8 @@ class TableSource:
                     f"fix the file and re-run to resume): {exc}") from exc
             end = start + len(raw) - 1
             raw.index = pd.RangeIndex(start, end + 1)
+            for name, lookup in self.lookups.items():
+                raw[name] = raw[lookup.on].astype("string").str.strip().map(tables[name]).astype("string")
             yield start, end, self._to_contract(raw, mapping, props, kinds)
             start = end + 1
 
@@ -194,16 +214,8 @@ class TableSource:
             out[contract_column] = values
         for contract_column, value in self.constants.items():
             out[contract_column] = pd.Series(value, index=raw.index, dtype="string")
-        for contract_column, template in self.generated.items():  # an id from the row number or content
-            found = _PLACEHOLDER.search(template)
-            head, tail = template[:found.start()], template[found.end():]
-            if found.group(1) == "row":
-                middle = pd.Series(raw.index, index=raw.index).astype("string")
-            else:
-                columns = [c.strip() for c in found.group(1)[len("hash:"):].split(",")]
-                digest = keys.row_ids("generated-id", [raw[c].fillna("").to_numpy(object) for c in columns])
-                middle = pd.Series([f"{int(d):016x}" for d in digest], index=raw.index, dtype="string")
-            out[contract_column] = head + middle + tail
+        for contract_column, template in self.generated.items():  # ids, prefixed or joined values
+            out[contract_column] = render(template, raw)
         for file_column, kind in kinds.items():
             out[f"kind:{kind}"] = raw[file_column]
         if props:
@@ -266,7 +278,115 @@ def canonical_sources(files: dict[str, Path | None], kinds: dict[str, str] | Non
     return sources
 
 
-_PLACEHOLDER = re.compile(r"\{(row|hash:[^}]+)\}")
+@dataclass(frozen=True)
+class Lookup:
+    """A look-up join: the ``value`` column of another file of the source, on the row
+    whose ``key`` equals this file's ``on`` column (trimmed; no match gives a missing
+    value; a key repeated in the look-up file is refused)."""
+
+    file: Path
+    on: str
+    key: str
+    value: str
+
+    def check(self) -> None:
+        columns = TableSource(table="applicants", path=self.file).file_columns()
+        for column in (self.key, self.value):
+            if column not in columns:
+                raise ContractError(f"{self.file}: column {column!r} (of a look-up) not found")
+
+    def checksum(self) -> str:
+        return TableSource(table="applicants", path=self.file).checksum()
+
+    def table(self) -> pd.Series:
+        """Value by key (read once per load)."""
+        path = self.file
+        try:
+            if path.suffix.lower() in (".parquet", ".pq"):
+                frame = pq.read_table(path, columns=[self.key, self.value]).to_pandas()
+            else:
+                frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
+                                    usecols=[self.key, self.value])
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise ContractError(f"{path}: cannot read: {exc}") from exc
+        frame = frame.astype("string")
+        keys_ = frame[self.key].str.strip()
+        repeated = keys_[keys_.duplicated() & keys_.notna()]
+        if len(repeated):
+            raise ContractError(f"{self.file}: look-up key {self.key!r} repeats {repeated.iloc[0]!r} "
+                                f"({repeated.nunique()} keys repeat); a look-up needs one row per key")
+        return pd.Series(frame[self.value].to_numpy(object), index=keys_.to_numpy(object))
+
+
+#: functions a template placeholder may apply, left to right: ``{name|strip|lower}``
+FUNCTIONS = {
+    "lower": lambda v: v.str.lower(),
+    "upper": lambda v: v.str.upper(),
+    "strip": lambda v: v.str.strip(),
+    "digits": lambda v: v.str.replace(r"[^0-9]", "", regex=True),
+}
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def _parse_template(template: str) -> list:
+    """A template as text pieces and placeholders ``(what, columns, functions)``:
+    ``what`` is ``row``, ``hash`` or ``column``. Raises ValueError for a bad one."""
+    parts: list = []
+    at = 0
+    for found in _PLACEHOLDER.finditer(template):
+        if found.start() > at:
+            parts.append(template[at:found.start()])
+        name, *functions = [x.strip() for x in found.group(1).split("|")]
+        unknown = [f for f in functions if f not in FUNCTIONS]
+        if unknown:
+            raise ValueError(f"unknown function(s) {unknown}; functions: {', '.join(FUNCTIONS)}")
+        if name == "row":
+            parts.append(("row", (), tuple(functions)))
+        elif name.startswith("hash:"):
+            columns = tuple(c.strip() for c in name[len("hash:"):].split(",") if c.strip())
+            if not columns:
+                raise ValueError("{hash:...} names no column")
+            parts.append(("hash", columns, tuple(functions)))
+        elif name:
+            parts.append(("column", (name,), tuple(functions)))
+        else:
+            raise ValueError("an empty placeholder {}")
+        at = found.end()
+    rest = template[at:]
+    if "{" in rest or "}" in rest or any("{" in p or "}" in p for p in parts if isinstance(p, str)):
+        raise ValueError("unbalanced braces")
+    if rest:
+        parts.append(rest)
+    return parts
+
+
+def render(template: str, raw: pd.DataFrame) -> pd.Series:
+    """The values a ``generated`` template gives for each row of ``raw`` (file columns,
+    indexed by data row number): text pieces and placeholders joined; a row where a
+    named column is missing gets a missing value.
+
+    >>> raw = pd.DataFrame({"who": ["Ann ", None]}, index=[1, 2], dtype="string")
+    >>> render("p2p-{who|strip|lower}-{row}", raw).tolist()
+    ['p2p-ann-1', <NA>]
+    """
+    out = pd.Series("", index=raw.index, dtype="string")
+    for part in _parse_template(template):
+        if isinstance(part, str):
+            out = out + part
+            continue
+        what, columns, functions = part
+        if what == "row":
+            value = pd.Series(raw.index, index=raw.index).astype("string")
+        elif what == "hash":
+            digest = keys.row_ids("generated-id", [raw[c].fillna("").to_numpy(object) for c in columns])
+            value = pd.Series([f"{int(d):016x}" for d in digest], index=raw.index, dtype="string")
+        else:
+            value = raw[columns[0]].astype("string")
+        for name in functions:
+            value = FUNCTIONS[name](value)
+        out = out + value
+    return out
+
 
 COMPARISONS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
                ">=": operator.ge}
@@ -338,7 +458,8 @@ def read_mapping(path: Path, data_dir: Path | None = None) -> list[TableSource]:
         raise MappingError(f"{path}: {exc}") from exc
     name = spec.get("name") or Path(path).stem
     base = Path(data_dir) if data_dir else (Path(path).parent / spec.get("data_dir", ".")).resolve()
-    allowed = {"table", "file", "columns", "constants", "where", "null_values", "properties", "kinds", "generated"}
+    allowed = {"table", "file", "columns", "constants", "where", "null_values", "properties", "kinds", "generated",
+               "lookups"}
     sources = []
     for entry in spec.get("tables", []):
         unknown = set(entry) - allowed
@@ -350,6 +471,15 @@ def read_mapping(path: Path, data_dir: Path | None = None) -> list[TableSource]:
         if not file.exists():
             raise MappingError(f"{path}: source file {file} not found (pass --data-dir?)")
         properties = entry.get("properties")
+        lookups = {}
+        for name, spec_ in entry.get("lookups", {}).items():
+            wanted = {"file", "on", "key", "value"}
+            if not isinstance(spec_, dict) or set(spec_) != wanted:
+                raise MappingError(f"{path}: lookups.{name} takes exactly {', '.join(sorted(wanted))}")
+            other = base / spec_["file"]
+            if not other.exists():
+                raise MappingError(f"{path}: look-up file {other} not found (pass --data-dir?)")
+            lookups[name] = Lookup(other, str(spec_["on"]), str(spec_["key"]), str(spec_["value"]))
         sources.append(TableSource(
             table=entry["table"], path=file, source=name,
             columns=dict(entry.get("columns", {})),
@@ -359,6 +489,7 @@ def read_mapping(path: Path, data_dir: Path | None = None) -> list[TableSource]:
             properties=tuple(properties) if properties is not None else None,
             kinds=dict(entry.get("kinds", {})),
             generated={k: str(v) for k, v in entry.get("generated", {}).items()},
+            lookups=lookups,
         ))
     if not sources:
         raise MappingError(f"{path}: declares no [[tables]]")

@@ -284,7 +284,8 @@ def test_invalid_optional_values_are_ignored_and_the_rest_is_scored(client):
     store = client.app.state.graphsvc.service.store
     links = store.applicant_links(["NEWA13"]).sort_values(["kind", "role"])
     assert [(k, r, rel) for k, r, rel in zip(links["kind"], links["role"], links["relation"])] == [
-        ("email", "own", ""), ("id_number", "own", ""), ("phone", "contact", "other")]
+        ("email", "own", ""), ("id_number", "own", ""), ("phone", "contact", "other"), ("raw_ip", "own", ""),
+        ("raw_phone", "own", "")]  # the invalid phone and IP kept as typed, as the loader keeps them
     again = client.post("/v1/applications/score", json=body, headers=_as(Role.UNDERWRITER))
     assert again.status_code == 200 and again.json()["stored"] is False  # the same content, ignored parts too
 

@@ -68,6 +68,27 @@ def test_tables_fold_at_80_columns_instead_of_cutting(tmp_path):
     assert "│ applications │" in result.output and "zero in every file: duplicates, rejected" in result.output
 
 
+def test_info_shows_the_facts_waiting_for_their_applicant(tmp_path):
+    db = tmp_path / "g.db"
+    contacts = write_csv(tmp_path / "contacts.csv", [
+        {"applicant_id": "A1", "contact_phone": "13800000001"}, {"applicant_id": "A2", "contact_phone": "13800000002"}])
+    loaded = runner.invoke(app, ["load", "--db", str(db), "--contacts", str(contacts), "--format", "json"])
+    assert json.loads(loaded.output)["files"][0] | {"file": ""} == {
+        "table": "contacts", "file": "", "read": 2, "loaded": 0, "duplicates": 0, "rejected": 0, "quarantined": 0,
+        "filtered": 0, "pending": 2, "attached": 0, "already_loaded": 0, "rejected_by_reason": ""}
+    shown = runner.invoke(app, ["info", "--db", str(db)])
+    assert shown.exit_code == 0, shown.output
+    waiting = shown.output[shown.output.index("pending: facts waiting"):]
+    line = next(line for line in waiting.splitlines() if "│ contacts" in line)
+    assert line.split("│")[1:3] == [" contacts ", "    2 "] and line.rstrip().endswith("s │")  # an age in seconds
+    apps = write_csv(tmp_path / "apps.csv", [
+        {"application_id": "P1", "applicant_id": "A1", "applied_at": "2024-01-01", "phone": "13800000009"}])
+    after = runner.invoke(app, ["load", "--db", str(db), "--applications", str(apps), "--format", "json"])
+    assert json.loads(after.output)["files"][0]["attached"] == 1
+    again = runner.invoke(app, ["info", "--db", str(db)]).output
+    assert "│ contacts │    1 │" in again[again.index("pending: facts waiting"):]
+
+
 def test_load_with_nothing_to_load_fails(tmp_path):
     result = runner.invoke(app, ["load", "--db", str(tmp_path / "g.db")])
     assert result.exit_code == 2 and "nothing to load" in result.output

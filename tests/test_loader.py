@@ -346,10 +346,64 @@ def test_generated_ids_from_row_numbers_or_content(tmp_path, store):
     assert ids == ["U1", "U2", "U3"]
     by_row = load(store, mapping("b.csv", "row-{row}")).files[0]  # row numbers: new ids, same content
     assert (by_row.loaded, by_row.rejected) == (3, 0)
-    with pytest.raises(MappingError, match="needs {row} or {hash:COLUMN,...} once"):
-        mapping("a.csv", "ev-{row}-{row}")
-    with pytest.raises(ContractError, match="column 'nope' \\(of a generated id\\) not found"):
+    with pytest.raises(MappingError, match="a template needs a placeholder"):
+        mapping("a.csv", "ev-1")
+    with pytest.raises(MappingError, match="unknown function\\(s\\) \\['title'\\]"):
+        mapping("a.csv", "ev-{who|title}")
+    with pytest.raises(MappingError, match="unbalanced braces"):
+        mapping("a.csv", "ev-{who")
+    with pytest.raises(ContractError, match="column 'nope' \\(of a generated value\\) not found"):
         load(store, mapping("a.csv", "ev-{hash:who,nope}"))
+
+
+def test_templates_join_columns_through_functions_and_lookups_join_another_file(tmp_path, store):
+    """A source whose contacts name phones by an id of another file, and whose people
+    ids need a prefix and lower case: mapped with no prep script."""
+    from graphsvc.errors import MappingError
+    from graphsvc.sources import read_mapping
+
+    write_csv(tmp_path / "loans.csv", [
+        {"loan": "L1", "who": "Ann ", "day": "2024-01-01", "mobile": "138 0013 8000"},
+        {"loan": "L2", "who": "BOB", "day": "2024-01-02", "mobile": "13800138001"}])
+    write_csv(tmp_path / "phones.csv", [{"id": "ph-1", "number": "13900139000"},
+                                        {"id": "ph-2", "number": "13900139001"}])
+    write_csv(tmp_path / "refs.csv", [{"who": "ann", "phone_id": "ph-1"}, {"who": "bob", "phone_id": " ph-2 "},
+                                      {"who": "bob", "phone_id": "ph-9"}])  # no such phone
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('''name = "lender"
+[[tables]]
+table = "applications"
+file = "loans.csv"
+columns = { applied_at = "day", phone = "mobile" }
+generated = { application_id = "{loan|lower}-{day|digits}", applicant_id = "lender-{who|strip|lower}" }
+
+[[tables]]
+table = "contacts"
+file = "refs.csv"
+generated = { applicant_id = "lender-{who}" }
+columns = { contact_phone = "number" }
+lookups = { number = { file = "phones.csv", on = "phone_id", key = "id", value = "number" } }
+''')
+    report = load(store, read_mapping(mapping, tmp_path))
+    summary = report.summary().set_index("table")
+    assert summary.loc["applications", "loaded"] == 2
+    assert summary.loc["contacts", ["read", "loaded", "rejected"]].tolist() == [3, 2, 1]
+    assert report.rejects.loc[report.rejects["table"] == "contacts", ["row", "reason"]].values.tolist() == [
+        [3, "missing_value"]]  # ph-9 is in no row of phones.csv
+    assert store.application("l1-20240101")["applicant_id"] == "lender-ann"
+    links = store.applicant_links(["lender-ann", "lender-bob"]).query("role == 'contact'")
+    assert sorted(zip(links["applicant_id"], links["value"])) == [
+        ("lender-ann", "+8613900139000"), ("lender-bob", "+8613900139001")]
+    # the look-up file's content is part of what was loaded: a changed one is a new load
+    write_csv(tmp_path / "phones.csv", [{"id": "ph-1", "number": "13900139000"}, {"id": "ph-1", "number": "1"}])
+    with pytest.raises(ContractError, match="look-up key 'id' repeats 'ph-1'"):
+        load(store, read_mapping(mapping, tmp_path))
+    mapping.write_text(mapping.read_text().replace('on = "phone_id"', 'on = "phone"'))
+    with pytest.raises(ContractError, match="column 'phone' \\(the key of look-up number\\) not found"):
+        load(store, read_mapping(mapping, tmp_path))
+    mapping.write_text(mapping.read_text().replace('key = "id", ', ''))
+    with pytest.raises(MappingError, match="lookups.number takes exactly file, key, on, value"):
+        read_mapping(mapping, tmp_path)
 
 
 def test_dates_outside_the_time_domain_reject_their_row_only(tmp_path, store):
