@@ -3,5 +3,7 @@
 // parameters: none
 // returns: table, rows, oldest
 MATCH (p:Pending)
-RETURN p.table AS table, count(*) AS rows, min(p.since) AS oldest
+WITH p.table AS table, p.since AS since
+ORDER BY since
+RETURN table, count(*) AS rows, collect(since)[0] AS oldest
 ORDER BY table
