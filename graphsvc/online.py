@@ -241,7 +241,7 @@ class Basis:
 
 
 def latest_basis(store: Store) -> Basis:
-    run = store.latest_run()
+    run = store.served_run()
     if run is None:
         return Basis(None, Policy())
     run_id = str(run["run_id"])

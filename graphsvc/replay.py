@@ -109,7 +109,7 @@ def replay(store: Store, sources: list[TableSource], cut: int, *, truth: pd.Data
             progress("replaying", done, total)
     load(store, [s for s, _ in tables.values()], settings=settings)
     rescore(store, seed=seed, policy=policy, model=model)
-    run = store.latest_run()
+    run = store.served_run()
     batch = store.run_table(run["run_id"], "scores")
     return _report(pd.DataFrame(answers, columns=["application_id", "applicant_id", "applied_at", "score", "band",
                                                   "codes", "ignored", "ms"]),

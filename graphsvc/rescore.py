@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from graphsvc import linkage as linkage_
-from graphsvc import features, normalise, propagation, reasons, rings
+from graphsvc import features, normalise, propagation, reasons, rings, serving
 from graphsvc.background import PARALLEL_ROWS, ahead
 from graphsvc.policy import Policy
 from graphsvc.projection import Projection
@@ -68,7 +68,7 @@ def parse_as_of(text: str | None, timezone: str = "UTC") -> int | None:
 
 
 def _previous_rings(store: Store) -> dict[str, set[str]]:
-    latest = store.latest_run()
+    latest = store.served_run()
     if latest is None:
         return {}
     members = store.run_table(latest["run_id"], "ring_members")
@@ -219,9 +219,11 @@ def new_run_id() -> str:
 
 
 def rescore(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Policy | None = None,
-            model: Model | None = None, progress: Progress | None = None) -> dict:
-    """Run the analysis and write it as a new versioned run; returns the run record
-    (with the model, when one scores the run, in its parameters)."""
+            model: Model | None = None, progress: Progress | None = None, promote: bool = False) -> dict:
+    """Run the analysis and write it as a new versioned run with its serving decision
+    (:mod:`graphsvc.serving`: promoted when it covers the store, else held unless
+    ``promote``); returns the run record (with the model, when one scores the run, in
+    its parameters, and ``decision`` and ``reason``)."""
     result = analyse(store, as_of=as_of, seed=seed, policy=policy, progress=progress, model=model)
     run = {
         "run_id": new_run_id(), "created_at": datetime.now(UTC).isoformat(timespec="microseconds"),
@@ -233,8 +235,10 @@ def rescore(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
         "timings": result.timings, "counts": result.counts,
     }
     rings_table = result.rings.assign(features=[json.dumps(f, sort_keys=True) for f in result.rings["features"]])
+    log = serving.entries(store, run, requested=promote)
     store.save_run(run, {"scores": result.scores, "rings": rings_table, "ring_members": result.ring_members,
-                         "hubs": result.hubs})
+                         "hubs": result.hubs}, log)
+    run["decision"], run["reason"] = log[-1]["action"], log[-1]["reason"]
     if progress:
         progress("write", len(STAGES), len(STAGES))
     return run

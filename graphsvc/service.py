@@ -15,7 +15,7 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 
-from graphsvc import normalise
+from graphsvc import normalise, serving
 from graphsvc.backtest import backtest
 from graphsvc.errors import ConfigurationError, NotFoundError
 from graphsvc.explain import explain
@@ -246,16 +246,31 @@ class Service:
     # -- re-scoring (graphsvc.rescore) -------------------------------------------------
 
     def rescore(self, *, as_of: str | None = None, seed: int = 7, policy: Policy | None = None,
-                model: Model | str | Path | None = None, progress: Progress | None = None) -> dict:
+                model: Model | str | Path | None = None, progress: Progress | None = None,
+                promote: bool = False) -> dict:
         """Re-run the whole-graph analytics and write a new versioned run.
 
         ``as_of`` (ISO date or timestamp) uses only what was known then; ``model``
         (a :class:`~graphsvc.model.Model` or its JSON file, see :meth:`fit`) scores
-        the run, and score-on-write after it. Returns the run record: run_id,
-        parameters, per-stage timings and counts.
+        the run, and score-on-write after it. The run is served from now on when it
+        covers the store (:mod:`graphsvc.serving`), or with ``promote``. Returns the
+        run record: run_id, parameters, per-stage timings, counts, and the serving
+        ``decision`` (promote or hold) with its ``reason``.
         """
         return rescore(self.store, as_of=parse_as_of(as_of, self.settings.timezone), seed=seed,
-                       policy=policy, model=_model(model), progress=progress)
+                       policy=policy, model=_model(model), progress=progress, promote=promote)
+
+    def promote(self, run_id: str, reason: str = "promoted by hand") -> dict:
+        """Serve ``run_id`` from now on (API, score-on-write, ring ids); returns the log entry."""
+        return serving.promote(self.store, run_id, reason)
+
+    def rollback(self, reason: str = "rolled back by hand") -> dict:
+        """Serve again the run served before the current one; returns the log entry."""
+        return serving.rollback(self.store, reason)
+
+    def promotions(self) -> pd.DataFrame:
+        """The promotion log, newest first: at, run_id, action, reason, replaces."""
+        return self.store.promotions()
 
     def features(self, *, as_of: str | None = None, at: str = "as-of", policy: Policy | None = None) -> pd.DataFrame:
         """The feature table (:mod:`graphsvc.features`, catalogue in ``docs/features.md``):
@@ -296,11 +311,12 @@ class Service:
         return fit(projection, policy, as_of=when, seed=seed, maturity_days=maturity_days, store=self.store)
 
     def runs(self) -> pd.DataFrame:
-        """Re-score runs, newest first."""
-        return self.store.runs()
+        """Re-score runs, newest first, with ``served`` (the one served now) and the
+        latest serving ``decision`` about each with its ``reason``."""
+        return serving.annotate(self.store.runs(), self.store.promotions(), self.store.served_run())
 
     def run_id(self, run_id: str | None = None) -> str:
-        """``run_id`` if given, else the latest run's.
+        """``run_id`` if given, else the served run's.
 
         Raises
         ------
@@ -309,7 +325,7 @@ class Service:
         """
         if run_id:
             return run_id
-        latest = self.store.latest_run()
+        latest = self.store.served_run()
         if latest is None:
             raise NotFoundError("no re-score run yet: run `graphsvc rescore` first")
         return str(latest["run_id"])

@@ -354,8 +354,8 @@ def test_paths_between_applicants(client, sample):
     assert missing.status_code == 404
 
 
-def test_rescore_job_runs_in_its_own_process(client):
-    started = client.post("/v1/jobs/rescore", json={"seed": 2}, headers=_as(Role.ADMIN))
+def _finished(client, body: dict) -> dict:
+    started = client.post("/v1/jobs/rescore", json=body, headers=_as(Role.ADMIN))
     assert started.status_code == 202 and started.json()["status"] == "running"
     job_id = started.json()["job_id"]
     for _ in range(240):
@@ -364,7 +364,25 @@ def test_rescore_job_runs_in_its_own_process(client):
             break
         time.sleep(0.25)
     assert job["status"] == "succeeded", job
+    return job
+
+
+def test_rescore_job_runs_in_its_own_process(client):
+    job = _finished(client, {"seed": 2})
+    assert job["decision"] == "promote" and job["reason"].startswith("covers the store: 3000 applicants scored")
     assert client.app.state.graphsvc.service.run_id() == job["run_id"]
+
+
+def test_a_rescore_as_of_the_past_changes_nothing_served_unless_promoted(client):
+    before = client.get("/v1/rings?limit=50", headers=_as(Role.INVESTIGATOR)).json()
+    served = client.app.state.graphsvc.service.run_id()
+    held = _finished(client, {"as_of": "1900-01-01"})
+    assert held["decision"] == "hold" and held["reason"].startswith("scored as of 1900-01-01T23:59:59Z")
+    assert client.get("/v1/rings?limit=50", headers=_as(Role.INVESTIGATOR)).json() == before
+    assert client.app.state.graphsvc.service.run_id() == served
+    forced = _finished(client, {"as_of": "1900-01-01", "promote": True})
+    assert forced["decision"] == "promote" and client.app.state.graphsvc.service.run_id() == forced["run_id"]
+    assert client.get("/v1/rings?limit=50", headers=_as(Role.INVESTIGATOR)).json()["items"] == []
 
 
 def test_openapi_document_matches_the_committed_snapshot(client):

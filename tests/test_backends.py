@@ -126,7 +126,7 @@ def test_rescore_finds_the_ring_and_round_trips_the_run(backend, tmp_path):
     members = backend.run_table(run["run_id"], "ring_members")
     assert sorted(members["applicant_id"]) == [f"A00{n}" for n in range(1, 7)]
     ring = members["ring_id"].iloc[0]
-    assert backend.latest_run()["run_id"] == run["run_id"]
+    assert backend.served_run()["run_id"] == run["run_id"] and run["decision"] == "promote"
     scores = backend.latest_scores(run["run_id"], ["A003", "A010"])
     assert scores["A003"][2] == ring and scores["A010"][2] is None
     assert scores["A003"][0] > scores["A010"][0]
@@ -135,6 +135,36 @@ def test_rescore_finds_the_ring_and_round_trips_the_run(backend, tmp_path):
     again = rescore(backend, seed=3)
     assert backend.run_table(again["run_id"], "ring_members")["ring_id"].unique().tolist() == [ring]  # stable id
     assert backend.runs()["run_id"].tolist()[:2] == [again["run_id"], run["run_id"]]
+
+
+def test_only_a_run_that_covers_the_store_is_served_unless_promoted(backend, tmp_path):
+    """A run as of the past is held: what is served does not change until it is promoted;
+    a rollback serves the run before, and there is nothing before the first."""
+    from graphsvc import serving
+    from graphsvc.errors import NotFoundError
+
+    load(backend, canonical_sources(_files(tmp_path)))
+    assert backend.served_run() is None and backend.promotions().empty
+    first = rescore(backend, seed=3)
+    past = rescore(backend, seed=3, as_of=1_704_153_599)  # 2024-01-01T23:59:59Z: one applicant known
+    assert past["decision"] == "hold" and past["reason"].startswith("scored as of 2024-01-01T23:59:59Z")
+    assert "10 applicants in the store are not scored; scores 2 applicants where the served run" in past["reason"]
+    assert backend.served_run()["run_id"] == first["run_id"]
+    log = backend.promotions()
+    assert log[["run_id", "action"]].values.tolist() == [[past["run_id"], "hold"], [first["run_id"], "promote"]]
+    assert log["replaces"].tolist() == [None, None]
+    serving.promote(backend, past["run_id"], "a look at January")
+    assert backend.served_run()["run_id"] == past["run_id"]
+    entry = serving.rollback(backend)
+    assert (entry["run_id"], entry["replaces"]) == (first["run_id"], past["run_id"])
+    assert backend.served_run()["run_id"] == first["run_id"]
+    with pytest.raises(NotFoundError, match="no run served before"):
+        serving.rollback(backend)
+    forced = rescore(backend, seed=3, as_of=1_704_153_599, promote=True)
+    assert forced["decision"] == "promote" and forced["reason"].startswith("promoted on request although it scored")
+    assert backend.served_run()["run_id"] == forced["run_id"]
+    with pytest.raises(NotFoundError, match="no run 'run-nope'"):
+        serving.promote(backend, "run-nope")
 
 
 def test_audit_trail(backend):

@@ -89,6 +89,25 @@ def test_info_shows_the_facts_waiting_for_their_applicant(tmp_path):
     assert "│ contacts │    1 │" in again[again.index("pending: facts waiting"):]
 
 
+def test_runs_say_which_is_served_and_promote_and_rollback_change_it(scenario_db, tmp_path):
+    import shutil
+
+    db = tmp_path / "graph.db"
+    shutil.copy(scenario_db, db)
+    first = json.loads(runner.invoke(app, ["rescore", "--db", str(db), "--format", "json"]).output)
+    held = runner.invoke(app, ["rescore", "--db", str(db), "--as-of", "2024-06-30"])
+    assert held.exit_code == 0 and "held, not served: scored as of 2024-06-30T23:59:59Z" in held.output
+    listed = json.loads(runner.invoke(app, ["runs", "--db", str(db), "--format", "json"]).output)
+    assert [(r["served"], r["decision"]) for r in listed] == [(False, "hold"), (True, "promote")]
+    assert listed[1]["run_id"] == first["run_id"] and listed[1]["reason"].startswith("covers the store")
+    table = runner.invoke(app, ["runs", "--db", str(db)]).output
+    assert "│ yes " in table and "…" not in table
+    missing = runner.invoke(app, ["promote", "run-nope", "--db", str(db)])
+    assert missing.exit_code == 2 and "no run 'run-nope'" in missing.output and "Traceback" not in missing.output
+    nothing = runner.invoke(app, ["rollback", "--db", str(db)])
+    assert nothing.exit_code == 2 and "no run served before" in nothing.output
+
+
 def test_load_with_nothing_to_load_fails(tmp_path):
     result = runner.invoke(app, ["load", "--db", str(tmp_path / "g.db")])
     assert result.exit_code == 2 and "nothing to load" in result.output
@@ -190,7 +209,7 @@ def test_a_run_without_rings_shows_an_empty_table(scenario_db, tmp_path):
 
     db = tmp_path / "g.db"
     shutil.copy(scenario_db, db)
-    result = runner.invoke(app, ["rescore", "--db", str(db), "--as-of", "2000-01-01", "--format", "json"])
+    result = runner.invoke(app, ["rescore", "--db", str(db), "--as-of", "2000-01-01", "--promote", "--format", "json"])
     assert result.exit_code == 0 and json.loads(result.output)["counts"]["rings"] == 0
     result = runner.invoke(app, ["rings", "--db", str(db)])
     assert result.exit_code == 0 and "has no rings" in result.output and "ring_id" in result.output
@@ -237,6 +256,13 @@ def test_every_command_runs_on_neo4j(scenario_dir, tmp_path, settings, monkeypat
     rescored = json.loads(run("rescore", "--seed", "1", "--format", "json"))
     assert rescored["counts"]["applicants"] == 3_000 and rescored["counts"]["rings"] >= 6
     assert [r["run_id"] for r in json.loads(run("runs", "--format", "json"))] == [rescored["run_id"]]
+    past = json.loads(run("rescore", "--seed", "1", "--as-of", "2025-01-31", "--format", "json"))
+    assert past["decision"] == "hold"
+    listed = json.loads(run("runs", "--format", "json"))
+    assert [(r["run_id"], r["served"], r["decision"]) for r in listed] == [
+        (past["run_id"], False, "hold"), (rescored["run_id"], True, "promote")]
+    assert past["run_id"] in run("promote", past["run_id"])
+    assert f"{rescored['run_id']} (rolled back from {past['run_id']})" in run("rollback")
     rings = json.loads(run("rings", "--format", "json"))
     assert len(rings) == rescored["counts"]["rings"]
     out = tmp_path / "scores.parquet"

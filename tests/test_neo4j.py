@@ -98,7 +98,7 @@ def test_opening_creates_every_constraint_and_index_once_in_one_transaction():
     assert recorder.names() == list(SCHEMA)
     assert {q.name for q in queries.library() if q.name.startswith("schema/")} == set(SCHEMA)
     assert all(parameters == {} for _, parameters, _ in recorder.calls)
-    assert len(SCHEMA) == 14
+    assert len(SCHEMA) == 15
 
 
 def test_read_only_store_writes_nothing():
@@ -391,8 +391,8 @@ def test_the_api_serves_from_neo4j(monkeypatch):
     from graphsvc.api import create_app
     from graphsvc.api.security import Role, digest
 
-    answers = {"results/runs": [{"run_id": "r1", "created_at": "2026-11-22T00:00:00+00:00", "as_of": None,
-                                 "seed": 7, "params": "{}", "timings": "{}", "counts": "{}"}],
+    answers = {"results/served_run": [{"logged": 1, "run_id": "r1", "created_at": "2026-11-22T00:00:00+00:00",
+                                       "as_of": None, "seed": 7, "params": "{}", "timings": "{}", "counts": "{}"}],
                "results/run_exists": [{"run_id": "r1"}],
                "results/rings": [{"ring_id": "R000001", "size": 6, "risk": 0.9, "fraud": 2, "default": 0,
                                   "features": '{"velocity": 1.0}'}]}

@@ -228,6 +228,8 @@ class JobIn(BaseModel):
 
     as_of: str | None = Field(None, max_length=64)
     seed: int = Field(7, ge=0, le=2**31 - 1)
+    promote: bool = Field(False, description="Serve the run even when it does not cover the store (an as-of in "
+                                             "the past, fewer applicants); by default such a run is held.")
 
 
 class JobOut(BaseModel):
@@ -236,6 +238,9 @@ class JobOut(BaseModel):
     started_at: str
     finished_at: str | None = None
     run_id: str | None = None
+    decision: Literal["promote", "hold"] | None = Field(
+        None, description="Whether the run is served from now on (promote) or kept for reading by id (hold).")
+    reason: str | None = None
     error: str | None = None
 
 

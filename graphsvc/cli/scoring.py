@@ -56,12 +56,18 @@ def rescore(
     seed: SeedOption = 7,
     policy: PolicyOption = None,
     model: ModelOption = None,
+    promote: Annotated[bool, typer.Option("--promote", help="Serve the run even when it does not cover the store "
+                                                            "(an as-of in the past, fewer applicants).")] = False,
     output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
-    """Re-run rings, propagation and scores over the whole graph as a new versioned run."""
+    """Re-run rings, propagation and scores over the whole graph as a new versioned run.
+
+    The run is served (API, score-on-write) when it covers the store; otherwise it is
+    kept, held, until `graphsvc promote RUN`.
+    """
     with _service(db, readonly=False) as service:
         run = _with_progress(lambda progress: service.rescore(as_of=as_of, seed=seed, policy=_policy(policy),
-                                                              model=model, progress=progress))
+                                                              model=model, progress=progress, promote=promote))
     if output == "json":
         typer.echo(json.dumps(run, indent=2, default=str))
         return
@@ -74,22 +80,49 @@ def rescore(
                      if counts.get("not_scored") else "; every applicant in the store")
                   + f"; identifier kinds: {', '.join(run['params']['kinds']) or 'none'}")
     console.print("counts: " + ", ".join(f"{k} {v:,}" for k, v in run["counts"].items()))
+    console.print(("served from now on: " if run["decision"] == "promote" else "held, not served: ")
+                  + run["reason"], markup=False)
 
 
 @app.command()
 def runs(db: DbOption = DEFAULT_DB, output: Annotated[str, typer.Option("--format", help="table or json")] = "table") -> None:
-    """Re-score runs, newest first."""
+    """Re-score runs, newest first: which one is served, and why each was promoted or held."""
     with _service(db) as service:
         frame = service.runs()
     if output == "json":
         typer.echo(frame.to_json(orient="records", indent=2))
         return
     frame = frame.assign(
+        served=["yes" if s else "" for s in frame["served"]],
         policy=[p["policy_version"] for p in frame["params"]],
         seconds=[round(sum(t.values()), 1) for t in frame["timings"]],
         rings=[c.get("rings") for c in frame["counts"]], high=[c.get("band_high") for c in frame["counts"]])
-    console.print(_table(frame[["run_id", "created_at", "as_of", "seed", "policy", "seconds", "rings", "high"]],
-                         "re-score runs"))
+    console.print(_table(frame[["run_id", "served", "created_at", "as_of", "seed", "policy", "seconds", "rings",
+                                "high", "decision", "reason"]], "re-score runs"))
+
+
+@app.command()
+def promote(
+    run: Annotated[str, typer.Argument(help="The run to serve.")],
+    db: DbOption = DEFAULT_DB,
+    reason: Annotated[str, typer.Option(help="Why, for the promotion log.")] = "promoted by hand",
+) -> None:
+    """Serve RUN from now on: the API, score-on-write and the next run's ring ids read it."""
+    with _service(db, readonly=False) as service:
+        entry = service.promote(run, reason)
+    console.print(f"served from now on: {entry['run_id']}"
+                  + (f" (was {entry['replaces']})" if entry["replaces"] else ""), markup=False)
+
+
+@app.command()
+def rollback(
+    db: DbOption = DEFAULT_DB,
+    reason: Annotated[str, typer.Option(help="Why, for the promotion log.")] = "rolled back by hand",
+) -> None:
+    """Serve again the run served before the current one."""
+    with _service(db, readonly=False) as service:
+        entry = service.rollback(reason)
+    console.print(f"served from now on: {entry['run_id']} (rolled back from {entry['replaces']})", markup=False)
 
 
 @app.command()

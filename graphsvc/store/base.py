@@ -116,6 +116,9 @@ class GraphArrays:
 #: columns of the relation frames a store returns
 RELATION_COLUMNS = ["src_applicant_id", "dst_applicant_id", "type", "at", "amount"]
 
+#: columns of the promotion log (which run is served, and why)
+PROMOTION_COLUMNS = ["at", "run_id", "action", "reason", "replaces"]
+
 #: result tables of a re-score run and their columns (keyed by natural keys)
 RUN_TABLES = {
     "scores": ["applicant_id", "score", "band", "ring_id", "reasons"],
@@ -260,14 +263,25 @@ class Store(ABC):
         """Kind and value of identifiers by store id: ref, kind, value."""
 
     @abstractmethod
-    def save_run(self, run: dict, tables: dict[str, pd.DataFrame]) -> None:
-        """Write a re-score run (``run_id``, parameters, timings, counts) and its
-        result tables (:data:`RUN_TABLES`) in one transaction, adding the time the
-        write took to ``run["timings"]["write"]``."""
+    def save_run(self, run: dict, tables: dict[str, pd.DataFrame], promotions: list[dict] = ()) -> None:
+        """Write a re-score run (``run_id``, parameters, timings, counts), its result
+        tables (:data:`RUN_TABLES`) and its promotion log entries (:mod:`graphsvc.serving`)
+        in one transaction, adding the time the write took to ``run["timings"]["write"]``."""
 
     @abstractmethod
-    def latest_run(self) -> dict | None:
-        """The newest run record (as :meth:`runs` gives it), or None before the first."""
+    def served_run(self) -> dict | None:
+        """The run served (as :meth:`runs` gives it): the run of the newest ``promote`` or
+        ``rollback`` entry of the promotion log; with no log entry at all (runs written
+        before the log existed), the newest run; else None."""
+
+    @abstractmethod
+    def promotions(self) -> pd.DataFrame:
+        """The promotion log, newest first: at, run_id, action (promote, hold, rollback),
+        reason, replaces (the run served before, for promote and rollback)."""
+
+    @abstractmethod
+    def record_promotion(self, entry: dict) -> None:
+        """Append one entry (:data:`PROMOTION_COLUMNS`) to the promotion log."""
 
     @abstractmethod
     def runs(self) -> pd.DataFrame:

@@ -31,7 +31,7 @@ async def get_applicant(applicant_id: str, request: Request, app_state: State,
     if not len(info):
         raise NotFoundError(f"no applicant {applicant_id!r}")
     row = info.iloc[0]
-    latest = service.store.latest_run()
+    latest = service.store.served_run()
     run_id = str(latest["run_id"]) if latest else None
     scored = (service.store.run_table(run_id, "scores", where={"applicant_id": [applicant_id]})
               if run_id else None)

@@ -20,7 +20,7 @@ ERRORS = {401: {"description": "no or unknown API key"}, 403: {"description": "r
           404: {"description": "no such job"}, 429: {"description": "rate limit exceeded"}}
 
 
-def _run(db: str, settings, as_of: int | None, seed: int, pipe) -> None:
+def _run(db: str, settings, as_of: int | None, seed: int, promote: bool, pipe) -> None:
     """The job process: one re-score run of the store the API serves; sends the run id or the error.
 
     ``db`` is the embedded store's file; on Neo4j the settings name the database.
@@ -30,7 +30,8 @@ def _run(db: str, settings, as_of: int | None, seed: int, pipe) -> None:
 
     try:
         with open_store(db, settings=settings) as store:
-            pipe.send({"run_id": rescore(store, as_of=as_of, seed=seed)["run_id"]})
+            run = rescore(store, as_of=as_of, seed=seed, promote=promote)
+            pipe.send({k: run[k] for k in ("run_id", "decision", "reason")})
     except Exception as exc:  # reported through GET /v1/jobs/{id}
         pipe.send({"error": f"{type(exc).__name__}: {exc}"})
 
@@ -42,11 +43,16 @@ def _now() -> str:
 @router.post("/rescore", response_model=JobOut, status_code=202, name="start_rescore", responses=ERRORS)
 async def start_rescore(body: JobIn, app_state: State,
                         caller: Annotated[Caller, Depends(allowed("start_rescore"))]) -> JobOut:
-    """Start a re-score run of the whole graph; poll ``GET /v1/jobs/{job_id}``."""
+    """Start a re-score run of the whole graph; poll ``GET /v1/jobs/{job_id}``.
+
+    The run is served from then on only when it covers the store (no ``as_of`` in the
+    past, every applicant scored, counts within bounds of the served run) or with
+    ``promote``; the job says which, and why."""
     as_of = parse_as_of(body.as_of, app_state.settings.timezone)
     receive, send = multiprocessing.get_context("spawn").Pipe(duplex=False)
     process = multiprocessing.get_context("spawn").Process(
-        target=_run, args=(str(getattr(app_state.service.store, "path", "")), app_state.settings, as_of, body.seed, send),
+        target=_run, args=(str(getattr(app_state.service.store, "path", "")), app_state.settings, as_of, body.seed, body.promote,
+              send),
         daemon=True)
     process.start()
     job = {"job_id": f"job-{secrets.token_hex(6)}", "status": "running", "started_at": _now(),

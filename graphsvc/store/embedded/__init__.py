@@ -90,7 +90,8 @@ def _upgrade(con: Connection) -> None:
     """Bring an older store to this schema version in one transaction. From 1:
     ``holders`` filled from the links, in place of the links-by-identifier index.
     From 2: the audit trail's ``reason`` column (refused calls). From 3: the ``pending``
-    table (facts waiting for their applicant), which the schema script creates."""
+    table (facts waiting for their applicant) and the ``promotions`` log (which run is
+    served), which the schema script creates."""
     version = "SELECT value FROM meta WHERE key = 'schema_version'"
     if con.execute(version).fetchone()[0] not in ("1", "2", "3"):
         return

@@ -8,7 +8,8 @@ import time
 import pandas as pd
 
 from graphsvc.errors import NotFoundError, StoreError
-from graphsvc.store.base import RUN_TABLES, with_none
+from graphsvc.serving import SERVING
+from graphsvc.store.base import PROMOTION_COLUMNS, RUN_TABLES, with_none
 from graphsvc.store.embedded.sql import Connection, first
 from graphsvc.store.staging import plain_rows
 
@@ -25,7 +26,7 @@ class Results:
         """False for a file written before runs existed and opened read-only."""
         return self._con.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs'").fetchone() is not None
 
-    def save_run(self, run: dict, tables: dict[str, pd.DataFrame]) -> None:
+    def save_run(self, run: dict, tables: dict[str, pd.DataFrame], promotions: list[dict] = ()) -> None:
         if self.readonly:
             raise StoreError("the store is open read-only")
         con = self._con
@@ -44,6 +45,8 @@ class Results:
                 (run["run_id"], run["created_at"], run["as_of"], run["seed"],
                  *(json.dumps(run[c], sort_keys=True) for c in _JSON_COLUMNS)),
             )
+            for entry in promotions:
+                self._promotion(entry)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -57,13 +60,31 @@ class Results:
             frame[column] = [json.loads(v) for v in frame[column]]
         return frame
 
-    def latest_run(self) -> dict | None:
+    def served_run(self) -> dict | None:
         if not self._has_runs():
             return None
-        record = first(self._con, "SELECT * FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1")
+        record = first(self._con, "SELECT r.* FROM promotions p JOIN runs r ON r.run_id = p.run_id "
+                                  f"WHERE p.action IN ({', '.join(repr(a) for a in SERVING)}) "
+                                  "ORDER BY p.id DESC LIMIT 1")
+        if record is None and self._con.execute("SELECT 1 FROM promotions LIMIT 1").fetchone() is None:
+            record = first(self._con, "SELECT * FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1")
         if record is None:
             return None
         return {**record, **{c: json.loads(record[c]) for c in _JSON_COLUMNS}}
+
+    def promotions(self) -> pd.DataFrame:
+        frame = self._frame(f"SELECT {', '.join(PROMOTION_COLUMNS)} FROM promotions ORDER BY id DESC")
+        frame["replaces"] = with_none(frame["replaces"])
+        return frame
+
+    def record_promotion(self, entry: dict) -> None:
+        if self.readonly:
+            raise StoreError("the store is open read-only")
+        self._promotion(entry)
+
+    def _promotion(self, entry: dict) -> None:
+        self._con.execute("INSERT INTO promotions (at, run_id, action, reason, replaces) VALUES (?, ?, ?, ?, ?)",
+                          tuple(entry[c] for c in PROMOTION_COLUMNS))
 
     def latest_scores(self, run_id: str, applicant_ids: list[str]) -> dict[str, tuple]:
         rows = self._con.execute(

@@ -158,6 +158,17 @@ CREATE TABLE IF NOT EXISTS hubs (
     verdict     TEXT NOT NULL,
     PRIMARY KEY (run_id, kind, value, role)
 ) WITHOUT ROWID;
+-- Which run is served (graphsvc/serving.py): every run's decision (promote or hold) and
+-- every promotion or rollback by hand; the served run is that of the newest promote or
+-- rollback entry.
+CREATE TABLE IF NOT EXISTS promotions (
+    id       INTEGER PRIMARY KEY,
+    at       TEXT NOT NULL,
+    run_id   TEXT NOT NULL,
+    action   TEXT NOT NULL,
+    reason   TEXT NOT NULL,
+    replaces TEXT
+);
 -- Audit trail of personal-data access (API responses, skip-traces): append-only.
 CREATE TABLE IF NOT EXISTS audit (
     id       INTEGER PRIMARY KEY,

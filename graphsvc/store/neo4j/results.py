@@ -13,7 +13,8 @@ import pandas as pd
 
 from graphsvc import keys
 from graphsvc.errors import NotFoundError
-from graphsvc.store.base import RUN_TABLES, with_none
+from graphsvc.serving import SERVING
+from graphsvc.store.base import PROMOTION_COLUMNS, RUN_TABLES, with_none
 from graphsvc.store.neo4j.tx import frame, records, run, run_rows
 
 _JSON = ("params", "timings", "counts")
@@ -24,7 +25,7 @@ _AUDIT_COLUMNS = ["id", "at", "caller", "role", "route", "method", "status", "su
 class Results:
     """Runs of :func:`graphsvc.rescore.rescore` on Neo4j."""
 
-    def save_run(self, run_record: dict, tables: dict[str, pd.DataFrame]) -> None:
+    def save_run(self, run_record: dict, tables: dict[str, pd.DataFrame], promotions: list[dict] = ()) -> None:
         started = time.perf_counter()
         run_id = run_record["run_id"]
         rings = tables["rings"].copy()
@@ -47,6 +48,8 @@ class Results:
                 hubs[["ref", "role", "degree", "fraud", "fraud_share", "verdict"]]), run_id=run_id)
             run_record["timings"]["write"] = round(time.perf_counter() - started, 3)
             run(tx, "results/finish_run", run_id=run_id, timings=json.dumps(run_record["timings"], sort_keys=True))
+            for entry in promotions:
+                self._promotion(tx, entry)
 
         self._write(work)
 
@@ -56,11 +59,25 @@ class Results:
             out[column] = [json.loads(v) for v in out[column]]
         return out
 
-    def latest_run(self) -> dict | None:
-        rows = self._read("results/runs", limit=1)
-        if not rows:
+    def served_run(self) -> dict | None:
+        found = self._read("results/served_run", serving=list(SERVING))[0]
+        if found["run_id"] is None and not found["logged"]:  # runs written before the log: the newest
+            rows = self._read("results/runs", limit=1)
+            found = rows[0] if rows else found
+        if found["run_id"] is None:
             return None
-        return {**rows[0], **{c: json.loads(rows[0][c]) for c in _JSON}}
+        record = {c: found[c] for c in _RUN_COLUMNS}
+        return {**record, **{c: json.loads(record[c]) for c in _JSON}}
+
+    def promotions(self) -> pd.DataFrame:
+        return frame(self._read("results/promotions"), PROMOTION_COLUMNS)
+
+    def record_promotion(self, entry: dict) -> None:
+        self._write(lambda tx: self._promotion(tx, entry))
+
+    @staticmethod
+    def _promotion(tx: Any, entry: dict) -> None:
+        run(tx, "results/record_promotion", entry={"seq": time.time_ns(), **{c: entry[c] for c in PROMOTION_COLUMNS}})
 
     def latest_scores(self, run_id: str, applicant_ids: list[str]) -> dict[str, tuple]:
         return {r["applicant_id"]: (r["score"], r["band"], r["ring_id"], r["reasons"], r["risk"], r["size"])
