@@ -298,6 +298,13 @@ def test_body_size_and_rate_limits(api_db, tmp_path):
         big = _application(12, contacts=[{"contact_phone": f"1380000{i:04d}"} for i in range(100)])
         response = c.post("/v1/applications/score", json=big, headers=_as(Role.UNDERWRITER))
         assert response.status_code == 413 and response.json()["status"] == 413
+        streamed = c.post("/v1/applications/score", content=(b" " * 1000 for _ in range(3)),  # chunked, no length
+                          headers={**_as(Role.UNDERWRITER), "Content-Type": "application/json"})
+        assert streamed.status_code == 413 and streamed.json()["detail"] == "the body is larger than 2048 bytes"
+        small = c.post("/v1/applications/score", content=(part for part in (b'{"application_id": ', b'"x"}')),
+                       headers={**_as(Role.UNDERWRITER), "Content-Type": "application/json"})
+        assert small.status_code == 422  # a short streamed body reaches the route whole
+        assert {tuple(e["loc"]) for e in small.json()["errors"]} == {("body", "applicant_id"), ("body", "applied_at")}
         statuses = [c.get("/v1/rings", headers=_as(Role.ADMIN)).status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
         limited = c.get("/v1/rings", headers=_as(Role.ADMIN))
@@ -305,6 +312,25 @@ def test_body_size_and_rate_limits(api_db, tmp_path):
         newest = c.app.state.graphsvc.service.store.access_log(limit=1).iloc[0]
         assert (newest["caller"], newest["status"], newest["reason"]) == ("admin-1", 429, "rate limit exceeded")
         assert c.get("/v1/rings", headers=_as(Role.INVESTIGATOR)).status_code == 200  # per key
+
+
+def test_a_malformed_body_is_answered_only_to_a_caller_allowed_to_send_it(client):
+    """The key is checked before the body: no key or an unknown one is 401, a role that
+    may not use the route 403 (both audited); only then does the schema speak (422)."""
+    broken = {"content": b'{"application_id": ', "headers": {"Content-Type": "application/json"}}
+    url = "/v1/applications/score"
+    nobody = client.post(url, **broken)
+    assert (nobody.status_code, nobody.json()["detail"]) == (401, "an X-API-Key header is required")
+    assert nobody.headers["WWW-Authenticate"] == "ApiKey"
+    stranger = client.post(url, content=broken["content"], headers={**broken["headers"], "X-API-Key": "nope"})
+    assert (stranger.status_code, stranger.json()["detail"]) == (401, "unknown API key")
+    other = client.post(url, content=broken["content"], headers={**broken["headers"], **_as(Role.INVESTIGATOR)})
+    assert other.status_code == 403 and "errors" not in other.json()
+    allowed = client.post(url, content=broken["content"], headers={**broken["headers"], **_as(Role.UNDERWRITER)})
+    assert allowed.status_code == 422 and allowed.json()["errors"][0]["type"] == "json_invalid"
+    log = client.app.state.graphsvc.service.store.access_log(limit=3)
+    assert log[["caller", "status"]].values.tolist() == [
+        ["investigator-1", 403], ["(unknown key)", 401], ["(no key)", 401]]
 
 
 def test_a_hub_cannot_make_a_request_expensive(api_db, tmp_path, client):

@@ -69,7 +69,7 @@ class Guard:
     """ASGI middleware: refuse bodies over the limit (413) and count every request.
 
     Bodies announced too large are refused before they are read; a body sent
-    without a length is counted as it arrives and refused once it passes the limit.
+    without a length is read as it arrives and refused once it passes the limit.
     """
 
     def __init__(self, app, *, max_body: int, requests: Counter, latency: Histogram) -> None:
@@ -89,21 +89,13 @@ class Guard:
 
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        too_large = length is not None and (not length.isdigit() or int(length) > self.max_body)
-        received = {"bytes": 0}
-
-        async def receiving():
-            message = await receive()
-            if message["type"] == "http.request":
-                received["bytes"] += len(message.get("body", b""))
-                if received["bytes"] > self.max_body:
-                    raise _TooLarge
-            return message
-
         try:
-            if too_large:
-                raise _TooLarge
-            await self.app(scope, receiving, sending)
+            if length is not None:  # announced: refused before a byte is read
+                if not length.isdigit() or int(length) > self.max_body:
+                    raise _TooLarge
+                await self.app(scope, receive, sending)
+            else:  # streamed without a length (chunked): read up to the limit, then hand it on
+                await self.app(scope, await self._buffered(receive), sending)
         except _TooLarge:
             response = problems.problem(413, f"the body is larger than {self.max_body} bytes", scope["path"])
             await response(scope, receive, sending)
@@ -111,6 +103,34 @@ class Guard:
         path = route.path if route is not None else "unmatched"
         self.requests.labels(path, scope["method"], str(status["code"])).inc()
         self.latency.labels(path).observe(time.perf_counter() - started)
+
+
+    async def _buffered(self, receive):
+        """The whole body of a request sent without a length, read here so that one over
+        the limit is refused with 413 (raised from inside the app's own body reading, it
+        would surface as a 400), then replayed to the app as one message."""
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # the client went away: the app sees the disconnect
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_body:
+                raise _TooLarge
+            if not message.get("more_body", False):
+                message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                break
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return message
+            return await receive()
+
+        return replay
 
 
 class _TooLarge(Exception):

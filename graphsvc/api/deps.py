@@ -33,28 +33,35 @@ State = Annotated[AppState, Depends(state)]
 
 def allowed(route: str):
     """Dependency: the authenticated caller, if its role may use ``route`` and it is within its rate."""
-    roles = ROLE_MATRIX[route]
 
     async def check(request: Request, app_state: State, key: str | None = Security(api_key_header)) -> Caller:
-        if not key:
-            raise _refused(request, app_state, "(no key)", "", 401, "an X-API-Key header is required",
-                           {"WWW-Authenticate": "ApiKey"})
-        entry = app_state.settings.api_keys.get(digest(key))
-        if entry is None:
-            raise _refused(request, app_state, "(unknown key)", "", 401, "unknown API key",
-                           {"WWW-Authenticate": "ApiKey"})
-        caller = Caller(entry.name, Role(entry.role))
-        if caller.role not in roles:
-            raise _refused(request, app_state, caller.name, str(caller.role), 403,
-                           f"role {caller.role} may not use {route}; allowed: {', '.join(sorted(roles))}")
-        wait = app_state.limiter.allow(caller.name)
-        if wait:
-            raise _refused(request, app_state, caller.name, str(caller.role), 429, "rate limit exceeded",
-                           {"Retry-After": str(max(1, round(wait)))})
-        request.state.caller = caller
-        return caller
+        return admit(request, app_state, key, route)
 
     return check
+
+
+def admit(request: Request, app_state: AppState, key: str | None, route: str) -> Caller:
+    """The caller of ``route``, or the refusal (401, 403, 429, recorded in the audit trail)
+    raised as an HTTPException. Also run before a malformed body is answered, so that
+    a caller without a valid key learns nothing about the schema."""
+    roles = ROLE_MATRIX[route]
+    if not key:
+        raise _refused(request, app_state, "(no key)", "", 401, "an X-API-Key header is required",
+                       {"WWW-Authenticate": "ApiKey"})
+    entry = app_state.settings.api_keys.get(digest(key))
+    if entry is None:
+        raise _refused(request, app_state, "(unknown key)", "", 401, "unknown API key",
+                       {"WWW-Authenticate": "ApiKey"})
+    caller = Caller(entry.name, Role(entry.role))
+    if caller.role not in roles:
+        raise _refused(request, app_state, caller.name, str(caller.role), 403,
+                       f"role {caller.role} may not use {route}; allowed: {', '.join(sorted(roles))}")
+    wait = app_state.limiter.allow(caller.name)
+    if wait:
+        raise _refused(request, app_state, caller.name, str(caller.role), 429, "rate limit exceeded",
+                       {"Retry-After": str(max(1, round(wait)))})
+    request.state.caller = caller
+    return caller
 
 
 def _refused(request: Request, app_state: AppState, who: str, role: str, status: int, reason: str,

@@ -31,6 +31,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        from graphsvc.api import deps
+        from graphsvc.api.security import ROLE_MATRIX
+
+        route = request.scope.get("route")
+        if route is not None and getattr(route, "name", None) in ROLE_MATRIX:
+            try:  # the body is parsed before the key is checked: check it first
+                deps.admit(request, request.app.state.graphsvc, request.headers.get("X-API-Key"), route.name)
+            except StarletteHTTPException as refused:
+                return problem(refused.status_code, str(refused.detail), request.url.path,
+                               headers=getattr(refused, "headers", None))
         errors = [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         return problem(422, "the request does not match the schema", request.url.path, errors=errors)
 
