@@ -328,9 +328,13 @@ def test_a_malformed_body_is_answered_only_to_a_caller_allowed_to_send_it(client
     assert other.status_code == 403 and "errors" not in other.json()
     allowed = client.post(url, content=broken["content"], headers={**broken["headers"], **_as(Role.UNDERWRITER)})
     assert allowed.status_code == 422 and allowed.json()["errors"][0]["type"] == "json_invalid"
-    log = client.app.state.graphsvc.service.store.access_log(limit=3)
+    undecodable = client.post(url, content=b"\xff", headers={**broken["headers"], **_as(Role.UNDERWRITER)})
+    assert undecodable.status_code == 422 and undecodable.json()["errors"] == [
+        {"loc": ["body"], "msg": "the body is not JSON text in UTF-8", "type": "json_invalid"}]
+    assert client.post(url, content=b"\xff", headers=broken["headers"]).status_code == 401
+    log = client.app.state.graphsvc.service.store.access_log(limit=4)
     assert log[["caller", "status"]].values.tolist() == [
-        ["investigator-1", 403], ["(unknown key)", 401], ["(no key)", 401]]
+        ["(no key)", 401], ["investigator-1", 403], ["(unknown key)", 401], ["(no key)", 401]]
 
 
 def test_a_hub_cannot_make_a_request_expensive(api_db, tmp_path, client):

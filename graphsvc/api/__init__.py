@@ -57,6 +57,7 @@ def create_app(db: str | Path, settings: Settings | None = None) -> FastAPI:
     latency = Histogram("graphsvc_request_seconds", "HTTP request latency", ["route"], registry=registry,
                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
     problems.install(app)
+    problems.document(app)
     for module in (applications, applicants, identifiers, rings, skiptrace, jobs, system):
         app.include_router(module.router)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from graphsvc.contract import CONTACT_SOURCES, RELATIONS
 
@@ -230,6 +230,16 @@ class JobIn(BaseModel):
     seed: int = Field(7, ge=0, le=2**31 - 1)
     promote: bool = Field(False, description="Serve the run even when it does not cover the store (an as-of in "
                                              "the past, fewer applicants); by default such a run is held.")
+
+    @field_validator("as_of")
+    @classmethod
+    def _a_time(cls, value: str | None) -> str | None:
+        """An as-of the service can read (else 422): ISO 8601, 1900-01-01 to 2100-12-31."""
+        from graphsvc.rescore import parse_as_of
+        from graphsvc.settings import get_settings
+
+        parse_as_of(value, get_settings().timezone)
+        return value
 
 
 class JobOut(BaseModel):

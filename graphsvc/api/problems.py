@@ -22,25 +22,83 @@ def problem(status: int, detail: str, instance: str, *, headers: dict | None = N
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+#: the body of every error response, as the OpenAPI document describes it
+PROBLEM_SCHEMA = {
+    "title": "Problem", "type": "object", "required": ["type", "title", "status", "detail", "instance"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "instance": {"type": "string"},
+        "errors": {"type": "array", "description": "where a request or application breaks the schema or contract",
+                   "items": {"type": "object", "required": ["loc", "msg", "type"],
+                             "properties": {"loc": {"type": "array", "items": {"type": "string"}},
+                                            "msg": {"type": "string"}, "type": {"type": "string"}}}},
+    },
+}
+
+
+def document(app: FastAPI) -> None:
+    """Make the OpenAPI document say what error responses are: every 4xx and 5xx is
+    ``application/problem+json`` with :data:`PROBLEM_SCHEMA` (FastAPI documents its
+    422 as plain JSON of another shape)."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for code, response in operation.get("responses", {}).items():
+                    if code[0] in "45":
+                        response["content"] = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        components["Problem"] = PROBLEM_SCHEMA
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
+
+
+#: what FastAPI says of a body it cannot decode
+UNPARSEABLE = "There was an error parsing the body"
+
+
+def _refusal(request: Request) -> JSONResponse | None:
+    """The refusal (401, 403, 429, audited) of a caller not allowed on the route, or None.
+    The body is parsed before the key is checked: a bad body is answered only to a
+    caller allowed to send it."""
+    from graphsvc.api import deps
+    from graphsvc.api.security import ROLE_MATRIX
+
+    route = request.scope.get("route")
+    if route is None or getattr(route, "name", None) not in ROLE_MATRIX:
+        return None
+    try:
+        deps.admit(request, request.app.state.graphsvc, request.headers.get("X-API-Key"), route.name)
+    except StarletteHTTPException as refused:
+        return problem(refused.status_code, str(refused.detail), request.url.path,
+                       headers=getattr(refused, "headers", None))
+    return None
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem details."""
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == UNPARSEABLE:  # bytes that are no text: the schema's business
+            refused = _refusal(request)
+            return refused or problem(422, "the request does not match the schema", request.url.path, errors=[
+                {"loc": ["body"], "msg": "the body is not JSON text in UTF-8", "type": "json_invalid"}])
         return problem(exc.status_code, str(exc.detail), request.url.path, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        from graphsvc.api import deps
-        from graphsvc.api.security import ROLE_MATRIX
-
-        route = request.scope.get("route")
-        if route is not None and getattr(route, "name", None) in ROLE_MATRIX:
-            try:  # the body is parsed before the key is checked: check it first
-                deps.admit(request, request.app.state.graphsvc, request.headers.get("X-API-Key"), route.name)
-            except StarletteHTTPException as refused:
-                return problem(refused.status_code, str(refused.detail), request.url.path,
-                               headers=getattr(refused, "headers", None))
+        refused = _refusal(request)
+        if refused is not None:
+            return refused
         errors = [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         return problem(422, "the request does not match the schema", request.url.path, errors=errors)
 
