@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     api_rate_per_second: float = Field(default=500.0, gt=0, description="Requests per second per API key.")
     api_rate_burst: int = Field(default=1_000, ge=1, description="Requests a key may send at once.")
     api_max_nodes: int = Field(default=2_000, ge=10, description="Most nodes one network or path request visits.")
+    api_reveal_purposes: list[str] = Field(
+        default_factory=lambda: ["collections", "催收"],
+        description="X-Purpose values (their first word, any case) under which a collector's skip-trace shows "
+                    "the borrower's own numbers in full; other numbers are masked, each revealed on request.")
     backend: Literal["embedded", "neo4j"] = Field(
         default="embedded", description="Store of record: the embedded SQLite file, or Neo4j with GDS.")
     neo4j_uri: str | None = Field(default=None, description="Neo4j address, e.g. neo4j://db.internal:7687.")

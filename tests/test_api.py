@@ -78,6 +78,7 @@ def _requests(sample: dict) -> dict[str, tuple[str, str, dict | None]]:
         "start_rescore": ("POST", "/v1/jobs/rescore", {"seed": 1}),
         "get_job": ("GET", "/v1/jobs/job-unknown", None),
         "skiptrace": ("POST", "/v1/skiptrace", {"applicant_id": a}),
+        "reveal_number": ("POST", "/v1/skiptrace/reveal", {"applicant_id": a, "reveal": "rv-none"}),
     }
 
 
@@ -96,7 +97,7 @@ def test_every_route_under_every_role(client, sample, role, monkeypatch):
     for route, (method, url, body) in _requests(sample).items():
         response = client.request(method, url, json=body, headers=_as(role, **{"X-Purpose": "collections"}))
         if role in ROLE_MATRIX[route]:
-            expected = {"start_rescore": 202, "get_job": 404}.get(route, 200)
+            expected = {"start_rescore": 202, "get_job": 404, "reveal_number": 404}.get(route, 200)
             assert response.status_code == expected, (route, role, response.text)
         else:
             assert response.status_code == 403, (route, role)

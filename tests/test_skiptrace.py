@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from graphsvc.api import create_app
+from graphsvc.api import create_app, masking
 from graphsvc.api.security import digest
 from graphsvc.errors import NotFoundError
 from graphsvc.settings import Settings
@@ -81,19 +81,51 @@ def test_unknown_borrower(graph):
 
 
 def test_api_needs_a_purpose_and_audits_it(graph):
-    keys = {digest("c"): {"name": "collector-1", "role": "collector"}, digest("u"): {"name": "u", "role": "underwriter"}}
-    with TestClient(create_app(graph.path, Settings(hmac_key=TEST_KEY, api_keys=keys))) as client:
+    keys = {digest("c"): {"name": "collector-1", "role": "collector"}, digest("u"): {"name": "u", "role": "underwriter"},
+            digest("a"): {"name": "admin-1", "role": "admin"}}
+    settings = Settings(hmac_key=TEST_KEY, api_keys=keys)
+    key = settings.identity_key()
+    with TestClient(create_app(graph.path, settings)) as client:
         assert client.post("/v1/skiptrace", json={"applicant_id": "A001"}, headers={"X-API-Key": "c"}).status_code == 422
         assert client.post("/v1/skiptrace", json={"applicant_id": "A001"},
                            headers={"X-API-Key": "u", "X-Purpose": "collections"}).status_code == 403
         response = client.post("/v1/skiptrace", json={"applicant_id": "A001"},
                                headers={"X-API-Key": "c", "X-Purpose": "collections case 17"})
         assert response.status_code == 200
-        body = response.json()
-        # in full, for the borrower asked about
-        assert [c["phone"] for c in body["candidates"][:2]] == ["+8613800000003", "+8613900000005"]
-        log = client.app.state.graphsvc.service.store.access_log(limit=1)
-        assert log.iloc[0]["purpose"] == "collections case 17" and "A001" in log.iloc[0]["subjects"]
+        found = {c["evidence"]: c for c in response.json()["candidates"]}
+        # the borrower's own channels in full, to a collector collecting; third parties masked
+        assert [(c["phone"], c["shown"], c["reveal"]) for c in response.json()["candidates"][:2]] == [
+            ("+8613800000003", "full", None), ("+8613900000005", "full", None)]
+        spouse = found["declared_contact"]
+        assert (spouse["phone"], spouse["shown"], spouse["usage"]) == ("139****0006", "masked", "ask_for_borrower_only")
+        assert spouse["reveal"].startswith("rv-") and "0006" not in spouse["reveal"]
+        store = client.app.state.graphsvc.service.store
+        log = store.access_log(limit=1).iloc[0]
+        assert log["purpose"] == "collections case 17" and "A001" in log["subjects"]
+        own = sorted(masking.number_digest(c["phone"], key) for c in found.values() if c["channel"] == "own")
+        assert log["revealed"] == own and len(own) == 4  # which numbers were shown, by keyed digest only
+        # another purpose: nothing in full
+        other = client.post("/v1/skiptrace", json={"applicant_id": "A001"},
+                            headers={"X-API-Key": "c", "X-Purpose": "customer survey"}).json()["candidates"]
+        assert {c["shown"] for c in other} == {"masked"} and store.access_log(limit=1).iloc[0]["revealed"] == []
+        # a reveal: the number, audited with its digest and purpose
+        shown = client.post("/v1/skiptrace/reveal", json={"applicant_id": "A001", "reveal": spouse["reveal"]},
+                            headers={"X-API-Key": "c", "X-Purpose": "collections case 17"})
+        assert shown.status_code == 200, shown.text
+        assert shown.json() == {"applicant_id": "A001", "phone": "+8613900000006", "channel": "third_party",
+                                "relation": "spouse", "usage": "ask_for_borrower_only"}
+        log = store.access_log(limit=1).iloc[0]
+        assert (log["route"], log["subjects"], log["revealed"]) == (
+            "/v1/skiptrace/reveal", ["A001"], [masking.number_digest("+8613900000006", key)])
+        assert client.post("/v1/skiptrace/reveal", json={"applicant_id": "A001", "reveal": "rv-nope"},
+                           headers={"X-API-Key": "c", "X-Purpose": "collections"}).status_code == 404
+        assert client.post("/v1/skiptrace/reveal", json={"applicant_id": "A002", "reveal": spouse["reveal"]},
+                           headers={"X-API-Key": "c", "X-Purpose": "collections"}).status_code == 404  # not A002's
+        assert client.post("/v1/skiptrace/reveal", json={"applicant_id": "A001", "reveal": spouse["reveal"]},
+                           headers={"X-API-Key": "u", "X-Purpose": "collections"}).status_code == 403
+        admin = client.post("/v1/skiptrace", json={"applicant_id": "A001"},
+                            headers={"X-API-Key": "a", "X-Purpose": "audit"}).json()["candidates"]
+        assert {c["shown"] for c in admin} == {"full"}
 
 
 def test_evaluation_on_a_generated_population(population):

@@ -93,10 +93,12 @@ def purpose(request: Request) -> str | None:
         return value
 
 
-def audit(request: Request, app_state: AppState, caller: Caller, subjects: list[str], status: int = 200) -> None:
-    """Append one audit row for a response carrying personal data about ``subjects``."""
+def audit(request: Request, app_state: AppState, caller: Caller, subjects: list[str], status: int = 200,
+          revealed: list[str] = ()) -> None:
+    """Append one audit row for a response carrying personal data about ``subjects``
+    (``revealed``: keyed digests of the phone numbers it showed in full)."""
     app_state.service.store.record_access({
         "at": datetime.now(UTC).isoformat(timespec="milliseconds"), "caller": caller.name, "role": str(caller.role),
         "route": _route(request), "method": request.method, "status": status, "subjects": sorted(set(subjects)),
-        "purpose": purpose(request),
+        "purpose": purpose(request), "revealed": sorted(set(revealed)),
     })

@@ -9,6 +9,9 @@ IPs, cards) are shown as stored.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import phonenumbers
 
 from graphsvc.api.security import Role
@@ -25,6 +28,19 @@ def mask_phone(e164: str) -> str:
     if len(national) <= 7:
         return national[:2] + "*" * max(len(national) - 2, 0)
     return national[:3] + "*" * (len(national) - 7) + national[-4:]
+
+
+def number_digest(e164: str, key: bytes) -> str:
+    """A keyed digest of a phone number (16 hex digits), for audit rows that record which
+    number was shown without holding it (an unkeyed hash of a phone is reversed by trying
+    every number)."""
+    return hmac.new(key, f"phone:{e164}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def reveal_handle(applicant_id: str, e164: str, key: bytes) -> str:
+    """What a masked skip-trace number is revealed by: a keyed digest of the borrower
+    and the number, meaningless to anyone without the key."""
+    return "rv-" + hmac.new(key, f"reveal:{applicant_id}:{e164}".encode(), hashlib.sha256).hexdigest()[:20]
 
 
 def mask_name(name: str) -> str:

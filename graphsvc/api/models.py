@@ -276,6 +276,26 @@ class Candidate(BaseModel):
     usage: Literal["contact_borrower", "ask_for_borrower_only"] = Field(
         description="third parties may only be asked for a way to reach the borrower")
     via: str | None
+    shown: Literal["full", "masked"] = Field(
+        description="full: the borrower's own number, to a collector with a collections purpose (or an admin); "
+                    "masked otherwise")
+    reveal: str | None = Field(
+        None, description="for a masked number: pass it to POST /v1/skiptrace/reveal to see the number (audited)")
+
+
+class RevealIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    applicant_id: str = Field(min_length=1, max_length=256)
+    reveal: str = Field(min_length=1, max_length=64, description="a candidate's reveal handle")
+
+
+class RevealOut(BaseModel):
+    applicant_id: str
+    phone: str
+    channel: Literal["own", "third_party"]
+    relation: str | None
+    usage: Literal["contact_borrower", "ask_for_borrower_only"]
 
 
 class SkiptraceOut(BaseModel):

@@ -36,6 +36,7 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "start_rescore": frozenset({A}),
     "get_job": frozenset({A}),
     "skiptrace": frozenset({C, A}),
+    "reveal_number": frozenset({C, A}),
 }
 
 

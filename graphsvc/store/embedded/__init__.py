@@ -91,7 +91,8 @@ def _upgrade(con: Connection) -> None:
     ``holders`` filled from the links, in place of the links-by-identifier index.
     From 2: the audit trail's ``reason`` column (refused calls). From 3: the ``pending``
     table (facts waiting for their applicant) and the ``promotions`` log (which run is
-    served), which the schema script creates."""
+    served), which the schema script creates, and the audit trail's ``revealed`` column
+    (digests of the numbers a response showed in full)."""
     version = "SELECT value FROM meta WHERE key = 'schema_version'"
     if con.execute(version).fetchone()[0] not in ("1", "2", "3"):
         return
@@ -103,8 +104,11 @@ def _upgrade(con: Connection) -> None:
                 con.execute("INSERT OR IGNORE INTO holders SELECT identifier, applicant FROM links "
                             "ORDER BY identifier, applicant")
                 con.execute("DROP INDEX IF EXISTS links_by_identifier")
-            if "reason" not in {row[1] for row in con.execute("PRAGMA table_info(audit)")}:
+            columns = {row[1] for row in con.execute("PRAGMA table_info(audit)")}
+            if "reason" not in columns:
                 con.execute("ALTER TABLE audit ADD COLUMN reason TEXT")
+            if "revealed" not in columns:
+                con.execute("ALTER TABLE audit ADD COLUMN revealed TEXT")
             con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
         con.execute("COMMIT")
     except BaseException:

@@ -115,10 +115,11 @@ class Results:
 
     def record_access(self, entry: dict) -> None:
         self._con.execute(
-            "INSERT INTO audit (at, caller, role, route, method, status, subjects, purpose, reason) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit (at, caller, role, route, method, status, subjects, purpose, reason, revealed) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (entry["at"], entry["caller"], entry["role"], entry["route"], entry["method"], entry["status"],
-             json.dumps(entry["subjects"]), entry.get("purpose"), entry.get("reason")))
+             json.dumps(entry["subjects"]), entry.get("purpose"), entry.get("reason"),
+             json.dumps(entry["revealed"]) if entry.get("revealed") else None))
 
     def access_log(self, limit: int = 100, subject: str | None = None) -> pd.DataFrame:
         where, params = "", []
@@ -126,5 +127,6 @@ class Results:
             where, params = "WHERE EXISTS (SELECT 1 FROM json_each(subjects) WHERE value = ?)", [subject]
         frame = self._frame(f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ?", [*params, limit])  # noqa: S608
         frame["subjects"] = [json.loads(s) for s in frame["subjects"]]
+        frame["revealed"] = [json.loads(r) if isinstance(r, str) else [] for r in frame["revealed"]]
         frame["purpose"], frame["reason"] = with_none(frame["purpose"]), with_none(frame["reason"])
         return frame

@@ -180,7 +180,8 @@ CREATE TABLE IF NOT EXISTS audit (
     status   INTEGER NOT NULL,
     subjects TEXT NOT NULL,  -- JSON list of applicant ids the response is about
     purpose  TEXT,           -- the caller's X-Purpose header
-    reason   TEXT            -- why a call was refused (401, 403, 429); none for answered calls
+    reason   TEXT,           -- why a call was refused (401, 403, 429); none for answered calls
+    revealed TEXT            -- JSON list: keyed digests of the phone numbers the response showed in full
 );
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;

@@ -19,7 +19,8 @@ from graphsvc.store.neo4j.tx import frame, records, run, run_rows
 
 _JSON = ("params", "timings", "counts")
 _RUN_COLUMNS = ["run_id", "created_at", "as_of", "seed", *_JSON]
-_AUDIT_COLUMNS = ["id", "at", "caller", "role", "route", "method", "status", "subjects", "purpose", "reason"]
+_AUDIT_COLUMNS = ["id", "at", "caller", "role", "route", "method", "status", "subjects", "purpose", "reason",
+                  "revealed"]
 
 
 class Results:
@@ -109,13 +110,14 @@ class Results:
             "seq": time.time_ns(), "at": entry["at"], "caller": entry["caller"], "role": entry["role"],
             "route": entry["route"], "method": entry["method"], "status": int(entry["status"]),
             "subjects": [str(s) for s in entry["subjects"]], "purpose": entry.get("purpose"),
-            "reason": entry.get("reason")}))
+            "reason": entry.get("reason"), "revealed": [str(d) for d in entry.get("revealed") or []]}))
 
     def access_log(self, limit: int = 100, subject: str | None = None) -> pd.DataFrame:
         rows = self._read("results/access_log", subject=subject, limit=int(limit))
         for row in rows:
             row["id"] = row.pop("seq")
             row["subjects"] = list(row["subjects"] or [])
+            row["revealed"] = list(row["revealed"] or [])
         out = frame(rows, _AUDIT_COLUMNS)
         out["purpose"], out["reason"] = with_none(out["purpose"]), with_none(out["reason"])
         return out
