@@ -88,6 +88,30 @@ def test_the_role_matrix_covers_every_route(client, sample):
     assert named == set(ROLE_MATRIX) == set(_requests(sample))
 
 
+def test_the_role_matrix_is_the_readme_s_table(api_db, tmp_path):
+    """The roles each route admits are those the README's route table promises."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    promised = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or not cells[0].startswith("`") or "/v1/" not in cells[0]:
+            continue
+        roles = set(Role) if cells[1] == "all" else {Role(r.strip()) for r in cells[1].split(",")}
+        for method, path in re.findall(r"`(GET|POST) (/v1/[^`\[?]*)", cells[0]):
+            promised[(method.lower(), re.sub(r"\{[^}]*\}", "{}", path))] = roles
+    path = tmp_path / "graph.db"
+    shutil.copy(api_db, path)
+    with TestClient(create_app(path, _settings())) as c:
+        paths = c.get("/openapi.json").json()["paths"]
+    served = {(method, re.sub(r"\{[^}]*\}", "{}", p)): op["operationId"]
+              for p, ops in paths.items() if p.startswith("/v1/") for method, op in ops.items()}
+    assert set(promised) == set(served)
+    assert {served[k]: roles for k, roles in promised.items()} == {k: set(v) for k, v in ROLE_MATRIX.items()}
+
+
 @pytest.mark.parametrize("role", list(Role))
 def test_every_route_under_every_role(client, sample, role, monkeypatch):
     from graphsvc.api.routes import jobs

@@ -54,3 +54,4 @@ def test_distinct_values_agree_with_numpy_unique(values):
     unique, unique_inverse = np.unique(values, return_inverse=True)
     assert distinct.tolist() == unique.tolist() and inverse.tolist() == unique_inverse.tolist()
     assert values[first].tolist() == distinct.tolist()
+

@@ -5,6 +5,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from graphsvc import keys
 from graphsvc.errors import ConfigurationError, ContractError, KeyCollisionError
@@ -432,3 +435,28 @@ def test_keys_with_control_or_invisible_characters_reject_their_row(tmp_path, st
         ["applications", 2, "application_id", "invalid_identifier"],
         ["applications", 4, "applicant_id", "invalid_identifier"], ["contacts", 1, "applicant_id", "invalid_identifier"]]
     assert store.counts()["nodes"]["applicant"] == 1
+
+
+@given(st.lists(st.tuples(st.integers(0, 12), st.integers(-2_208_988_800, 4_133_980_799)), min_size=1, max_size=25))
+@hypothesis_settings(max_examples=40, deadline=None)
+def test_every_time_of_the_domain_reads_back_exactly_through_the_packed_reads(rows):
+    """The store packs times in 34 bits beside positions (graph_arrays): every second
+    from 1900-01-01 to 2100-12-31 comes back as written, for applications and links."""
+    import tempfile
+    from pathlib import Path
+
+    from graphsvc.store import open_store
+
+    with tempfile.TemporaryDirectory() as folder, open_store(str(Path(folder) / "g.db")) as store:
+        for n, (who, at) in enumerate(rows):
+            store.write_application({"application_id": f"P{n}", "applicant_id": f"A{who}", "applied_at": at,
+                                     "digest": n, "id:device": f"dev-{who}"}, [], f"api-{n}")
+        arrays = store.graph_arrays()
+    applications = sorted(zip(arrays.applicants[arrays.application_applicant].tolist(),
+                              arrays.application_at.tolist()))
+    assert applications == sorted((f"A{who}", at) for who, at in rows)
+    first = {}
+    for who, at in rows:
+        first[f"A{who}"] = min(first.get(f"A{who}", at), at)
+    links = dict(zip(arrays.applicants[arrays.link_applicant].tolist(), arrays.link_first_seen.tolist()))
+    assert links == first
