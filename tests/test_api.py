@@ -393,6 +393,15 @@ def test_rings_pages_follow_the_cursor(client):
     risks = [r["risk"] for r in seen]
     assert risks == sorted(risks, reverse=True)
     assert client.get("/v1/rings?cursor=bm9wZQ", headers=_as(Role.INVESTIGATOR)).status_code == 400
+    import base64
+
+    run = client.app.state.graphsvc.service.run_id()
+    for crafted in ([run, 0.5, 7], [run, "high", "R1"], [run, None, "R1"], [[run], 0.5, "R1"], {"run": run}, [run]):
+        cursor = base64.urlsafe_b64encode(json.dumps(crafted).encode()).decode()
+        answer = client.get(f"/v1/rings?cursor={cursor}", headers=_as(Role.INVESTIGATOR))
+        assert (answer.status_code, answer.json()["detail"]) == (400, "cursor is not one this API issued"), crafted
+    nan = base64.urlsafe_b64encode(f'["{run}", NaN, "R1"]'.encode()).decode()
+    assert client.get(f"/v1/rings?cursor={nan}", headers=_as(Role.INVESTIGATOR)).status_code == 400
     high = client.get("/v1/rings?min_risk=0.99&min_size=10", headers=_as(Role.INVESTIGATOR)).json()["items"]
     assert all(r["risk"] >= 0.99 and r["size"] >= 10 for r in high)
 

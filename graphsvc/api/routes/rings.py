@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -44,6 +45,9 @@ async def list_rings(
     if cursor:
         try:
             run, risk, ring_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+            if not (isinstance(run, str) and isinstance(ring_id, str) and isinstance(risk, int | float)
+                    and math.isfinite(risk)):
+                raise TypeError("a cursor holds a run id, a finite risk and a ring id")
             risk = float(risk)
         except (ValueError, TypeError) as exc:
             raise ValueError("cursor is not one this API issued") from exc
