@@ -122,9 +122,13 @@ def test_shuffled_batches_give_the_same_store(tables, usual, tmp_path, settings)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_contacts_then_outcomes_then_applications_on_each_backend(backend, tables, usual, tmp_path, settings):
+def test_contacts_then_outcomes_then_applications_on_each_backend(backend, tables, usual, tmp_path, settings,
+                                                                   monkeypatch):
     """The issue's order on both stores: the same store as the usual order (on Neo4j
-    too, compared with the embedded store's)."""
+    too, compared with the embedded store's); the embedded store attaches in pieces."""
+    from graphsvc.store.embedded.writer import Writer
+
+    monkeypatch.setattr(Writer, "ATTACH_ROWS", 1_000)  # 12,547 contacts wait: thirteen pieces
     live = on_neo4j(settings) if backend == "neo4j" else settings
     if backend == "neo4j":
         empty_neo4j(live)

@@ -505,22 +505,27 @@ class Writer:
         keep = ~wait
         return rows.loc[keep].reset_index(drop=True), {c: v[keep] for c, v in ids.items()}, kept, repeated
 
+    #: pending rows applied at a time when an applicant comes (memory stays bounded when
+    #: a whole contacts file waited for the applications that now arrive)
+    ATTACH_ROWS = 200_000
+
     def _attach(self, applicant_keys: list[str]) -> None:
         """Apply the pending facts that wait for these applicants (just stored, in this
-        transaction), table by table, and drop them from ``pending``."""
+        transaction), table by table and in pieces of :attr:`ATTACH_ROWS`, and drop them
+        from ``pending``."""
         con = self._con
         if not applicant_keys or con.execute("SELECT 1 FROM pending LIMIT 1").fetchone() is None:
             return
-        found = frame(con, "SELECT p.id, p.tbl, p.since, p.body FROM carray(?) k "
-                           "JOIN pending p ON p.waiting = k.value", (sql.texts(np.asarray(applicant_keys, dtype=object)),))
-        if not len(found):
-            return
-        con.execute("DELETE FROM pending WHERE id IN carray(?)", (sql.ints(found["id"].to_numpy(np.int64)),))
+        waiting = frame(con, "SELECT p.id, p.tbl FROM carray(?) k JOIN pending p ON p.waiting = k.value",
+                        (sql.texts(np.asarray(applicant_keys, dtype=object)),))
         for table in staging.PENDING_COLUMNS:
-            records = found.loc[found["tbl"] == table, ["since", "body"]].to_dict("records")
-            if records:
+            ids = np.sort(waiting.loc[waiting["tbl"] == table, "id"].to_numpy(np.int64))
+            for start in range(0, len(ids), self.ATTACH_ROWS):
+                part = sql.ints(ids[start:start + self.ATTACH_ROWS])
+                records = frame(con, "SELECT since, body FROM pending WHERE id IN carray(?)", (part,)).to_dict("records")
+                con.execute("DELETE FROM pending WHERE id IN carray(?)", (part,))
                 rows, prepared = self.stage(table, staging.pending_frame(table, records))
-                loaded, duplicates, _, pending = getattr(self, f"_apply_{table}")(rows, prepared)
+                pending = getattr(self, f"_apply_{table}")(rows, prepared)[3]
                 self._attached[table] = self._attached.get(table, 0) + len(records) - pending
 
     def _apply_applicants(self, rows: pd.DataFrame, prepared: dict) -> tuple[int, int, pd.DataFrame, int]:
