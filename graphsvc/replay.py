@@ -80,7 +80,7 @@ def replay(store: Store, sources: list[TableSource], cut: int, *, truth: pd.Data
             frame = frame[early]
         before.append(_write(frame, workdir / f"before-{name}.parquet", source))
     load(store, before, settings=settings)
-    rescore(store, as_of=cut, seed=seed, policy=policy, model=model)
+    rescore(store, as_of=cut, seed=seed, policy=policy, model=model, promote=True)  # served: underwriting at the cut
 
     applications = later.get("applications", pd.DataFrame(columns=["application_id", "applicant_id", "_at"]))
     applications = applications.sort_values(["_at", "application_id"], kind="stable")

@@ -57,7 +57,7 @@ neo.counts()
 # %%
 run = neo.rescore(seed=7)
 ours = neo.store.run_table(run["run_id"], "ring_members")
-theirs = local.store.run_table(local.store.latest_run()["run_id"], "ring_members")
+theirs = local.store.run_table(local.store.served_run()["run_id"], "ring_members")
 everyone = sorted(set(ours["applicant_id"]) | set(theirs["applicant_id"]))
 a = pd.Series(ours.set_index("applicant_id")["ring_id"]).reindex(everyone).fillna("none").to_numpy()
 b = pd.Series(theirs.set_index("applicant_id")["ring_id"]).reindex(everyone).fillna("none").to_numpy()

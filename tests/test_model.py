@@ -85,7 +85,7 @@ def test_a_run_and_score_on_write_use_the_model(fitted, population, tmp_path):
     path = tmp_path / "graph.db"
     shutil.copy(population / "graph.db", path)
     with graphsvc.open(path) as service:
-        run = service.rescore(as_of=AS_OF, model=fitted)
+        run = service.rescore(as_of=AS_OF, model=fitted, promote=True)  # a look at the past, served on purpose
         assert run["params"]["model_id"] == fitted.model_id
         scores = service.scores()
         codes = {r["code"] for text in scores["reasons"].dropna() for r in json.loads(text)}

@@ -120,7 +120,7 @@ def test_an_application_scores_on_write_as_in_the_next_batch_run(tmp_path, setti
              (application(52, day=120), [])]  # nobody near
     seen = []
     with open_store(str(path)) as store:
-        rescore(store, as_of=parse_as_of(on_day(99)))
+        rescore(store, as_of=parse_as_of(on_day(99)), promote=True)  # served; the runs below are held
         for body, listed in cases:
             prepared = prepare_application(body, listed, get_settings())
             store_application(store, prepared)
