@@ -127,7 +127,7 @@ def as_text(explanation: dict) -> str:
         lines.append(f"  {reason['points']:>4}  {reason['code']}: {reason['meaning']}")
         evidence = reason["evidence"]
         if "shared" in evidence:
-            things = [f"{s['kind']} {s['value']}" for s in evidence["shared"]]
+            things = [s["kind"] if s["value"] is None else f"{s['kind']} {s['value']}" for s in evidence["shared"]]
             things += [f"contact {c}" for c in evidence["shared_contacts"]]
             if evidence["contact_listing"]:
                 things.append("one lists the other's phone")
@@ -135,7 +135,8 @@ def as_text(explanation: dict) -> str:
         if "ring_id" in evidence:
             lines.append(f"        ring {evidence['ring_id']} (risk {evidence['ring_risk']})")
         if "holders" in evidence:
-            lines.append(f"        {evidence['kind']} {evidence['value']} is held by {evidence['holders']} applicants")
+            what = evidence["kind"] if evidence["value"] is None else f"{evidence['kind']} {evidence['value']}"
+            lines.append(f"        {what} is held by {evidence['holders']} applicants")
         end = " (confirmed fraud)" if reason["code"] == ReasonCode.FRAUD_PROXIMITY else " (defaulted)"
         steps = evidence.get("steps", [])
         for number, step in enumerate(steps, start=1):

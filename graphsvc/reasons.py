@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphsvc.contract import RAW_KINDS
+from graphsvc.contract import RAW_KINDS, TOKENISED
 from graphsvc.features import DAY, WINDOWS, Features, Rows
 from graphsvc.policy import Policy
 from graphsvc.projection import Projection
@@ -109,18 +109,24 @@ def evidence(found: Local, index: int, code: ReasonCode, projection: Projection,
         other = int(found.best[index])
         identifiers, contacts, listed = shared_evidence(projection, linked, [(i, other)])[i]
         return {"applicant_id": projection.applicants[other],
-                "shared": [{"kind": names[j][0], "value": names[j][1]} for j in identifiers],
+                "shared": [{"kind": names[j][0], "value": _shown(*names[j])} for j in identifiers],
                 "shared_contacts": [names[j][1] for j in contacts], "contact_listing": listed}
     if code in (ReasonCode.HUB_IDENTIFIER, ReasonCode.SHARED_INVALID_VALUE):
         j = (found.hub_of if code is ReasonCode.HUB_IDENTIFIER else found.junk_of)[index]
-        return {"kind": names[j][0], "value": names[j][1], "holders": int(projection.holders()[j])}
+        return {"kind": names[j][0], "value": _shown(*names[j]), "holders": int(projection.holders()[j])}
     family = next(f for f, c in VELOCITY_CODES.items() if c is code)
     prefix = velocity_prefixes(policy, projection.arrays.kinds)[family][found.velocity_prefix[code][index]]
     if prefix == "linked":
         return _linked_evidence(projection, linked, policy, i, rows.at[row])
     j, role, others, recent = _velocity_row(rows, row, prefix, projection)
-    return {"kind": names[j][0], "value": names[j][1], "role": role, "others": others,
+    return {"kind": names[j][0], "value": _shown(*names[j]), "role": role, "others": others,
             **{f"recent_{w}d": recent[w] for w in WINDOWS}}
+
+
+def _shown(kind: str, value: str) -> str | None:
+    """An identifier value as evidence carries it: identity tokens never (the evidence is
+    stored with the run and exported with scores), every other value as stored."""
+    return None if kind in TOKENISED else value
 
 
 def involved(found: Local, indices: list[int], codes: dict[int, list[ReasonCode]], projection: Projection,

@@ -117,3 +117,28 @@ def test_no_cli_output_or_export_carries_an_identity_token_or_number(exposed, tm
     assert {"lost.csv", "scores.csv", "p.html", "r.graphml", "report.html"} <= set(outputs)
     for name, text in outputs.items():
         assert not _leaks(text, exposed), (name, _leaks(text, exposed)[:3])
+
+
+def test_reasons_about_an_identity_number_name_its_kind_not_its_token(tmp_path, settings):
+    """Seven applicants on one identity number (a hub), one of them confirmed fraud, two
+    sharing another with the fraud: the run's stored reasons, the scores export and the
+    explanation say "id_number", never the token."""
+    from conftest import application, build_store
+
+    import graphsvc
+    from graphsvc.explain import as_text
+
+    apps = [application(n, day=n, id_number="110101199001011234") for n in range(1, 8)]
+    apps += [application(n, day=n, id_number="110101199202022345") for n in (8, 9)]
+    outcomes = [{"applicant_id": "A008", "outcome": "fraud", "observed_at": "2024-02-01"}]
+    path = build_store(tmp_path, apps, (), outcomes)
+    with graphsvc.open(path) as service:
+        service.rescore()
+        scores = service.scores()
+        reasons = {a: {r["code"]: r["evidence"] for r in json.loads(text)}
+                   for a, text in zip(scores["applicant_id"], scores["reasons"]) if isinstance(text, str)}
+        explained = as_text(service.explain("A001")) + as_text(service.explain("A009"))
+    assert reasons["A001"]["HUB_IDENTIFIER"] == {"kind": "id_number", "value": None, "holders": 7}
+    assert reasons["A009"]["SHARES_WITH_FRAUD"]["shared"] == [{"kind": "id_number", "value": None}]
+    assert "id_number is held by 7 applicants" in explained and not HEX64.search(explained)
+    assert not HEX64.search(scores.to_csv(index=False))
