@@ -391,6 +391,15 @@ class Service:
 
     # -- skip-tracing (graphsvc.skiptrace) ----------------------------------------------
 
+    def subject_access(self, applicant_id: str) -> dict:
+        """Everything held about one person, for them to read (:mod:`graphsvc.subject`):
+        applications, identifiers (identity numbers as held only), declared contacts, how
+        many list them, outcomes, relations, every run's score and reasons, and every
+        audit row of access to their data. The caller records the access."""
+        from graphsvc import subject
+
+        return subject.export(self.store, applicant_id)
+
     def skiptrace(self, applicant_id: str, limit: int = 10) -> pd.DataFrame:
         """Ranked contact points for a borrower who stopped answering: phone,
         channel (own or third party), evidence, confidence, usage and the path."""

@@ -79,6 +79,7 @@ def _requests(sample: dict) -> dict[str, tuple[str, str, dict | None]]:
         "get_job": ("GET", "/v1/jobs/job-unknown", None),
         "skiptrace": ("POST", "/v1/skiptrace", {"applicant_id": a}),
         "reveal_number": ("POST", "/v1/skiptrace/reveal", {"applicant_id": a, "reveal": "rv-none"}),
+        "subject_access": ("GET", f"/v1/subjects/{a}", None),
     }
 
 

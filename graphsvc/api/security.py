@@ -37,6 +37,7 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "get_job": frozenset({A}),
     "skiptrace": frozenset({C, A}),
     "reveal_number": frozenset({C, A}),
+    "subject_access": frozenset({A}),
 }
 
 

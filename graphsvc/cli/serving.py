@@ -1,8 +1,9 @@
-"""Commands of the HTTP API (serve, apikey, audit) and the Cypher library (query)."""
+"""Commands of the HTTP API (serve, apikey, audit), the Cypher library (query) and subject access."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -107,3 +108,43 @@ def query(
         typer.echo(rows.to_json(orient="records", force_ascii=False, indent=2))
     else:
         console.print(_table(rows, name))
+
+
+subject_app = typer.Typer(help="Personal information held about one person (subject access).", no_args_is_help=True)
+app.add_typer(subject_app, name="subject")
+
+
+@subject_app.command("export")
+def subject_export(
+    applicant_id: Annotated[str, typer.Argument(help="The person, by applicant id.")],
+    out: Annotated[Path, typer.Option(help="The file to write: .json, or .html for a readable page.")],
+    purpose: Annotated[str, typer.Option(help="Why (recorded in the audit trail), e.g. 'subject access request 42'.")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Everything held about APPLICANT_ID, for them to read; the export is audited."""
+    import getpass
+    from datetime import UTC, datetime
+
+    import graphsvc
+    from graphsvc.errors import GraphsvcError
+    from graphsvc.files import write_text
+    from graphsvc.subject import to_html
+
+    if len(purpose.strip()) < 3:
+        raise _fail(ValueError("--purpose must say why (3 characters or more)"))
+    if out.suffix.lower() not in (".json", ".html"):
+        raise _fail(ValueError("--out must end in .json or .html"))
+    _require_store(db)
+    try:
+        with graphsvc.open(db) as service:
+            found = service.subject_access(applicant_id)
+            service.store.record_access({
+                "at": datetime.now(UTC).isoformat(timespec="milliseconds"), "caller": f"cli:{getpass.getuser()}",
+                "role": "admin", "route": "graphsvc subject export", "method": "CLI", "status": 200,
+                "subjects": [applicant_id], "purpose": purpose.strip()})
+    except GraphsvcError as exc:
+        raise _fail(exc) from exc
+    text = to_html(found) if out.suffix.lower() == ".html" else json.dumps(found, indent=2, ensure_ascii=False)
+    write_text(out, text)
+    console.print(f"wrote {out}: {len(found['applications'])} applications, {len(found['identifiers'])} "
+                  f"identifiers, {len(found['scores'])} scores, {len(found['access'])} accesses", markup=False)
