@@ -88,3 +88,41 @@ def test_cli_and_api_export_and_audit_it(tmp_path, monkeypatch):
         log = client.app.state.graphsvc.service.store.access_log(limit=2)
     assert log[["caller", "route", "subjects"]].values.tolist() == [
         ["dpo", "/v1/subjects/{applicant_id}", ["A001"]], ["dpo", "/v1/subjects/{applicant_id}", ["A001"]]]
+
+
+def test_a_generated_applicant_s_export_lists_every_fact_written_for_them_and_nobody_else(scenario_db, scenario_dir,
+                                                                                            tmp_path):
+    import re
+    import shutil
+
+    import pandas as pd
+
+    from graphsvc import normalise
+
+    path = tmp_path / "graph.db"
+    shutil.copy(scenario_db, path)
+    apps = pd.read_parquet(scenario_dir / "applications.parquet")
+    contacts = pd.read_parquet(scenario_dir / "contacts.parquet")
+    outcomes = pd.read_parquet(scenario_dir / "outcomes.parquet")
+    busy = apps["applicant_id"].value_counts()
+    person = next(a for a in busy.index if busy[a] >= 2 and a in set(contacts["applicant_id"])
+                  and a in set(outcomes["applicant_id"]))
+    mine = apps[apps["applicant_id"] == person]
+    with graphsvc.open(path) as service:
+        found = service.subject_access(person)
+    assert sorted(a["applied_at"] for a in found["applications"]) == sorted(
+        normalise.format_timestamp(t) for t in normalise.timestamps(mine["applied_at"]))
+    held = {(i["kind"], i["value"]) for i in found["identifiers"]}
+    for kind, column in (("phone", "phone"), ("device", "device_id"), ("ip", "ip")):
+        written = set(normalise.identifiers(kind, mine[column].dropna(), region="CN", identity_key=lambda: b""))
+        assert written <= {v for k, v in held if k == kind}, kind
+    assert ("id_number", None) in held
+    declared = normalise.phones(contacts.loc[contacts["applicant_id"] == person, "contact_phone"]).dropna()
+    assert {c["phone"] for c in found["contacts_declared"]} == set(declared)
+    assert sorted(o["outcome"] for o in found["outcomes"]) == sorted(
+        outcomes.loc[outcomes["applicant_id"] == person, "outcome"])
+    text = json.dumps(found, ensure_ascii=False)
+    assert set(re.findall(r"A\d{8}", text)) == {person}  # nobody else's id
+    others = set(normalise.phones(apps.loc[apps["applicant_id"] != person, "phone"]).dropna())
+    others -= {v for _, v in held} | set(declared)  # their own numbers and the ones they listed themselves
+    assert len(others) > 1_000 and not [p for p in others if p in text]  # nobody else's phone
