@@ -143,26 +143,30 @@ def test_contacts_then_outcomes_then_applications_on_each_backend(backend, table
     assert info["table"].tolist() == ["relations"] and info["rows"].tolist() == [2]
 
 
-def test_the_api_attaches_what_waited_for_its_applicant(tmp_path, settings):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_api_attaches_what_waited_for_its_applicant(backend, tmp_path, settings):
     """A contacts feed that lands before the application: scored on write with its contacts."""
     from fastapi.testclient import TestClient
 
     from graphsvc.api import create_app
     from graphsvc.api.security import digest
 
+    live = on_neo4j(settings) if backend == "neo4j" else settings
+    if backend == "neo4j":
+        empty_neo4j(live)
     db = tmp_path / "graph.db"
-    with open_store(str(db)) as store:
+    with open_store(str(db), settings=live) as store:
         load(store, canonical_sources({"contacts": write_csv(tmp_path / "contacts.csv", [
             {"applicant_id": "NEW1", "contact_phone": "13800000009", "relation": "friend", "source": "emergency",
              "recorded_at": "2024-01-01"}])}))
         assert store.pending()["rows"].tolist() == [1]
-    keyed = Settings(**{**settings.model_dump(), "api_keys": {digest("uw"): {"name": "uw-1", "role": "underwriter"}}})
+    keyed = Settings(**{**live.model_dump(), "api_keys": {digest("uw"): {"name": "uw-1", "role": "underwriter"}}})
     with TestClient(create_app(db, keyed)) as client:
         answer = client.post("/v1/applications/score", headers={"X-API-Key": "uw"}, json={
             "application_id": "APP-NEW1", "applicant_id": "NEW1", "applied_at": "2024-01-02T00:00:00Z",
             "phone": "13800000001"})
         assert answer.status_code == 200, answer.text
-    with open_store(str(db), readonly=True) as store:
+    with open_store(str(db), readonly=True, settings=live) as store:
         assert store.pending().empty
         links = store.applicant_links(["NEW1"])
         assert sorted(zip(links["role"], links["value"])) == [("contact", "+8613800000009"), ("own", "+8613800000001")]
