@@ -40,10 +40,10 @@ import phonenumbers
 _SEPARATORS = r"[\s\-().\u3000]"
 _CN_EXPLICIT = r"^(?:\+86|0086)(1[3-9][0-9]{9})$"
 _CN_BARE = r"^(1[3-9][0-9]{9})$"
-# 1 to 256 characters, none a control character (C0, DEL, C1) nor an invisible or
-# direction-changing format character (zero-width, bidi embeddings and overrides, BOM)
-_PRINTABLE_ID = re.compile("^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-                           "{1,256}$")
+# control characters (C0, DEL, C1) and invisible or direction-changing format characters
+# (zero-width, bidi embeddings and overrides, BOM): never part of an identifier
+_INVISIBLE = "\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+_PRINTABLE_ID = re.compile(f"^[^{_INVISIBLE}]{{1,256}}$")  # 1 to 256 characters, none of them
 
 
 def _per_distinct(values: pd.Series, convert) -> pd.Series:
@@ -194,7 +194,7 @@ def identity_tokens(values: pd.Series, key: bytes) -> pd.Series:
     return _per_distinct(values, lambda u: [identity_token(v, key) for v in u.to_numpy(object)])
 
 
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_UNPRINTABLE = re.compile(f"[{_INVISIBLE}]")
 _SPACES = re.compile(r"\s+")
 
 

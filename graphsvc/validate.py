@@ -90,6 +90,15 @@ class _Checker:
     def normalised(self, column: str, convert, reason: Reason, detail: str, *, required: bool) -> pd.Series:
         """The column's canonical values; an invalid value rejects its row when the field
         is required, and is left out (quarantined) when it is optional."""
+        return self._normalised(column, convert, reason, detail, required=required)[0]
+
+    def left_out(self, column: str, convert, reason: Reason, detail: str) -> tuple[pd.Series, pd.Series]:
+        """An optional column's canonical values (as :meth:`normalised`), and the trimmed
+        text of the values it left out (missing for every other row)."""
+        out, raw, invalid = self._normalised(column, convert, reason, detail, required=False)
+        return out, raw.where(invalid)
+
+    def _normalised(self, column: str, convert, reason: Reason, detail: str, *, required: bool):
         raw = self.text(column, required=required)
         out = convert(raw)
         invalid = raw.notna() & pd.Series(out, index=raw.index).isna()
@@ -97,7 +106,7 @@ class _Checker:
             self.mark(invalid, column, reason, detail)
         else:
             self.quarantine(invalid, column, reason, detail, raw)
-        return out
+        return out, raw, invalid
 
     def choice(self, column: str, allowed: tuple[str, ...], *, required: bool, default: str | None = None) -> pd.Series:
         raw = self.text(column, required=required)
@@ -180,12 +189,9 @@ def prepare(table: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
         raw: dict[str, pd.Series] = {}
         for column, kind in columns.items():
             convert, reason, detail = identifier_rule(kind, ctx)
-            out[f"id:{kind}"] = check.normalised(column, convert, reason, detail, required=False)
-            if kind in RAW_KINDS and column in frame:  # the invalid ones, kept as their raw kind
-                text = check.text(column, required=False)
-                bad = (text.notna() & out[f"id:{kind}"].isna()).to_numpy(dtype=bool)
-                if bad.any():
-                    raw[RAW_KINDS[kind]] = normalise.raws(kind, text.where(bad), lambda: _key(ctx))
+            out[f"id:{kind}"], typed = check.left_out(column, convert, reason, detail)
+            if kind in RAW_KINDS and typed.notna().any():  # the invalid ones, kept as their raw kind
+                raw[RAW_KINDS[kind]] = normalise.raws(kind, typed, lambda: _key(ctx))
         content = [out["applicant_id"], out["applied_at"]] + [out[c] for c in sorted(out) if c.startswith("id:")]
         if "properties" in out:
             content.append(out["properties"])
