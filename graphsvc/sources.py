@@ -289,27 +289,28 @@ class Lookup:
     key: str
     value: str
 
+    @property
+    def source(self) -> TableSource:
+        """The look-up file, read as any source file is."""
+        return TableSource(table="applicants", path=self.file)
+
     def check(self) -> None:
-        columns = TableSource(table="applicants", path=self.file).file_columns()
+        columns = self.source.file_columns()
         for column in (self.key, self.value):
             if column not in columns:
                 raise ContractError(f"{self.file}: column {column!r} (of a look-up) not found")
 
     def checksum(self) -> str:
-        return TableSource(table="applicants", path=self.file).checksum()
+        return self.source.checksum()
 
     def table(self) -> pd.Series:
         """Value by key (read once per load)."""
-        path = self.file
+        columns = [self.key, self.value]
         try:
-            if path.suffix.lower() in (".parquet", ".pq"):
-                frame = pq.read_table(path, columns=[self.key, self.value]).to_pandas()
-            else:
-                frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
-                                    usecols=[self.key, self.value])
-        except (OSError, ValueError, pa.ArrowException) as exc:
-            raise ContractError(f"{path}: cannot read: {exc}") from exc
-        frame = frame.astype("string")
+            pieces = list(self.source._raw_batches(columns, 1_000_000))
+        except (ValueError, UnicodeDecodeError, OSError, pa.ArrowException) as exc:
+            raise ContractError(f"{self.file}: cannot read: {exc}") from exc
+        frame = (pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=columns)).astype("string")
         keys_ = frame[self.key].str.strip()
         repeated = keys_[keys_.duplicated() & keys_.notna()]
         if len(repeated):
