@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
@@ -12,6 +11,7 @@ from fastapi.security import APIKeyHeader
 from graphsvc.api.security import ROLE_MATRIX, Caller, RateLimiter, Role, digest
 from graphsvc.service import Service
 from graphsvc.settings import Settings
+from graphsvc.store.base import access_entry
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key (see `graphsvc apikey`).")
 
@@ -68,11 +68,8 @@ def _refused(request: Request, app_state: AppState, who: str, role: str, status:
              headers: dict | None = None) -> HTTPException:
     """Record a refused call in the audit trail (who asked, if known; no personal data:
     no subjects) and return the exception that answers it."""
-    app_state.service.store.record_access({
-        "at": datetime.now(UTC).isoformat(timespec="milliseconds"), "caller": who, "role": role,
-        "route": _route(request), "method": request.method, "status": status, "subjects": [],
-        "purpose": purpose(request), "reason": reason,
-    })
+    app_state.service.store.record_access(access_entry(who, role, _route(request), request.method, status, [],
+                                                       purpose=purpose(request), reason=reason))
     return HTTPException(status, reason, headers=headers)
 
 
@@ -97,8 +94,5 @@ def audit(request: Request, app_state: AppState, caller: Caller, subjects: list[
           revealed: list[str] = ()) -> None:
     """Append one audit row for a response carrying personal data about ``subjects``
     (``revealed``: keyed digests of the phone numbers it showed in full)."""
-    app_state.service.store.record_access({
-        "at": datetime.now(UTC).isoformat(timespec="milliseconds"), "caller": caller.name, "role": str(caller.role),
-        "route": _route(request), "method": request.method, "status": status, "subjects": sorted(set(subjects)),
-        "purpose": purpose(request), "revealed": sorted(set(revealed)),
-    })
+    app_state.service.store.record_access(access_entry(caller.name, str(caller.role), _route(request), request.method,
+                                                       status, subjects, purpose=purpose(request), revealed=revealed))

@@ -123,11 +123,11 @@ def subject_export(
 ) -> None:
     """Everything held about APPLICANT_ID, for them to read; the export is audited."""
     import getpass
-    from datetime import UTC, datetime
 
     import graphsvc
     from graphsvc.errors import GraphsvcError
     from graphsvc.files import write_text
+    from graphsvc.store.base import access_entry
     from graphsvc.subject import to_html
 
     if len(purpose.strip()) < 3:
@@ -138,10 +138,8 @@ def subject_export(
     try:
         with graphsvc.open(db) as service:
             found = service.subject_access(applicant_id)
-            service.store.record_access({
-                "at": datetime.now(UTC).isoformat(timespec="milliseconds"), "caller": f"cli:{getpass.getuser()}",
-                "role": "admin", "route": "graphsvc subject export", "method": "CLI", "status": 200,
-                "subjects": [applicant_id], "purpose": purpose.strip()})
+            service.store.record_access(access_entry(f"cli:{getpass.getuser()}", "admin", "graphsvc subject export",
+                                                     "CLI", 200, [applicant_id], purpose=purpose.strip()))
     except GraphsvcError as exc:
         raise _fail(exc) from exc
     text = to_html(found) if out.suffix.lower() == ".html" else json.dumps(found, indent=2, ensure_ascii=False)

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -116,8 +117,21 @@ class GraphArrays:
 #: columns of the relation frames a store returns
 RELATION_COLUMNS = ["src_applicant_id", "dst_applicant_id", "type", "at", "amount"]
 
+def access_entry(caller: str, role: str, route: str, method: str, status: int, subjects: list[str], *,
+                 purpose: str | None = None, reason: str | None = None, revealed: list[str] = ()) -> dict:
+    """One audit row for :meth:`Store.record_access`, timed now: who (``caller``, ``role``),
+    through what (``route``, ``method``, ``status``), about whom (``subjects``), why
+    (``purpose``), why refused (``reason``) and the keyed digests of the numbers shown in
+    full (``revealed``)."""
+    return {"at": datetime.now(UTC).isoformat(timespec="milliseconds"), "caller": caller, "role": role,
+            "route": route, "method": method, "status": status, "subjects": sorted(set(subjects)),
+            "purpose": purpose, "reason": reason, "revealed": sorted(set(revealed))}
+
+
 #: columns of the promotion log (which run is served, and why)
 PROMOTION_COLUMNS = ["at", "run_id", "action", "reason", "replaces"]
+#: actions of the promotion log that make their run the served one (:meth:`Store.served_run`)
+SERVING = ("promote", "rollback")
 
 #: result tables of a re-score run and their columns (keyed by natural keys)
 RUN_TABLES = {

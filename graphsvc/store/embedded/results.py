@@ -8,8 +8,7 @@ import time
 import pandas as pd
 
 from graphsvc.errors import NotFoundError, StoreError
-from graphsvc.serving import SERVING
-from graphsvc.store.base import PROMOTION_COLUMNS, RUN_TABLES, with_none
+from graphsvc.store.base import PROMOTION_COLUMNS, RUN_TABLES, SERVING, with_none
 from graphsvc.store.embedded.sql import Connection, first
 from graphsvc.store.staging import plain_rows
 

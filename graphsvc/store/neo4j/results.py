@@ -13,8 +13,7 @@ import pandas as pd
 
 from graphsvc import keys
 from graphsvc.errors import NotFoundError
-from graphsvc.serving import SERVING
-from graphsvc.store.base import PROMOTION_COLUMNS, RUN_TABLES, with_none
+from graphsvc.store.base import PROMOTION_COLUMNS, RUN_TABLES, SERVING, with_none
 from graphsvc.store.neo4j.tx import frame, records, run, run_rows
 
 _JSON = ("params", "timings", "counts")
