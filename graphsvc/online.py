@@ -230,7 +230,7 @@ _BASES: dict[str, Basis] = {}  # run_id -> what it gives an answer: parsed once 
 
 @dataclass(frozen=True)
 class Basis:
-    """What an answer builds on: the latest run (if any), its policy, seed, base
+    """What an answer builds on: the served run (if any), its policy, seed, base
     rates and fitted model."""
 
     run_id: str | None
@@ -267,7 +267,7 @@ def _unstored(found: neighbourhood.Neighbourhood, prepared: Prepared) -> None:
 def score_neighbourhood(store: Store, prepared: Prepared, *, deadline: float | None = None,
                         basis: Basis | None = None, run_scores: Callable[[list[str]], dict] | None = None,
                         labels_until: int | None = None) -> dict:
-    """Score an application from its bounded neighbourhood and the latest run.
+    """Score an application from its bounded neighbourhood and the served run.
 
     ``deadline`` (a ``time.monotonic()`` value) stops the group's growth early;
     the answer then says ``truncated``. Everything is read as of the application's
@@ -371,7 +371,7 @@ def _stored_reason(run_rows: dict, applicant: str, code: ReasonCode) -> dict | N
 
 
 def _run_ring(me: str, neighbours: dict[str, float], run_rows: dict, policy: Policy) -> dict | None:
-    """The applicant's ring in the latest run, or the ring of a member it is strongly linked to."""
+    """The applicant's ring in the served run, or the ring of a member it is strongly linked to."""
     if me in run_rows and run_rows[me][2] is not None:
         return {"ring_id": run_rows[me][2], "member": True, "via": None, "risk": run_rows[me][4],
                 "size": run_rows[me][5]}
@@ -392,7 +392,7 @@ def _emerging(store: Store, found: neighbourhood.Neighbourhood, policy: Policy, 
 
     Only a group forming now is grown: one with a strong neighbour whose first
     application falls within ``policy.velocity_window_days`` before this one. A group
-    of older members is the latest run's to have found (``RING_MEMBER`` via one of
+    of older members is the served run's to have found (``RING_MEMBER`` via one of
     them); fetching it again on every application would cost most requests a second
     round trip for nothing.
     """

@@ -36,7 +36,7 @@ class Parity:
 
 def compare(first: Service, second: Service, *, sample: int = 50) -> Parity:
     """Compare counts, hubs, rings (by membership), scores, reasons, ring features,
-    explanations and skip-trace answers of the two stores' latest runs.
+    explanations and skip-trace answers of the two stores' served runs.
 
     ``sample`` applicants (the highest scored, then ring members and lost-contact
     borrowers, the same on both sides) are explained and skip-traced on both.
@@ -76,7 +76,7 @@ def _hubs(first: Service, second: Service, parity: Parity) -> None:
 
 
 def _members(service: Service) -> dict[frozenset, str]:
-    """Each ring of the latest run as its member set, to its ring id."""
+    """Each ring of the served run as its member set, to its ring id."""
     members = service.store.run_table(service.run_id(), "ring_members")
     return {frozenset(group["applicant_id"]): str(ring) for ring, group in members.groupby("ring_id")}
 

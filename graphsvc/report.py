@@ -43,7 +43,7 @@ def histogram(scores: pd.Series, width: int = 50) -> str:
 
 def write(service, out: str | Path, *, run_id: str | None = None, top: int = 10,
           backtest: dict | None = None) -> Path:
-    """Write the report of ``run_id`` (default: the latest run) to ``out``."""
+    """Write the report of ``run_id`` (default: the served run) to ``out``."""
     run_id = service.run_id(run_id)
     run = service.runs().set_index("run_id").loc[run_id]
     scores = service.scores(run_id)

@@ -105,7 +105,6 @@ class Guard:
         self.requests.labels(path, scope["method"], str(status["code"])).inc()
         self.latency.labels(path).observe(time.perf_counter() - started)
 
-
     async def _buffered(self, receive):
         """The whole body of a request sent without a length, read here so that one over
         the limit is refused with 413 (raised from inside the app's own body reading, it

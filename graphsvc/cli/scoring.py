@@ -16,7 +16,7 @@ from graphsvc.errors import GraphsvcError
 from graphsvc.files import write_frame
 from graphsvc.store.embedded.sql import Error as SQLiteError
 
-RunOption = Annotated[str | None, typer.Option("--run", help="Run id; default: the latest run.")]
+RunOption = Annotated[str | None, typer.Option("--run", help="Run id; default: the served run.")]
 SeedOption = Annotated[int, typer.Option(help="Seed of community detection (same seed, same rings).")]
 PolicyOption = Annotated[Path | None, typer.Option(help="Scoring policy overrides (JSON).")]
 ModelOption = Annotated[Path | None, typer.Option(help="A fitted model (`graphsvc fit --out`) to score with.")]
@@ -250,7 +250,7 @@ def picture(
     out: Annotated[Path, typer.Option(help="Output: .png, .html (offline, interactive), .graphml or .gexf.")],
     db: DbOption = DEFAULT_DB,
     applicant: Annotated[str | None, typer.Option(help="Draw this applicant's neighbourhood.")] = None,
-    ring: Annotated[str | None, typer.Option(help="Draw this ring of the latest run.")] = None,
+    ring: Annotated[str | None, typer.Option(help="Draw this ring of the served run.")] = None,
     hops: Annotated[int, typer.Option(help="Neighbourhood depth in edges (2: applicants sharing).")] = 2,
 ) -> None:
     """Draw an applicant's neighbourhood or a ring, or export it for Gephi and yEd."""

@@ -26,7 +26,7 @@ async def score_application(
     dry_run: Annotated[bool, Query(description="score without storing")] = False,
 ) -> ScoreOut:
     """Store one application with its contacts and score it from its bounded
-    neighbourhood and the latest re-score run. Idempotent on ``application_id``:
+    neighbourhood and the served re-score run. Idempotent on ``application_id``:
     the same content again is scored but not stored twice; other content (contacts
     included) is a 409, also for a dry run.
     Invalid optional values (an identifier, a contact without a valid phone) are

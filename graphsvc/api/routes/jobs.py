@@ -50,10 +50,9 @@ async def start_rescore(body: JobIn, app_state: State,
     ``promote``; the job says which, and why."""
     as_of = parse_as_of(body.as_of, app_state.settings.timezone)
     receive, send = multiprocessing.get_context("spawn").Pipe(duplex=False)
+    db = str(getattr(app_state.service.store, "path", ""))
     process = multiprocessing.get_context("spawn").Process(
-        target=_run, args=(str(getattr(app_state.service.store, "path", "")), app_state.settings, as_of, body.seed, body.promote,
-              send),
-        daemon=True)
+        target=_run, args=(db, app_state.settings, as_of, body.seed, body.promote, send), daemon=True)
     process.start()
     job = {"job_id": f"job-{secrets.token_hex(6)}", "status": "running", "started_at": _now(),
            "process": process, "pipe": receive}

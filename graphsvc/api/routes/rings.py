@@ -1,4 +1,4 @@
-"""Rings of the latest run: a page at a time by descending risk, and one ring with its members."""
+"""Rings of the served run: a page at a time by descending risk, and one ring with its members."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ async def list_rings(
 @router.get("/{ring_id}", response_model=RingDetail, name="get_ring", responses=ERRORS)
 async def get_ring(ring_id: str, request: Request, app_state: State,
                    caller: Annotated[Caller, Depends(allowed("get_ring"))]) -> RingDetail:
-    """One ring of the latest run: features and members with their scores."""
+    """One ring of the served run: features and members with their scores."""
     service = app_state.service
     run_id = service.run_id()
     members = service.ring_members(ring_id, run_id=run_id)

@@ -22,6 +22,11 @@ Purpose = Annotated[str, Header(alias="X-Purpose", min_length=3, max_length=200,
                                 description="why the borrower is traced (audited)")]
 
 
+def _candidates(found) -> list[dict]:
+    """A skip-trace frame's rows as plain dicts, missing values (NaN) as None."""
+    return [{k: (None if v != v else v) for k, v in row.items()} for row in found.to_dict("records")]
+
+
 def _collections(request: Request, app_state: AppState) -> bool:
     """Whether the caller's purpose is one that shows the borrower's own numbers in full."""
     said = (purpose(request) or "").strip().lower()
@@ -43,8 +48,7 @@ async def skiptrace(body: SkiptraceIn, request: Request, app_state: State,
     key = app_state.settings.identity_key()
     own_in_full = caller.role is Role.ADMIN or _collections(request, app_state)
     candidates, shown = [], []
-    for row in found.to_dict("records"):
-        row = {k: (None if v != v else v) for k, v in row.items()}
+    for row in _candidates(found):
         full = caller.role is Role.ADMIN or (row["channel"] == "own" and own_in_full)
         if full:
             shown.append(masking.number_digest(row["phone"], key))
@@ -66,10 +70,9 @@ async def reveal(body: RevealIn, request: Request, app_state: State,
     and the number's keyed digest."""
     key = app_state.settings.identity_key()
     found = trace(app_state.service.store, body.applicant_id, limit=1_000)
-    for row in found.to_dict("records"):
+    for row in _candidates(found):
         if masking.reveal_handle(body.applicant_id, row["phone"], key) == body.reveal:
             audit(request, app_state, caller, [body.applicant_id], revealed=[masking.number_digest(row["phone"], key)])
-            return RevealOut(applicant_id=body.applicant_id, phone=row["phone"], channel=row["channel"],
-                             relation=None if row["relation"] != row["relation"] else row["relation"],
-                             usage=row["usage"])
+            return RevealOut(**{k: row[k] for k in ("phone", "channel", "relation", "usage")},
+                             applicant_id=body.applicant_id)
     raise NotFoundError(f"no skip-trace candidate of {body.applicant_id!r} has this reveal handle")

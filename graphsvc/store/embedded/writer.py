@@ -543,7 +543,7 @@ class Writer:
             changed = self._con.total_changes() - before
         loaded = max(new, changed)
         self._attach(list(self._pending_applicants)[pending_before:])
-        return loaded, len(rows) - loaded, pd.DataFrame(columns=REJECT_COLUMNS), 0
+        return loaded, len(rows) - loaded, _NO_REJECTS, 0
 
     def _apply_applications(self, rows: pd.DataFrame, prepared: dict) -> tuple[int, int, pd.DataFrame, int]:
         rows, duplicates, repeated = staging.repeated_applications(rows)
