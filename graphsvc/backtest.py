@@ -149,7 +149,7 @@ def holdout(store: Store, share: float = 0.3, *, seed: int = 7, policy: Policy |
     hidden = set(rng.choice(np.array(fraud, dtype=object), size=max(1, round(share * len(fraud))), replace=False))
     policy = policy or Policy()
     fitted = None
-    projection = Projection.from_store(store)
+    projection = Projection.from_store(store, consent=policy.consent)
     if fit:
         projection.fraud[np.isin(projection.applicants, sorted(hidden))] = False
         fitted = fit_model(projection, policy, as_of=None, seed=seed, store=store,

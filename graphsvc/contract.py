@@ -7,7 +7,8 @@ table                     columns (required in bold in the docs)
 ========================  =========================================================
 ``applicants``            applicant_id, any other columns kept as properties
 ``applications``          application_id, applicant_id, applied_at, phone, device_id,
-                          ip, id_number, declared extra identifier kinds, properties
+                          ip, id_number, consents, declared extra identifier kinds,
+                          properties
 ``identifiers``           applicant_id, kind, value, observed_at
 ``contacts``              applicant_id, contact_phone, relation, contact_name,
                           source, recorded_at
@@ -62,6 +63,9 @@ KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 RELATIONS = ("spouse", "parent", "sibling", "relative", "friend", "colleague", "other")
 CONTACT_SOURCES = ("emergency", "address_book")
+#: what an application's ``consents`` may grant: the use of the contact sources it names
+#: under the consent rules (:mod:`graphsvc.consent`); ``none`` states that it grants none
+CONSENT_SCOPES = ("address_book",)
 OUTCOMES = ("fraud", "default", "repaid", "lost_contact", "contact_restored")
 
 
@@ -108,7 +112,7 @@ TABLES: dict[str, Table] = {
         Table(
             "applications",
             ("application_id", "applicant_id", "applied_at"),
-            tuple(APPLICATION_IDENTIFIER_COLUMNS),
+            (*APPLICATION_IDENTIFIER_COLUMNS, "consents"),
             keeps_properties=True,
         ),
         Table("identifiers", ("applicant_id", "kind", "value"), ("observed_at",)),

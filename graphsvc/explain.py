@@ -14,6 +14,7 @@ import json
 import pandas as pd
 
 from graphsvc import normalise
+from graphsvc.consent import ConsentRules
 from graphsvc.contract import RAW_KINDS, TOKENISED
 from graphsvc.errors import NotFoundError
 from graphsvc.scoring import STRENGTH, ReasonCode
@@ -60,10 +61,10 @@ def _both_use(kind: str, value: str) -> str:
     return f"both use {kind} {value}"
 
 
-def link_between(store: Store, first: str, second: str) -> list[str]:
-    """What links two applicants, in words: shared identifiers, contact listings and
-    relations between them (transfers, referrals ...)."""
-    links = store.applicant_links([first, second])
+def link_between(store: Store, first: str, second: str, consent: ConsentRules | None = None) -> list[str]:
+    """What links two applicants, in words: shared identifiers, contact listings the
+    consent rules allow for linkage, and relations between them (transfers, referrals ...)."""
+    links = (consent or ConsentRules()).links(store.applicant_links([first, second]), "linkage")
     own = links[links["role"] == "own"]
     mine = own[own["applicant_id"] == first]
     theirs = own[own["applicant_id"] == second]
@@ -91,6 +92,14 @@ def link_between(store: Store, first: str, second: str) -> list[str]:
     return said
 
 
+def _run_consent(store: Store, run_id: str) -> ConsentRules:
+    """The consent rules the run was scored under (the defaults for a run older than them)."""
+    runs = store.runs()
+    params = runs.loc[runs["run_id"] == run_id, "params"]
+    policy = params.iloc[0].get("policy", {}) if len(params) else {}
+    return ConsentRules.model_validate(policy.get("consent", {}))
+
+
 def explain(store: Store, run_id: str, applicant_id: str) -> dict:
     """Score, band, ring and reasons of an applicant in a run, paths spelled out.
 
@@ -104,12 +113,13 @@ def explain(store: Store, run_id: str, applicant_id: str) -> dict:
         raise NotFoundError(f"run {run_id} has no score for applicant {applicant_id!r}")
     record = row.iloc[0]
     reasons = json.loads(record["reasons"]) if isinstance(record["reasons"], str) else []
+    consent = _run_consent(store, run_id)
     for reason in reasons:
         reason["meaning"] = DESCRIPTIONS[ReasonCode(reason["code"])]
         path = reason["evidence"].get("path")
         if path:
             reason["evidence"]["steps"] = [
-                {"from": a, "to": b, "links": link_between(store, a, b)} for a, b in itertools.pairwise(path)
+                {"from": a, "to": b, "links": link_between(store, a, b, consent)} for a, b in itertools.pairwise(path)
             ]
     ring = None if record["ring_id"] is None else record["ring_id"]
     return {"run_id": run_id, "applicant_id": applicant_id, "score": int(record["score"]),

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from graphsvc.consent import ConsentRules, source_code
 from graphsvc.contract import Role
 from graphsvc.projection import Projection
 from graphsvc.store.base import GraphArrays, Store
@@ -33,7 +34,8 @@ class Neighbourhood:
 
     applicant_id: str
     cap: int
-    links: list[tuple] = field(default_factory=list)  # (applicant, kind, value, contact, first_seen)
+    links: list[tuple] = field(default_factory=list)  # (applicant, kind, value, contact, first_seen, source)
+    consents: dict[str, str] = field(default_factory=dict)  # stated consents of the applicants named
     degree: dict[tuple[str, str], int] = field(default_factory=dict)  # counted degree per identifier
     fetched: set[tuple[str, str]] = field(default_factory=set)  # identifiers whose links are all here
     expanded: set[str] = field(default_factory=set)  # applicants whose identifiers are all here
@@ -49,7 +51,7 @@ class Neighbourhood:
     def add_rows(self, rows: list[tuple]) -> None:
         """Rows of :meth:`Store.neighbourhood`."""
         contact = str(Role.CONTACT)
-        for kind, value, degree, holder, role, _relation, first_seen in rows:
+        for kind, value, degree, holder, role, _relation, first_seen, source, consents in rows:
             key = (kind, value)
             if degree > self.degree.get(key, 0):
                 self.degree[key] = int(degree)
@@ -59,14 +61,17 @@ class Neighbourhood:
             link = (holder, kind, value, role == contact)
             if link not in self._seen:
                 self._seen.add(link)
-                self.links.append((*link, first_seen))
+                self.links.append((*link, first_seen, source))
                 self._people.add(holder)
+                if consents is not None:
+                    self.consents[holder] = consents
 
-    def add_link(self, applicant: str, kind: str, value: str, contact: bool, first_seen: float) -> None:
+    def add_link(self, applicant: str, kind: str, value: str, contact: bool, first_seen: float,
+                 source: str | None = None) -> None:
         """A link the store does not hold yet (a dry run's application)."""
         if (applicant, kind, value, contact) not in self._seen:
             self._seen.add((applicant, kind, value, contact))
-            self.links.append((applicant, kind, value, contact, first_seen))
+            self.links.append((applicant, kind, value, contact, first_seen, source))
             self.degree[(kind, value)] = self.degree.get((kind, value), 0) + 1
             self.fetched.add((kind, value))
             self._people.add(applicant)
@@ -89,10 +94,12 @@ class Neighbourhood:
         others = self._people - {self.applicant_id}
         return [self.applicant_id, *sorted(others)]
 
-    def projection(self, as_of: float | None = None, labels_until: float | None = None) -> Projection:
+    def projection(self, as_of: float | None = None, labels_until: float | None = None,
+                   consent: ConsentRules | None = None) -> Projection:
         """The neighbourhood as a projection (the applicant at position 0), with only
         the links, outcomes, applications and relations known at ``as_of`` (undated
-        ones always count), and outcomes only if also observed by ``labels_until``."""
+        ones always count), outcomes only if also observed by ``labels_until``, and
+        contact links only as the consent rules allow for linkage."""
         def known(at, until=as_of) -> bool:
             return until is None or at is None or at != at or at <= until
 
@@ -118,6 +125,8 @@ class Neighbourhood:
             link_identifier=np.array([index[(l[1], l[2])] for l in links], dtype=np.int32),
             link_contact=np.array([l[3] for l in links], dtype=bool),
             link_first_seen=np.array([np.nan if l[4] is None else l[4] for l in links], dtype=float),
+            link_source=np.array([source_code(l[5]) for l in links], dtype=np.int8),
+            applicant_consents=np.array([self.consents.get(a) for a in applicants], dtype=object),
             outcome_applicant=np.array([where[o[0]] for o in outcomes], dtype=np.int32),
             outcome=np.array([o[1] for o in outcomes], dtype=object),
             outcome_at=np.array([np.nan if o[2] is None else o[2] for o in outcomes], dtype=float),
@@ -130,7 +139,7 @@ class Neighbourhood:
             identifier_value=np.array([v for _, v in identifiers], dtype=object),
             identifier_degree=counted,
         )
-        return Projection.build(arrays)
+        return Projection.build(arrays, consent=consent)
 
 
 def around(store: Store, applicant_id: str, identifiers: list[tuple[str, str]], cap: int) -> Neighbourhood:

@@ -272,6 +272,26 @@ def choices(values: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
     return lowered.where(lowered.isin(allowed)).astype(object).where(lambda s: s.notna(), None)
 
 
+def consent_one(raw: str | None, allowed: tuple[str, ...]) -> str | None:
+    """Consent scopes as stated (``address_book``, ``address_book; marketing``, any
+    case, separated by commas, semicolons or spaces) in canonical form: the scopes
+    sorted and comma-joined, ``""`` for ``none`` (stated: none granted), None when
+    missing or when it names a scope outside ``allowed`` (invalid)."""
+    if raw is None:
+        return None
+    scopes = {s for s in re.split(r"[\s,;|]+", str(raw).strip().lower()) if s}
+    if scopes == {"none"}:
+        return ""
+    if not scopes or not scopes <= set(allowed):
+        return None
+    return ",".join(sorted(scopes))
+
+
+def consents(values: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
+    """:func:`consent_one` over a column (computed once per distinct text)."""
+    return _per_distinct(values, lambda uniques: [consent_one(u, allowed) for u in uniques])
+
+
 def numbers(values: pd.Series) -> pd.Series:
     """Decimal numbers; unparseable values become missing."""
     return pd.to_numeric(values.astype("string").str.strip(), errors="coerce")

@@ -35,6 +35,7 @@ from scipy.sparse import csgraph
 from graphsvc import features, keys, linkage, neighbourhood, normalise, reasons, rings
 from graphsvc.contract import (
     APPLICATION_IDENTIFIER_COLUMNS,
+    CONSENT_SCOPES,
     CONTACT_SOURCES,
     DERIVED_KINDS,
     KIND_NAME,
@@ -50,7 +51,7 @@ from graphsvc.model import Model
 from graphsvc.scoring import MIN_POINTS, STRENGTH, STRUCTURAL, ReasonCode, combine
 from graphsvc.settings import Settings
 from graphsvc.store.base import Store
-from graphsvc.validate import KEY_DETAIL, TIMESTAMP_DETAIL, Context, application_digest, identifier_rule
+from graphsvc.validate import CONSENT_DETAIL, KEY_DETAIL, TIMESTAMP_DETAIL, Context, application_digest, identifier_rule
 
 
 class ConflictError(GraphsvcError):
@@ -187,8 +188,12 @@ def prepare_application(application: dict, contacts: list[dict], settings: Setti
         listed.append({"contact_phone": phone, "relation": choice["relation"] or "other",
                        "source": choice["source"], "contact_name": name,
                        "recorded_at": row["applied_at"] if at is None else at})
+    stated = _text(application.get("consents"))
+    row["consents"] = normalise.consent_one(stated, CONSENT_SCOPES)
+    if stated is not None and row["consents"] is None:
+        note(ignored, "consents", Reason.UNKNOWN_VALUE, CONSENT_DETAIL)
     content = [row["applicant_id"], row["applied_at"]] + [row[c] for c in sorted(row) if c.startswith("id:")]
-    raw = [raws[k] for k in sorted(raws)]
+    raw = [raws[k] for k in sorted(raws)] + [row["consents"]]
     row["digest"] = int(application_digest([np.array([v], dtype=object) for v in content],
                                            [np.array([v], dtype=object) for v in raw])[0])
     row.update({f"id:{k}": v for k, v in raws.items()})
@@ -259,7 +264,9 @@ def _unstored(found: neighbourhood.Neighbourhood, prepared: Prepared) -> None:
     for kind, value in prepared.own():
         found.add_link(me, kind, value, False, at)
     for contact in prepared.contacts:
-        found.add_link(me, "phone", contact["contact_phone"], True, contact["recorded_at"])
+        found.add_link(me, "phone", contact["contact_phone"], True, contact["recorded_at"], contact["source"])
+    if prepared.application.get("consents") is not None:
+        found.consents[me] = prepared.application["consents"]
     if (me, at) not in found.applications:
         found.applications.append((me, at))
 
@@ -281,7 +288,7 @@ def score_neighbourhood(store: Store, prepared: Prepared, *, deadline: float | N
     found = neighbourhood.around(store, me, prepared.own() + [("phone", p) for p in prepared.listed()],
                                  policy.feature_cap)
     _unstored(found, prepared)
-    projection = found.projection(as_of=at, labels_until=labels_until)
+    projection = found.projection(as_of=at, labels_until=labels_until, consent=policy.consent)
     linked = linkage.link(projection, policy, None)
     table = features.compute(projection, policy, at=at, positions=np.array([0]), prior=basis.prior,
                              linked=linked, keep_rows=True)
@@ -349,6 +356,7 @@ def score_neighbourhood(store: Store, prepared: Prepared, *, deadline: float | N
         "group": None if group is None else {k: group[k] for k in ("size", "risk", "members", "features",
                                                                     "truncated")},
         "versions": {"run_id": basis.run_id, "policy_version": policy.version,
+                     "consent_version": policy.consent.version,
                      "model_id": basis.model.model_id if basis.model else None},
         "neighbourhood": {"identifiers": len(found.degree), "hubs": hubs, "applicants": len(found.applicants) - 1},
         "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -412,7 +420,7 @@ def _emerging(store: Store, found: neighbourhood.Neighbourhood, policy: Policy, 
             found.truncated = True
             break
         neighbourhood.expand(store, found, sorted(todo))
-        projection = found.projection(as_of=at, labels_until=labels_until)
+        projection = found.projection(as_of=at, labels_until=labels_until, consent=policy.consent)
         linked = linkage.link(projection, policy, None)
     if len(members) < policy.min_ring_size:
         return None

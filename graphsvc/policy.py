@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from graphsvc.consent import ConsentRules
 from graphsvc.errors import ConfigurationError
 
 
@@ -147,6 +148,8 @@ class Policy(BaseModel):
     proximity_scale: float = Field(10.0, gt=0)
     default_proximity_scale: float = Field(3.0, gt=0)  # defaults are far commoner, so lifts are lower
     bands: Bands = Bands()
+    # which purposes may use contacts from which sources (graphsvc.consent)
+    consent: ConsentRules = ConsentRules()
 
     def rule(self, kind: str) -> KindRule:
         return self.kinds.get(kind, self.other_kind)

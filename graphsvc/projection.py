@@ -1,7 +1,8 @@
 """The in-memory projection every analytic runs on: sparse incidence matrices.
 
 Built once per run from :meth:`Store.graph_arrays`, optionally "as of" a date, so
-a backtest sees only the links and outcomes known then. Applicants and
+a backtest sees only the links and outcomes known then, and only the contact links
+the consent rules allow for fraud linkage (:mod:`graphsvc.consent`). Applicants and
 identifiers are positions (0-based); ``own`` and ``contact`` are applicant ×
 identifier CSR matrices of ones (one entry per pair whatever the number of
 sightings or relations).
@@ -16,6 +17,7 @@ import pandas as pd
 from scipy import sparse
 
 from graphsvc import normalise
+from graphsvc.consent import ConsentRules
 from graphsvc.store.base import GraphArrays, Store
 
 
@@ -43,7 +45,10 @@ class Projection:
     cache: dict = field(default_factory=dict, repr=False)  # what analytics build once per projection
 
     @classmethod
-    def build(cls, arrays: GraphArrays, as_of: int | None = None) -> Projection:
+    def build(cls, arrays: GraphArrays, as_of: int | None = None, consent: ConsentRules | None = None) -> Projection:
+        """The projection of ``arrays`` with the contact links the consent rules
+        (default: :class:`~graphsvc.consent.ConsentRules`) allow for fraud linkage."""
+        arrays = (consent or ConsentRules()).arrays(arrays, "linkage")
         n, m = len(arrays.applicants), len(arrays.identifier_kind)
         contact = arrays.link_contact
         own = incidence(arrays.link_applicant[~contact], arrays.link_identifier[~contact], (n, m))
@@ -69,8 +74,8 @@ class Projection:
         return cls(arrays, as_of, own, listed, flagged("fraud"), flagged("default"), first, known)
 
     @classmethod
-    def from_store(cls, store: Store, as_of: int | None = None) -> Projection:
-        return cls.build(store.graph_arrays(as_of), as_of)
+    def from_store(cls, store: Store, as_of: int | None = None, consent: ConsentRules | None = None) -> Projection:
+        return cls.build(store.graph_arrays(as_of), as_of, consent)
 
     @property
     def applicants(self) -> np.ndarray:

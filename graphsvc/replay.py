@@ -91,7 +91,7 @@ def replay(store: Store, sources: list[TableSource], cut: int, *, truth: pd.Data
     total = len(applications)
     for done, record in enumerate(applications.to_dict("records"), start=1):
         application = {k: record[k] for k in ("application_id", "applicant_id", "applied_at", "phone", "device_id",
-                                              "ip", "id_number") if k in record and not _missing(record[k])}
+                                              "ip", "id_number", "consents") if k in record and not _missing(record[k])}
         application["identifiers"] = {k[len("kind:"):]: v for k, v in record.items()
                                       if k.startswith("kind:") and not _missing(v)}
         listed = [{k: c[k] for k in ("contact_phone", "relation", "contact_name", "source", "recorded_at")

@@ -97,7 +97,7 @@ def analyse(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
             progress(stage, STAGES.index(stage) + 1, len(STAGES))
 
     if projection is None:
-        projection = Projection.from_store(store, as_of)
+        projection = Projection.from_store(store, as_of, policy.consent)
     if hidden:
         projection.fraud[np.isin(projection.applicants, sorted(hidden))] = False
     done("read")

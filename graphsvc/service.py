@@ -17,6 +17,7 @@ import pandas as pd
 
 from graphsvc import normalise, serving
 from graphsvc.backtest import backtest
+from graphsvc.consent import ConsentRules
 from graphsvc.errors import ConfigurationError, NotFoundError
 from graphsvc.explain import explain
 from graphsvc.model import Model
@@ -87,7 +88,7 @@ class Service:
         --------
         >>> svc.applicants_for("phone", "138 0013 8000")  # doctest: +SKIP
         """
-        links = self.store.identifier_links([(kind, self.canonical(kind, value))])
+        links = self.links_to([(kind, self.canonical(kind, value))])
         return _readable(links.drop(columns=["kind", "value"]))
 
     def identifiers_of(self, applicant_id: str) -> pd.DataFrame:
@@ -99,8 +100,24 @@ class Service:
             When the applicant is unknown.
         """
         self._require(applicant_id)
-        links = self.store.applicant_links([applicant_id])
+        links = self.links_of([applicant_id])
         return _readable(links.drop(columns=["applicant_id"]))
+
+    @property
+    def consent(self) -> ConsentRules:
+        """The consent rules in force: the served run's (the defaults before any run)."""
+        from graphsvc.online import latest_basis
+
+        return latest_basis(self.store).policy.consent
+
+    def links_of(self, applicant_ids: list[str]) -> pd.DataFrame:
+        """Links of applicants (``store.base.LINK_COLUMNS``), contacts only where the
+        consent rules allow their use for linkage: what every view of the graph shows."""
+        return self.consent.links(self.store.applicant_links(applicant_ids), "linkage")
+
+    def links_to(self, identifiers: list[tuple[str, str]], max_degree: int | None = None) -> pd.DataFrame:
+        """Links of identifiers (holders above ``max_degree`` not read), as :meth:`links_of`."""
+        return self.consent.links(self.store.identifier_links(identifiers, max_degree=max_degree), "linkage")
 
     def ego_network(self, applicant_id: str, hops: int = 2, max_degree: int = 200,
                     max_nodes: int = 5_000, deadline: float | None = None) -> nx.Graph:
@@ -127,7 +144,7 @@ class Service:
                 graph.graph["truncated"] = True
                 break
             if hop % 2 == 0:
-                links = self.store.applicant_links(frontier_applicants)
+                links = self.links_of(frontier_applicants)
                 new = self._add_links(graph, links, max_nodes)
                 frontier_identifiers = sorted({(k, v) for k, v in new if k != "applicant"})
                 degrees = self.store.identifier_degrees(frontier_identifiers)
@@ -138,7 +155,7 @@ class Service:
             else:
                 expandable = [(k, v) for k, v in frontier_identifiers
                               if not graph.nodes[node_id(k, v)].get("hub")]
-                links = self.store.identifier_links(expandable, max_degree=max_degree)
+                links = self.links_to(expandable, max_degree=max_degree)
                 new = self._add_links(graph, links, max_nodes)
                 frontier_applicants = sorted(v for k, v in new if k == "applicant")
         self._annotate_applicants(graph)
@@ -196,9 +213,9 @@ class Service:
             if len(parents) >= max_nodes or (deadline is not None and time.monotonic() > deadline):
                 truncated = True
                 break
-            links = self.store.applicant_links(frontier)
+            links = self.links_of(frontier)
             identifiers = sorted(set(zip(links["kind"], links["value"])))
-            reached = self.store.identifier_links(identifiers, max_degree=max_degree)
+            reached = self.links_to(identifiers, max_degree=max_degree)
             holders = links.groupby(["kind", "value"])["applicant_id"].apply(list).to_dict()
             nxt = []
             for row in reached.sort_values(["applicant_id", "kind", "value"]).itertuples(index=False):
@@ -223,7 +240,7 @@ class Service:
     def links_between(self, first: str, second: str) -> list[dict]:
         """What links two applicants: identifiers both hold (``shared``), a phone of
         one the other lists (``listed``), a number both list (``co-listed``)."""
-        links = self.store.applicant_links([first, second])
+        links = self.links_of([first, second])
         mine = links[links["applicant_id"] == first]
         theirs = links[links["applicant_id"] == second]
         out = []
@@ -284,7 +301,7 @@ class Service:
             raise ValueError("at must be 'as-of' or 'own'")
         policy = policy or Policy()
         when = parse_as_of(as_of, self.settings.timezone)
-        projection = Projection.from_store(self.store, when)
+        projection = Projection.from_store(self.store, when, policy.consent)
         linked = link(projection, policy, self.store)
         if at == "own":
             from graphsvc.model import training_set
@@ -307,7 +324,7 @@ class Service:
 
         policy = policy or Policy()
         when = parse_as_of(as_of, self.settings.timezone)
-        projection = Projection.from_store(self.store, when)
+        projection = Projection.from_store(self.store, when, policy.consent)
         return fit(projection, policy, as_of=when, seed=seed, maturity_days=maturity_days, store=self.store)
 
     def runs(self) -> pd.DataFrame:
@@ -374,7 +391,7 @@ class Service:
         """A ring as a networkx graph: its members and the identifiers at least two
         of them hold or list (hubs marked, as in :meth:`ego_network`)."""
         members = self.ring_members(ring_id, run_id=run_id)["applicant_id"].tolist()
-        links = self.store.applicant_links(members)
+        links = self.links_of(members)
         holders = links.groupby(["kind", "value"])["applicant_id"].nunique()
         shared = set(holders[holders >= 2].index)
         graph = nx.Graph(title=f"ring {ring_id}", ring_id=ring_id, truncated=False)
@@ -403,9 +420,10 @@ class Service:
     def skiptrace(self, applicant_id: str, limit: int = 10) -> pd.DataFrame:
         """Ranked contact points for a borrower who stopped answering: phone,
         channel (own or third party), evidence, confidence, usage and the path."""
+        from graphsvc.online import latest_basis
         from graphsvc.skiptrace import skiptrace
 
-        return skiptrace(self.store, applicant_id, limit=limit)
+        return skiptrace(self.store, applicant_id, latest_basis(self.store).policy, limit=limit)
 
     def lost_contact(self) -> list[str]:
         """Borrowers whose contact is lost (and not restored since)."""
@@ -454,7 +472,7 @@ def _model(model: Model | str | Path | None) -> Model | None:
 
 
 def _readable(links: pd.DataFrame) -> pd.DataFrame:
-    out = links.copy()
+    out = links.drop(columns=["consents"])
     for column in ("first_seen", "last_seen"):
         out[column] = [normalise.format_timestamp(v) for v in out[column]]
     return out.reset_index(drop=True)

@@ -24,8 +24,10 @@ their kind's hub cap are never traversed; numbers recorded dead (the phone of a
 rate measured on generated data (``docs/skiptrace.md``).
 
 Compliance: third-party candidates may be used only to ask for a way to reach the
-borrower (``usage``), never to discuss the debt; every skip-trace is audited
-with its purpose by the API.
+borrower (``usage``), never to discuss the debt; only contacts whose source the
+consent rules allow for ``collections`` are read at all (by default never an
+address book's, :mod:`graphsvc.consent`), so no number is proposed, nor anyone
+reached, through them; every skip-trace is audited with its purpose by the API.
 """
 
 from __future__ import annotations
@@ -77,9 +79,14 @@ def skiptrace(store: Store, applicant_id: str, policy: Policy | None = None, lim
 
     policy = policy or Policy()
     outcomes = store.applicant_outcomes(applicant_id)
-    mine = store.applicant_links([applicant_id])
-    if not len(mine) and not outcomes:
+    everything = store.applicant_links([applicant_id])
+    if not len(everything) and not outcomes:
         raise NotFoundError(f"no applicant {applicant_id!r}")
+
+    def usable(links):  # only contacts whose source the consent rules allow collectors to use
+        return policy.consent.links(links, "collections")
+
+    mine = usable(everything)
     lost = [at for outcome, at, _ in outcomes if outcome == "lost_contact" and at is not None]
     lost_at = max(lost) if lost else None
     dead = {phone for outcome, _, phone in outcomes if outcome == "lost_contact" and phone}
@@ -113,17 +120,17 @@ def skiptrace(store: Store, applicant_id: str, policy: Policy | None = None, lim
     # who shares the borrower's device, identity or home IP (never through hubs)
     shared = [(k, v) for k, v in zip(own["kind"], own["value"]) if k in ("device", "id_number", "ip")]
     caps = {k: policy.rule(k).hub for k in ("device", "id_number", "ip")}
-    sharing = store.identifier_links(shared, max_degree=max(caps.values())) if shared else mine.iloc[0:0]
+    sharing = usable(store.identifier_links(shared, max_degree=max(caps.values()))) if shared else mine.iloc[0:0]
     sharing = sharing[(sharing["applicant_id"] != applicant_id) & (sharing["role"] == "own")]
     degree = sharing.groupby(["kind", "value"])["applicant_id"].nunique()
     sharing = sharing[[degree[(k, v)] + 1 <= caps[k] for k, v in zip(sharing["kind"], sharing["value"])]]
     # who lists the borrower's phones, and whom the borrower lists
-    listing = store.identifier_links([("phone", p) for p in own_phones], max_degree=policy.rule("phone").hub * 10) \
-        if own_phones else mine.iloc[0:0]
+    listing = usable(store.identifier_links([("phone", p) for p in own_phones],
+                                            max_degree=policy.rule("phone").hub * 10)) if own_phones else mine.iloc[0:0]
     reverse = listing[(listing["role"] == "contact") & (listing["applicant_id"] != applicant_id)]
     names = {n for n in reverse["name"] if isinstance(n, str)}
     listed = mine.loc[mine["role"] == "contact", "value"].tolist()
-    holders = store.identifier_links([("phone", p) for p in listed], max_degree=policy.rule("phone").hub) \
+    holders = usable(store.identifier_links([("phone", p) for p in listed], max_degree=policy.rule("phone").hub)) \
         if listed else mine.iloc[0:0]
     contacts = holders[(holders["role"] == "own") & (holders["applicant_id"] != applicant_id)]
 
@@ -138,7 +145,7 @@ def skiptrace(store: Store, applicant_id: str, policy: Policy | None = None, lim
     for row in contacts.itertuples(index=False):
         circle.setdefault(row.applicant_id, []).append(("declared_contact", None))
     if circle:
-        theirs = store.applicant_links(sorted(circle))
+        theirs = usable(store.applicant_links(sorted(circle)))
         for row in theirs.itertuples(index=False):
             if row.value in own_phones:
                 continue

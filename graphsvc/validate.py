@@ -15,6 +15,7 @@ import pandas as pd
 from graphsvc import keys, normalise
 from graphsvc.contract import (
     APPLICATION_IDENTIFIER_COLUMNS,
+    CONSENT_SCOPES,
     DERIVED_KINDS,
     KIND_NAME,
     RAW_KINDS,
@@ -28,6 +29,7 @@ from graphsvc.store.base import QUARANTINED, REJECT_COLUMNS
 
 TIMESTAMP_DETAIL = "not an ISO 8601 date or timestamp between 1900-01-01 and 2100-12-31"
 KEY_DETAIL = "{} is over 256 characters or holds control or invisible characters"
+CONSENT_DETAIL = f"consents must name scopes among: {', '.join(CONSENT_SCOPES)} (or none)"
 
 
 @dataclass
@@ -124,16 +126,24 @@ class _Checker:
         return rows.loc[~self.bad].reset_index(drop=True), rejects
 
 
-def application_digest(content: list, raw: list) -> np.ndarray:
+def application_digest(content: list, extras: list) -> np.ndarray:
     """The content digest of applications: of ``content`` (applicant, time, canonical
-    identifiers in kind order, properties), and for a row holding invalid values kept
-    as raw kinds, of those too (in kind order), so that other junk is other content
-    while a clean row's digest never depends on them."""
+    identifiers in kind order, properties), followed by the ``extras`` a row holds
+    (invalid values kept as raw kinds in kind order, then stated consents), so that
+    other junk or other consents are other content, a row without them keeps the
+    digest it always had, and a row's digest never depends on what the other rows
+    of its batch hold."""
     digest = keys.row_ids("application-content", content)
-    if raw:
-        held = np.logical_or.reduce([pd.Series(r).notna().to_numpy(dtype=bool) for r in raw])
-        if held.any():
-            digest = np.where(held, keys.row_ids("application-content", content + raw), digest)
+    if not extras:
+        return digest
+    held = np.column_stack([pd.Series(e).notna().to_numpy(dtype=bool) for e in extras])
+    patterns, which = np.unique(held, axis=0, return_inverse=True)
+    for code, pattern in enumerate(patterns):
+        if pattern.any():
+            rows = np.flatnonzero(which.ravel() == code)
+            picked = [pd.Series(np.asarray(c, dtype=object)[rows]) for c in content]
+            picked += [pd.Series(np.asarray(e, dtype=object)[rows]) for e, h in zip(extras, pattern) if h]
+            digest[rows] = keys.row_ids("application-content", picked)
     return digest
 
 
@@ -192,10 +202,12 @@ def prepare(table: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
             out[f"id:{kind}"], typed = check.left_out(column, convert, reason, detail)
             if kind in RAW_KINDS and typed.notna().any():  # the invalid ones, kept as their raw kind
                 raw[RAW_KINDS[kind]] = normalise.raws(kind, typed, lambda: _key(ctx))
+        out["consents"] = check.normalised("consents", lambda s: normalise.consents(s, CONSENT_SCOPES),
+                                           Reason.UNKNOWN_VALUE, CONSENT_DETAIL, required=False)
         content = [out["applicant_id"], out["applied_at"]] + [out[c] for c in sorted(out) if c.startswith("id:")]
         if "properties" in out:
             content.append(out["properties"])
-        out["digest"] = application_digest(content, [raw[k] for k in sorted(raw)])
+        out["digest"] = application_digest(content, [raw[k] for k in sorted(raw)] + [out["consents"]])
         for kind, values in raw.items():
             out[f"id:{kind}"] = values
         for derived, origin in DERIVED_KINDS.items():

@@ -80,7 +80,7 @@ def test_links_degrees_and_neighbourhood(backend, tmp_path):
     assert {r[1] for r in rows} == {"farm-1", "dev-9", "+8613800000009", "10.0.9.1", "10.0.9.0/24",
                                     *(r[1] for r in rows if r[0] == "id_number")}
     capped = [r for r in backend.neighbourhood(["A009"], [("device", "farm-1")], cap=3) if r[1] == "farm-1"]
-    assert capped == [("device", "farm-1", 4, None, None, None, None)]
+    assert capped == [("device", "farm-1", 4, None, None, None, None, None, None)]
     both = backend.neighbourhood(["A009", "A010"], [], cap=3)
     assert {r[1] for r in both} >= {"dev-9", "dev-10", "10.0.10.0/24"} and "farm-1" not in {r[1] for r in both}
     outcomes, applications = backend.timelines(["A001", "A008", "A009", "nobody"])

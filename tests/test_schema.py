@@ -27,7 +27,7 @@ def test_a_version_1_store_gets_holders_from_its_links(scenario_db, tmp_path):
     old = tmp_path / "old.db"
     shutil.copy(scenario_db, old)
     _as_version_1(old)
-    with pytest.raises(StoreError, match="schema version 1 is not 4 \\(open it once writable to upgrade it\\)"):
+    with pytest.raises(StoreError, match="schema version 1 is not 5 \\(open it once writable to upgrade it\\)"):
         open_store(str(old), readonly=True)
     with open_store(str(old)) as store:
         shared = store.shared_identifiers("device")
@@ -35,7 +35,7 @@ def test_a_version_1_store_gets_holders_from_its_links(scenario_db, tmp_path):
     assert holders == _pairs(old, "SELECT DISTINCT identifier, applicant FROM links ORDER BY 1, 2")
     assert holders == _pairs(scenario_db, "SELECT identifier, applicant FROM holders ORDER BY 1, 2")
     assert _pairs(old, "SELECT name FROM sqlite_master WHERE name = 'links_by_identifier'") == []
-    assert _pairs(old, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
+    assert _pairs(old, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
     with open_store(str(scenario_db), readonly=True) as store:
         assert shared.equals(store.shared_identifiers("device")) and len(shared) > 10
 
@@ -50,14 +50,14 @@ def test_a_version_2_store_gets_the_audit_reason_column(scenario_db, tmp_path):
                     "subjects TEXT NOT NULL, purpose TEXT)")
         con.execute("INSERT INTO audit VALUES (1, 'then', 'ana', 'admin', '/v1/rings', 'GET', 200, '[]', NULL)")
         con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
-    with pytest.raises(StoreError, match="schema version 2 is not 4 \\(open it once writable to upgrade it\\)"):
+    with pytest.raises(StoreError, match="schema version 2 is not 5 \\(open it once writable to upgrade it\\)"):
         open_store(str(old), readonly=True)
     with open_store(str(old)) as store:
         store.record_access({"at": "now", "caller": "(no key)", "role": "", "route": "/v1/rings", "method": "GET",
                              "status": 401, "subjects": [], "reason": "an X-API-Key header is required"})
         log = store.access_log()
     assert log["reason"].tolist() == ["an X-API-Key header is required", None]
-    assert _pairs(old, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
+    assert _pairs(old, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
 
 
 def test_a_version_3_store_gets_the_pending_table(scenario_db, tmp_path):
@@ -66,9 +66,9 @@ def test_a_version_3_store_gets_the_pending_table(scenario_db, tmp_path):
     with closing(sql.connect(old)) as con:  # what version 3 left: no pending facts
         con.execute("DROP TABLE pending")
         con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
-    with pytest.raises(StoreError, match="schema version 3 is not 4 \\(open it once writable to upgrade it\\)"):
+    with pytest.raises(StoreError, match="schema version 3 is not 5 \\(open it once writable to upgrade it\\)"):
         open_store(str(old), readonly=True)
     with open_store(str(old)) as store:
         assert store.pending().empty
-    assert _pairs(old, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
+    assert _pairs(old, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
     assert _pairs(old, "SELECT count(*) FROM pending") == [(0,)]

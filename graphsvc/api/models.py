@@ -41,6 +41,9 @@ class ApplicationIn(BaseModel):
     device_id: str | None = OptionalValue
     ip: str | None = OptionalValue
     id_number: str | None = Field(None, max_length=1024, description="stored only as a keyed HMAC token")
+    consents: str | None = Field(None, max_length=200, description=(
+        "consent scopes the applicant granted with this application, e.g. address_book (or none): "
+        "address-book contacts feed fraud linkage only with it (graphsvc.consent)"))
     identifiers: dict[str, str] = Field(default_factory=dict, max_length=32,
                                         description="declared identifier kinds: {kind: value}, e.g. email")
     contacts: list[ContactIn] = Field(default_factory=list, max_length=200)
@@ -81,6 +84,7 @@ class GroupOut(BaseModel):
 class Versions(BaseModel):
     run_id: str | None = Field(description="the re-score run the answer builds on (none before the first run)")
     policy_version: str
+    consent_version: str = Field(description="the consent rules the answer used contacts under (graphsvc.consent)")
     model_id: str | None = Field(None, description="the fitted model of that run (none: the hand-set policy)")
 
 
@@ -301,4 +305,5 @@ class RevealOut(BaseModel):
 class SkiptraceOut(BaseModel):
     applicant_id: str
     purpose: str
+    consent_version: str = Field(description="the consent rules that chose which contacts could be used")
     candidates: list[Candidate]

@@ -132,6 +132,10 @@ def _spell(rng: np.random.Generator, people: People, draft: Draft, dirty_share: 
         "id_number": apps["id_number"].to_numpy(object),
         "channel": apps["channel"].to_numpy(object),
         "loan_amount": (rng.integers(5, 200, len(apps)) * 100).astype(np.int64),
+        # most applicants let the lender use their address book, some refuse (the same
+        # answer on each of their applications; drawn from the person, not the generator's
+        # stream, so the rest of a scenario is as it was)
+        "consents": np.where(_consenting(apps["person"].to_numpy(np.int64)), "address_book", "none").astype(object),
     })
     cons = Draft.frame(draft.contacts).sort_values(["recorded_at", "person"], kind="stable")
     contact_phone = ids.spell_phones(rng, cons["phone"].to_numpy(np.int64))
@@ -153,6 +157,12 @@ def _spell(rng: np.random.Generator, people: People, draft: Draft, dirty_share: 
         "observed_at": ids.iso_local(outs["observed_at"].to_numpy()),
     })
     return {"applications": applications, "contacts": contacts, "outcomes": outcomes}
+
+
+def _consenting(person: np.ndarray, share: float = 0.85) -> np.ndarray:
+    """Whether each person grants the use of their address book (a fixed share, by a
+    multiplicative hash of the person's number)."""
+    return (person * 2654435761) % 1000 < share * 1000
 
 
 def _truth_applicants(people: People, base_truth: pd.DataFrame, ring_truth: pd.DataFrame) -> pd.DataFrame:

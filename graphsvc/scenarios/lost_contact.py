@@ -64,7 +64,7 @@ def build(rng: np.random.Generator, alloc: ids.Allocator, people: People, borrow
     reverse = np.flatnonzero(route == "reverse_contact")
     draft.add_contacts(knowers[reverse], new_phone[reverse],
                        rng.choice(["sibling", "friend", "relative"], len(reverse)),
-                       people.name[borrowers[reverse]], "address_book", later[reverse])
+                       people.name[borrowers[reverse]], "emergency", later[reverse])
     account_of = np.full(n, -1)
     account_of[who] = accounts
     return pd.DataFrame({

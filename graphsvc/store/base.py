@@ -42,7 +42,7 @@ def with_none(column: pd.Series) -> pd.Series:
 #: columns of every link frame a store returns
 LINK_COLUMNS = [
     "applicant_id", "kind", "value", "role", "relation", "first_seen", "last_seen", "count",
-    "name", "source",
+    "name", "source", "consents",  # consents: the applicant's (graphsvc.consent)
 ]
 
 
@@ -112,6 +112,11 @@ class GraphArrays:
     #: whole store as far as it was counted (hubs are counted, not fetched)
     identifier_value: np.ndarray | None = None
     identifier_degree: np.ndarray | None = None
+    #: int8 per link: the contact source (0 when not stated or an own link, else 1 + its
+    #: place in ``contract.CONTACT_SOURCES``), and per applicant the consents stated
+    #: (canonical text, None when never stated): what the consent rules read
+    link_source: np.ndarray | None = None
+    applicant_consents: np.ndarray | None = None
 
 
 #: columns of the relation frames a store returns
@@ -182,8 +187,9 @@ class Store(ABC):
         """The one-hop neighbourhood of applicants for online scoring, as tuples.
 
         Covers ``identifiers`` and every identifier the applicants already have:
-        ``(kind, value, degree, holder, role, relation, first_seen)``, one row per
-        link, with ``degree`` (distinct applicants) counted only up to ``cap + 1``;
+        ``(kind, value, degree, holder, role, relation, first_seen, source, consents)``,
+        one row per link (``source`` the contact source, ``consents`` the holder's stated
+        consents), with ``degree`` (distinct applicants) counted only up to ``cap + 1``;
         identifiers above ``cap`` come as one row without holder (None).
         """
 

@@ -259,3 +259,18 @@ def stored_applications(rows: pd.DataFrame, stored_digest: np.ndarray) -> tuple[
     rejects = rejects_frame(rows, exists & ~same, "application_id", Reason.CONFLICTING_DUPLICATE,
                             "application_id already loaded with different content")
     return ~exists, int(same.sum()), rejects
+
+
+def stated_consents(applicant: np.ndarray, rows: pd.DataFrame) -> list[tuple[int, str, int]]:
+    """``(applicant, consents, applied_at)`` of the applications that state consents,
+    the newest per applicant (of two at the same time, the one granting less)."""
+    if "consents" not in rows:
+        return []
+    stated = rows["consents"].notna().to_numpy()
+    if not stated.any():
+        return []
+    part = pd.DataFrame({"applicant": np.asarray(applicant)[stated], "consents": rows["consents"].to_numpy(object)[stated],
+                         "at": rows["applied_at"].to_numpy(np.int64)[stated]})
+    part = part.sort_values(["applicant", "at", "consents"], ascending=[True, True, False])
+    newest = part.drop_duplicates("applicant", keep="last")
+    return list(zip(newest["applicant"].tolist(), newest["consents"].tolist(), newest["at"].tolist()))

@@ -1,7 +1,7 @@
 // name: store/neighbourhood
-// description: Bounded neighbourhood for online scoring: the given identifiers and those the given applicants already have, each with its degree counted up to $limit, and its holders when below.
+// description: Bounded neighbourhood for online scoring: the given identifiers and those the given applicants already have, each with its degree counted up to $limit, and its holders when below (with the link's contact source and the holder's stated consents).
 // parameters: $applicant_ids (list of applicant ids), $refs (list of identifier refs), $limit (integer)
-// returns: kind, value, degree, holder, role, relation, first_seen
+// returns: kind, value, degree, holder, role, relation, first_seen, source, consents
 CALL () {
   UNWIND $refs AS ref
   MATCH (i:Identifier {ref: ref})
@@ -15,5 +15,5 @@ WITH i, COUNT { MATCH (i)<-[:HAS]-(a:Applicant) WITH DISTINCT a LIMIT $limit RET
 OPTIONAL MATCH (i)<-[l:HAS]-(a:Applicant)
   WHERE degree < $limit
 RETURN i.kind AS kind, i.value AS value, degree, a.id AS holder, l.role AS role, l.relation AS relation,
-       l.first_seen AS first_seen
+       l.first_seen AS first_seen, l.source AS source, a.consents AS consents
 ORDER BY kind, value, holder

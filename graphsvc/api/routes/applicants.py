@@ -37,7 +37,7 @@ async def get_applicant(applicant_id: str, request: Request, app_state: State,
               if run_id else None)
     score = scored.iloc[0] if scored is not None and len(scored) else None
     reasons = json.loads(score["reasons"]) if score is not None and isinstance(score["reasons"], str) else []
-    links = service.store.applicant_links([applicant_id]).sort_values(["role", "kind", "value"])
+    links = service.links_of([applicant_id]).sort_values(["role", "kind", "value"])
     audit(request, app_state, caller, [applicant_id])
     return ApplicantOut(
         applicant_id=applicant_id, applications=int(row["applications"]),

@@ -32,8 +32,7 @@ async def identifier_applicants(
     degrees = service.store.identifier_degrees([(kind, canonical)])
     degree = int(degrees["degree"].iloc[0]) if len(degrees) else 0
     hub = degree > Policy().rule(kind).hub
-    links = (service.store.identifier_links([(kind, canonical)]) if degree and not hub
-             else service.store.identifier_links([]))
+    links = service.links_to([(kind, canonical)] if degree and not hub else [])
     holders = [HolderOut(applicant_id=r.applicant_id, role=r.role, relation=r.relation or None,
                          first_seen=normalise.format_timestamp(r.first_seen), last_seen=normalise.format_timestamp(r.last_seen), count=int(r.count))
                for r in links.sort_values(["applicant_id", "role"]).itertuples(index=False)]

@@ -12,7 +12,6 @@ from graphsvc.api.deps import AppState, State, allowed, audit, purpose
 from graphsvc.api.models import Candidate, RevealIn, RevealOut, SkiptraceIn, SkiptraceOut
 from graphsvc.api.security import Caller, Role
 from graphsvc.errors import NotFoundError
-from graphsvc.skiptrace import skiptrace as trace
 
 router = APIRouter(prefix="/v1", tags=["skiptrace"])
 ERRORS = {401: {"description": "no or unknown API key"}, 403: {"description": "role not allowed"},
@@ -44,7 +43,7 @@ async def skiptrace(body: SkiptraceIn, request: Request, app_state: State,
     any other purpose, are masked, each with a ``reveal`` handle for
     ``POST /v1/skiptrace/reveal``. Admins see every number. Every call is audited
     with its purpose and the keyed digest of each number shown in full."""
-    found = trace(app_state.service.store, body.applicant_id, limit=body.limit)
+    found = app_state.service.skiptrace(body.applicant_id, limit=body.limit)
     key = app_state.settings.identity_key()
     own_in_full = caller.role is Role.ADMIN or _collections(request, app_state)
     candidates, shown = [], []
@@ -58,7 +57,8 @@ async def skiptrace(body: SkiptraceIn, request: Request, app_state: State,
             "reveal": None if full else masking.reveal_handle(body.applicant_id, row["phone"], key)}))
     via = [v.split(" ")[0] for v in found["via"] if isinstance(v, str)]
     audit(request, app_state, caller, [body.applicant_id, *via], revealed=shown)
-    return SkiptraceOut(applicant_id=body.applicant_id, purpose=purpose_, candidates=candidates)
+    return SkiptraceOut(applicant_id=body.applicant_id, purpose=purpose_,
+                        consent_version=app_state.service.consent.version, candidates=candidates)
 
 
 @router.post("/skiptrace/reveal", response_model=RevealOut, name="reveal_number",
@@ -69,7 +69,7 @@ async def reveal(body: RevealIn, request: Request, app_state: State,
     gave (it must still be among the borrower's candidates). Audited with the purpose
     and the number's keyed digest."""
     key = app_state.settings.identity_key()
-    found = trace(app_state.service.store, body.applicant_id, limit=1_000)
+    found = app_state.service.skiptrace(body.applicant_id, limit=1_000)
     for row in _candidates(found):
         if masking.reveal_handle(body.applicant_id, row["phone"], key) == body.reveal:
             audit(request, app_state, caller, [body.applicant_id], revealed=[masking.number_digest(row["phone"], key)])

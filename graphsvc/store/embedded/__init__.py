@@ -19,7 +19,7 @@ from graphsvc.store.embedded.results import Results
 from graphsvc.store.embedded.sql import Connection, connect
 from graphsvc.store.embedded.writer import Writer
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 PAGE_SIZE = 16_384
 
 
@@ -75,7 +75,7 @@ class EmbeddedStore(Writer, Reader, Results, Store):
         if version is None or version[0] != SCHEMA_VERSION:
             found = "none" if version is None else version[0]
             raise StoreError(f"{self.path}: schema version {found} is not {SCHEMA_VERSION}"
-                             + (" (open it once writable to upgrade it)" if found in ("1", "2", "3") else ""))
+                             + (" (open it once writable to upgrade it)" if found in ("1", "2", "3", "4") else ""))
 
     def background_checkpoints(self) -> Checkpointer:
         """Checkpoint the write-ahead log from a thread until the returned object is stopped
@@ -92,14 +92,16 @@ def _upgrade(con: Connection) -> None:
     From 2: the audit trail's ``reason`` column (refused calls). From 3: the ``pending``
     table (facts waiting for their applicant) and the ``promotions`` log (which run is
     served), which the schema script creates, and the audit trail's ``revealed`` column
-    (digests of the numbers a response showed in full)."""
+    (digests of the numbers a response showed in full). From 4: the applicants'
+    ``consents`` and ``consents_at`` columns (filled from no application: consents
+    stated before version 5 were not read)."""
     version = "SELECT value FROM meta WHERE key = 'schema_version'"
-    if con.execute(version).fetchone()[0] not in ("1", "2", "3"):
+    if con.execute(version).fetchone()[0] not in ("1", "2", "3", "4"):
         return
     con.execute("BEGIN IMMEDIATE")
     try:
         found = con.execute(version).fetchone()[0]
-        if found in ("1", "2", "3"):  # not upgraded by another process meanwhile
+        if found in ("1", "2", "3", "4"):  # not upgraded by another process meanwhile
             if found == "1":
                 con.execute("INSERT OR IGNORE INTO holders SELECT identifier, applicant FROM links "
                             "ORDER BY identifier, applicant")
@@ -109,6 +111,10 @@ def _upgrade(con: Connection) -> None:
                 con.execute("ALTER TABLE audit ADD COLUMN reason TEXT")
             if "revealed" not in columns:
                 con.execute("ALTER TABLE audit ADD COLUMN revealed TEXT")
+            held = {row[1] for row in con.execute("PRAGMA table_info(applicants)")}
+            for column, kind in (("consents", "TEXT"), ("consents_at", "INTEGER")):
+                if column not in held:
+                    con.execute(f"ALTER TABLE applicants ADD COLUMN {column} {kind}")
             con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
         con.execute("COMMIT")
     except BaseException:

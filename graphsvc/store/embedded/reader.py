@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from graphsvc import keys
+from graphsvc.contract import CONTACT_SOURCES
 from graphsvc.store.base import LINK_COLUMNS, RELATION_COLUMNS, GraphArrays
 from graphsvc.store.embedded.sql import Connection, connect, frame
 
@@ -55,7 +56,7 @@ class Reader:
                            "GROUP BY tbl ORDER BY tbl", [])
 
     _LINK_FIELDS = ("SELECT a.key AS applicant_id, i.kind, i.value, l.role, l.relation, l.first_seen, "
-                    "l.last_seen, l.count, l.name, l.source ")
+                    "l.last_seen, l.count, l.name, l.source, a.consents ")
     #: links from the applicant end (the links' own key) ...
     _LINKS_SELECT = (_LINK_FIELDS + "FROM links l JOIN applicants a ON a.id = l.applicant "
                      "JOIN identifiers i ON i.id = l.identifier ")
@@ -142,7 +143,7 @@ class Reader:
             "(SELECT id FROM applicants WHERE key IN (SELECT value FROM json_each(?2)))), "
             "deg AS MATERIALIZED (SELECT i.id, i.kind, i.value, (SELECT count(*) FROM (SELECT 1 FROM holders x "
             "WHERE x.identifier = i.id LIMIT ?3)) AS degree FROM identifiers i JOIN ids ON ids.id = i.id) "
-            "SELECT d.kind, d.value, d.degree, a.key, l.role, l.relation, l.first_seen FROM deg d "
+            "SELECT d.kind, d.value, d.degree, a.key, l.role, l.relation, l.first_seen, l.source, a.consents FROM deg d "
             "LEFT JOIN holders h ON h.identifier = d.id AND d.degree < ?3 "
             "LEFT JOIN links l ON l.applicant = h.applicant AND l.identifier = h.identifier "
             "LEFT JOIN applicants a ON a.id = l.applicant ORDER BY d.kind, d.value, a.key",
@@ -193,10 +194,12 @@ class Reader:
                 nodes = pool.submit(self._node_arrays)
                 # applicant, identifier and role packed in one value, then first_seen (undated
                 # links as a sentinel: group_concat skips NULL), read as pairs in one pass
-                pairs = _ints(con, "SELECT ((applicant << 33) | (identifier << 1) | (role = 'contact')) || ',' || "
+                pairs = _ints(con, f"SELECT ((applicant << 35) | (identifier << 3) | ({_SOURCE_CODE} << 1) "
+                                   "| (role = 'contact')) || ',' || "
                                    f"coalesce(first_seen, {_UNDATED}) AS x FROM links "
                                    f"WHERE 1{dated} ORDER BY applicant, identifier, role, relation", params)
                 packed, seen = pairs[0::2], pairs[1::2]
+                stated = con.execute("SELECT id, consents FROM applicants WHERE consents IS NOT NULL").fetchall()
                 outcomes = pd.DataFrame(con.execute(
                     "SELECT applicant, outcome, observed_at FROM outcomes"
                     + ("" if as_of is None else " WHERE observed_at <= ?"), params).fetchall(),
@@ -211,11 +214,17 @@ class Reader:
                 applicant_ids, applicants, identifier_ref, identifier_kind, kinds = nodes.result()
         finally:
             con.execute("COMMIT")
+        consents = np.full(len(applicant_ids), None, dtype=object)
+        if stated:
+            consents[_positions(applicant_ids, np.array([i for i, _ in stated], dtype=np.int64))] = \
+                [c for _, c in stated]
         return GraphArrays(
             applicants=applicants, kinds=kinds, identifier_kind=identifier_kind, identifier_ref=identifier_ref,
-            link_applicant=_positions(applicant_ids, packed >> 33),
-            link_identifier=_positions(identifier_ref, (packed >> 1) & 0xFFFFFFFF),
+            link_applicant=_positions(applicant_ids, packed >> 35),
+            link_identifier=_positions(identifier_ref, (packed >> 3) & 0xFFFFFFFF),
             link_contact=(packed & 1).astype(bool),
+            link_source=((packed >> 1) & 3).astype(np.int8),
+            applicant_consents=consents,
             link_first_seen=np.where(seen == _UNDATED, np.nan, seen.astype(float)),
             outcome_applicant=_positions(applicant_ids, outcomes["applicant"].to_numpy(np.int64)),
             outcome=outcomes["outcome"].to_numpy(object),
@@ -249,6 +258,9 @@ class Reader:
         return _concat(frames, ["ref", "kind", "value"])
 
 
+#: a link's contact source as a code (0: not stated, else 1 + its place in CONTACT_SOURCES)
+_SOURCE_CODE = ("CASE source " + " ".join(f"WHEN '{name}' THEN {code}" for code, name in enumerate(CONTACT_SOURCES, 1))
+                + " ELSE 0 END")
 #: first_seen of undated links in :meth:`Reader.graph_arrays`' packed read
 _UNDATED = -(1 << 62)
 _NO_RELATIONS = pd.DataFrame(columns=RELATION_COLUMNS)

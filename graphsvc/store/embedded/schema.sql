@@ -8,9 +8,11 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS applicants (
-    id         INTEGER PRIMARY KEY,
-    key        TEXT NOT NULL UNIQUE,
-    properties TEXT
+    id          INTEGER PRIMARY KEY,
+    key         TEXT NOT NULL UNIQUE,
+    properties  TEXT,
+    consents    TEXT,    -- the consent scopes of the newest application that stated them ('' = none)
+    consents_at INTEGER  -- that application's applied_at
 );
 CREATE TABLE IF NOT EXISTS applications (
     id         INTEGER PRIMARY KEY,

@@ -40,6 +40,10 @@ from graphsvc.store.staging import FACT_KEYS
 _NO_REJECTS = pd.DataFrame(columns=REJECT_COLUMNS)
 _INSERT_LINK = ("INSERT INTO links (applicant, identifier, role, relation, first_seen, last_seen, count, name, source) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+#: an applicant's consents are those of its newest application that stated them; of two
+#: stated at the same time, the one granting less (order of arrival never matters)
+_SET_CONSENTS = ("UPDATE applicants SET consents = ?1, consents_at = ?2 WHERE id = ?3 AND (consents_at IS NULL "
+                 "OR consents_at < ?2 OR (consents_at = ?2 AND consents > ?1))")
 _UPSERT_LINK = (
     "INSERT INTO links (applicant, identifier, role, relation, first_seen, last_seen, count, name, source) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
@@ -401,6 +405,8 @@ class Writer:
                 if application[column] is not None:
                     held.append(self._one_identifier(column[3:], application[column]))
                     con.execute(_UPSERT_LINK, (applicant, held[-1], str(Role.OWN), "", at, at, 1, None, None))
+            if application.get("consents") is not None:
+                con.execute(_SET_CONSENTS, (application["consents"], at, applicant))
             new_contacts, listed = self._one_contacts(application["applicant_id"], applicant, contacts)
             held += listed
             self._hold(np.full(len(held), applicant), np.array(held, dtype=np.int64))
@@ -564,8 +570,15 @@ class Writer:
         self._insert_facts("applications", hashes, rows["application_id"], applicant,
                            rows["applied_at"], rows["digest"], properties)
         self._add_links("applications", rows, applicant, new_from)
+        self._record_consents(applicant, rows)
         self._attach([k for k, i in self._pending_applicants.items() if i >= new_from])
         return len(rows), duplicates, pd.concat(rejects, ignore_index=True), 0
+
+    def _record_consents(self, applicant: np.ndarray, rows: pd.DataFrame) -> None:
+        """Each applicant's consents become those of its newest application that states
+        them (an older application loaded later changes nothing)."""
+        for who, scopes, at in staging.stated_consents(applicant, rows):
+            self._con.execute(_SET_CONSENTS, (scopes, at, who))
 
     def _fresh(self, table: str, rows: pd.DataFrame, records: str, prepared: dict,
                applicant_columns: tuple[str, ...] = ("applicant_id",)):

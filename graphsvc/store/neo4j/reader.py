@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from graphsvc import keys
+from graphsvc.contract import CONTACT_SOURCES
 from graphsvc.store.base import LINK_COLUMNS, RELATION_COLUMNS, GraphArrays
 from graphsvc.store.neo4j.tx import frame, run, run_values
 from graphsvc.store.staging import lookup
@@ -87,8 +88,8 @@ class Reader:
     def neighbourhood(self, applicant_ids: list[str], identifiers: list[tuple[str, str]], cap: int) -> list[tuple]:
         rows = self._read("store/neighbourhood", applicant_ids=list(applicant_ids), refs=refs_of(identifiers),
                           limit=int(cap) + 1)
-        return [(r["kind"], r["value"], r["degree"], r["holder"], r["role"], r["relation"], r["first_seen"])
-                for r in rows]
+        return [(r["kind"], r["value"], r["degree"], r["holder"], r["role"], r["relation"], r["first_seen"],
+                 r["source"], r["consents"]) for r in rows]
 
     def timelines(self, applicant_ids: list[str]) -> tuple[list[tuple], list[tuple]]:
         rows = self._read("store/timelines", ids=list(applicant_ids))
@@ -114,14 +115,17 @@ class Reader:
         def work(tx: Any) -> dict[str, list]:
             return {"applicants": run_values(tx, "store/all_applicants"),
                     "identifiers": run_values(tx, "store/all_identifiers"),
-                    "links": run_values(tx, "store/all_links", as_of=as_of, undated=_UNDATED),
+                    "links": run_values(tx, "store/all_links", as_of=as_of, undated=_UNDATED,
+                                        source_codes={name: code for code, name in enumerate(CONTACT_SOURCES, 1)}),
                     "applications": run_values(tx, "store/all_applications", as_of=as_of),
                     "all_outcomes": run(tx, "store/all_outcomes", as_of=as_of),
                     "all_relations": run(tx, "store/all_relations", as_of=as_of)}
 
         data = self._read_all(work)
-        (ids,), (refs, kinds_of) = data["applicants"][0], data["identifiers"][0]
+        (ids, stated), (refs, kinds_of) = data["applicants"][0], data["identifiers"][0]
         applicants = np.array(ids, dtype=object)
+        consents = np.array(stated, dtype=object)
+        consents[consents == _NEVER_STATED] = None
         index = pd.Index(applicants)
         refs = np.array(refs, dtype=np.int64)
         codes, kinds = pd.factorize(pd.Series(kinds_of, dtype=object), sort=True)
@@ -133,6 +137,7 @@ class Reader:
         contact = _flat(data["links"], 2, bool)
         first_seen = _flat(data["links"], 3, float)
         first_seen[first_seen == _UNDATED] = np.nan
+        source = _flat(data["links"], 4, np.int8)
         order = np.lexsort((contact[ok], link_identifier[ok], link_applicant[ok]))
         outcomes = frame(data["all_outcomes"], ["applicant_id", "outcome", "observed_at"])
         outcome_applicant = index.get_indexer(outcomes["applicant_id"])
@@ -148,6 +153,8 @@ class Reader:
             link_identifier=link_identifier[ok][order].astype(np.int32),
             link_contact=contact[ok][order],
             link_first_seen=first_seen[ok][order],
+            link_source=source[ok][order],
+            applicant_consents=consents,
             outcome_applicant=outcome_applicant[outcome_applicant >= 0].astype(np.int32),
             outcome=outcomes["outcome"].to_numpy(object)[outcome_applicant >= 0],
             outcome_at=pd.to_numeric(outcomes["observed_at"], errors="coerce").to_numpy(float)[outcome_applicant >= 0],
@@ -165,6 +172,8 @@ class Reader:
 
 #: an undated link's first_seen in ``store/all_links``: outside the time domain (1900 to 2100)
 _UNDATED = -(2**62)
+#: consents of an applicant who never stated any, in ``store/all_applicants`` (lists hold no nulls)
+_NEVER_STATED = "\x00"
 
 
 def _repeated(records: list[list]) -> np.ndarray:

@@ -180,7 +180,8 @@ class Writer:
         run_rows(tx, "store/create_applications", records(pd.DataFrame({
             "key": rows["application_id"], "applicant_id": rows["applicant_id"],
             "applied_at": rows["applied_at"].astype(np.int64), "digest": rows["digest"].astype(np.int64),
-            "properties": properties})))
+            "properties": properties,
+            "consents": rows["consents"] if "consents" in rows else pd.Series([None] * len(rows))})))
         self._links(tx, "applications", rows)
         self._attach(tx, rows["applicant_id"].tolist())  # pending facts wait only for applicants not stored
         return len(rows), duplicates + same, [repeated, conflicting], 0
