@@ -8,6 +8,7 @@ import pytest
 from conftest import BACKENDS, application, contact, empty_neo4j, on_day, on_neo4j, write_csv
 
 from graphsvc.loader import load
+from graphsvc.projection import Projection
 from graphsvc.rescore import rescore
 from graphsvc.settings import use_settings
 from graphsvc.sources import canonical_sources
@@ -176,3 +177,28 @@ def test_audit_trail(backend):
     assert log["subjects"].tolist() == [["A003"], ["A001", "A002"]]
     assert log["purpose"].tolist() == [None, "collections"]
     assert backend.access_log(subject="A002")["purpose"].tolist() == ["collections"]
+
+
+def test_both_backends_hand_the_analytics_contact_sources_and_consents(backend, tmp_path):
+    """Address-book contacts link only with consent (graphsvc.consent), on either backend."""
+    apps = [{**application(1), "consents": "address_book"}, application(2)]
+    contacts = [{**contact(1, "13900000001"), "source": "address_book"},
+                {**contact(2, "13900000001"), "source": "address_book"}, contact(2, "13900000009"),
+                {**contact(1, "13900000007"), "source": None}]
+    files = {"applications": write_csv(tmp_path / "applications.csv", apps),
+             "contacts": write_csv(tmp_path / "contacts.csv", contacts)}
+    load(backend, canonical_sources(files))
+    projection = Projection.from_store(backend)
+    rows, columns = projection.contact.nonzero()
+    values = projection.values(columns, backend).set_index("identifier")["value"]
+    kept = {(projection.applicants[r], values[c]) for r, c in zip(rows, columns)}
+    assert kept == {("A001", "+8613900000001"), ("A001", "+8613900000007"), ("A002", "+8613900000009")}
+    arrays = backend.graph_arrays()
+    by_applicant = dict(zip(arrays.applicants, arrays.applicant_consents))
+    assert by_applicant == {"A001": "address_book", "A002": None}
+    sources = sorted(zip(arrays.applicants[arrays.link_applicant[arrays.link_contact]],
+                         arrays.link_source[arrays.link_contact].tolist()))
+    assert sources == [("A001", 0), ("A001", 2), ("A002", 1), ("A002", 2)]
+    rows = backend.neighbourhood(["A002"], [], cap=10)
+    listed = sorted((r[3], r[7], r[8]) for r in rows if r[1] == "+8613900000001")
+    assert listed == [("A001", "address_book", "address_book"), ("A002", "address_book", None)]

@@ -229,13 +229,14 @@ def test_look_ups_send_refs_and_caps(recorder):
 
 def test_graph_arrays_map_records_to_positions():
     answers = {
-        "store/all_applicants": [{"ids": ["A1", "A2", "A3"]}],
+        "store/all_applicants": [{"ids": ["A1", "A2", "A3"], "consents": ["-", "address_book", "-"]}],
         "store/all_identifiers": [{"refs": [5, 9], "kinds": ["phone", "device"]}],
-        "store/all_links": [{"applicant_id": "A3", "refs": [9], "contact": [False], "first_seen": [DAY1]},
+        "store/all_links": [{"applicant_id": "A3", "refs": [9], "contact": [False], "first_seen": [DAY1],
+                             "source": [0]},
                             {"applicant_id": "A1", "refs": [9, 5], "contact": [False, True],
-                             "first_seen": [DAY1, -(2**62)]},  # undated
+                             "first_seen": [DAY1, -(2**62)], "source": [0, 2]},  # undated, from an address book
                             {"applicant_id": "A9", "refs": [5], "contact": [False],  # loaded after the node list
-                             "first_seen": [DAY1]}],
+                             "first_seen": [DAY1], "source": [0]}],
         "store/all_outcomes": [{"applicant_id": "A2", "outcome": "fraud", "observed_at": None}],
         "store/all_applications": [{"applicant_id": "A1", "applied_at": [DAY1, DAY1 + 60]}],
         "store/all_relations": [{"src": "A1", "dst": "A3", "type": "transfer"}],
@@ -244,12 +245,15 @@ def test_graph_arrays_map_records_to_positions():
     arrays = Neo4jStore(recorder, readonly=True).graph_arrays(as_of=DAY1)
     assert recorder.transactions == ["read"]  # one transaction, one view
     assert {p.get("as_of", "-") for n, p, _ in recorder.calls} == {DAY1, "-"}
-    assert recorder.named("store/all_links") == [{"as_of": DAY1, "undated": -(2**62)}]
+    assert recorder.named("store/all_links") == [{"as_of": DAY1, "undated": -(2**62),
+                                                  "source_codes": {"emergency": 1, "address_book": 2}}]
     assert arrays.kinds == ("device", "phone")
     assert arrays.identifier_kind.tolist() == [1, 0]
     assert list(zip(arrays.link_applicant, arrays.link_identifier, arrays.link_contact)) == [
         (0, 0, True), (0, 1, False), (2, 1, False)]
     assert np.isnan(arrays.link_first_seen[0]) and arrays.link_first_seen[1:].tolist() == [DAY1, DAY1]
+    assert arrays.link_source.tolist() == [2, 0, 0]
+    assert arrays.applicant_consents.tolist() == [None, "address_book", None]
     assert (arrays.application_applicant.tolist(), arrays.application_at.tolist()) == ([0, 0], [DAY1, DAY1 + 60])
     assert arrays.outcome_applicant.tolist() == [1] and np.isnan(arrays.outcome_at[0])
     assert (arrays.relation_src.tolist(), arrays.relation_dst.tolist()) == ([0], [2])

@@ -173,7 +173,7 @@ class Reader:
 #: an undated link's first_seen in ``store/all_links``: outside the time domain (1900 to 2100)
 _UNDATED = -(2**62)
 #: consents of an applicant who never stated any, in ``store/all_applicants`` (lists hold no nulls)
-_NEVER_STATED = "\x00"
+_NEVER_STATED = "-"  # never a canonical consents text
 
 
 def _repeated(records: list[list]) -> np.ndarray:
