@@ -88,6 +88,7 @@ class Reason(StrEnum):
     UNKNOWN_VALUE = "unknown_value"
     UNKNOWN_KIND = "unknown_kind"
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
+    FORGOTTEN = "forgotten"  # a value or applicant erased (graphsvc.erasure)
 
 
 @dataclass(frozen=True)

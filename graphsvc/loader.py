@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from graphsvc import erasure
 from graphsvc.background import ahead
 from graphsvc.contract import LOAD_ORDER
 from graphsvc.files import write_frame
@@ -101,6 +102,8 @@ def load(store: Store, sources: list[TableSource], *, settings: Settings | None 
     done_starts = [set(store.loaded_batches(c, s.table)["start_row"].tolist()) for s, c in zip(ordered, checksums)]
 
     batch_rows = min(settings.batch_rows, store.max_batch_rows or settings.batch_rows)
+    tombstones = store.tombstones()  # what erased people left is never loaded again
+    key = settings.identity_key() if tombstones else b""
 
     def prepared() -> Iterator[tuple[int, int, int, int, tuple[pd.DataFrame, pd.DataFrame] | None]]:
         # one producer for all files, so the next file's first batch is ready in time
@@ -109,7 +112,11 @@ def load(store: Store, sources: list[TableSource], *, settings: Settings | None 
                 todo = None
                 if start not in done_starts[index]:
                     rows, rejects = prepare(source.table, frame, ctx)
-                    todo = store.stage(source.table, rows), rejects
+                    staged, extras = store.stage(source.table, rows)
+                    staged, forgotten = erasure.screen(source.table, staged, tombstones, key, extras)
+                    if len(forgotten):
+                        rejects = pd.concat([rejects, forgotten], ignore_index=True)
+                    todo = (staged, extras), rejects
                 yield index, start, end, len(frame), todo
 
     with store.bulk(total) if total >= settings.bulk_rows else nullcontext():

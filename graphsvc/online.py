@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 import numpy as np
 from scipy.sparse import csgraph
 
-from graphsvc import features, keys, linkage, neighbourhood, normalise, reasons, rings
+from graphsvc import erasure, features, keys, linkage, neighbourhood, normalise, reasons, rings
 from graphsvc.contract import (
     APPLICATION_IDENTIFIER_COLUMNS,
     CONSENT_SCOPES,
@@ -200,6 +200,39 @@ def prepare_application(application: dict, contacts: list[dict], settings: Setti
     for derived, origin in DERIVED_KINDS.items():
         row[f"id:{derived}"] = normalise.subnet_one(row[f"id:{origin}"])
     return Prepared(row, listed, ignored)
+
+
+def screen_forgotten(store: Store, prepared: Prepared, key: bytes) -> None:
+    """Keep what erased people left out of an application (:mod:`graphsvc.erasure`):
+    a forgotten value or contact is left out and reported in ``prepared.ignored``.
+
+    Raises
+    ------
+    InvalidApplicationError
+        When the applicant itself was erased.
+    """
+    application = prepared.application
+    asked = {erasure.digest("applicant", prepared.applicant_id, key): None}
+    held = {c: erasure.digest(c[3:], v, key) for c, v in application.items() if c.startswith("id:") and v is not None}
+    listed = [erasure.digest("phone", c["contact_phone"], key) for c in prepared.contacts]
+    gone = store.tombstoned([*asked, *held.values(), *listed])
+    if not gone:
+        return
+    if next(iter(asked)) in gone:
+        raise InvalidApplicationError([{"field": "applicant_id", "reason": str(Reason.FORGOTTEN),
+                                        "detail": erasure.DETAIL}])
+    for column, tombstone in held.items():
+        if tombstone in gone:
+            application[column] = None
+            if column[3:] not in DERIVED_KINDS:
+                shown = erasure.COLUMN_OF.get(column[3:], f"identifiers.{column[3:]}")
+                prepared.ignored.append({"field": shown, "reason": str(Reason.FORGOTTEN),
+                                         "detail": erasure.FIELD_DETAIL})
+    kept = [c for c, tombstone in zip(prepared.contacts, listed) if tombstone not in gone]
+    if len(kept) < len(prepared.contacts):
+        prepared.ignored.append({"field": "contacts.contact_phone", "reason": str(Reason.FORGOTTEN),
+                                 "detail": f"{len(prepared.contacts) - len(kept)} contact(s): {erasure.FIELD_DETAIL}"})
+        prepared.contacts[:] = kept
 
 
 def store_application(store: Store, prepared: Prepared) -> bool:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from graphsvc import normalise
 from graphsvc.loader import load
-from graphsvc.online import prepare_application, score_neighbourhood, store_application
+from graphsvc.online import prepare_application, score_neighbourhood, screen_forgotten, store_application
 from graphsvc.policy import Policy
 from graphsvc.rescore import rescore
 from graphsvc.settings import Settings, get_settings
@@ -98,6 +98,7 @@ def replay(store: Store, sources: list[TableSource], cut: int, *, truth: pd.Data
                    if k in c and not _missing(c[k])} for c in contacts.get(record["application_id"], [])]
         started = time.perf_counter()
         prepared = prepare_application(application, listed, settings)
+        screen_forgotten(store, prepared, settings.identity_key())
         store_application(store, prepared)
         answer = score_neighbourhood(store, prepared)
         elapsed = time.perf_counter() - started

@@ -417,6 +417,28 @@ class Service:
 
         return subject.export(self.store, applicant_id)
 
+    def forget(self, applicant_id: str, reason: str, *, caller: str, role: str = "admin",
+               route: str = "graphsvc subject forget", method: str = "CLI", dry_run: bool = False) -> dict:
+        """Erase one person (:mod:`graphsvc.erasure`) in one audited transaction and keep
+        them erased: what was removed, by kind of row, and the label that now stands for
+        them in other applicants' reasons. ``dry_run`` only says what would be removed.
+
+        Raises
+        ------
+        NotFoundError
+            When the store holds no such applicant.
+        """
+        from graphsvc import erasure
+        from graphsvc.store.base import access_entry
+
+        if len(reason.strip()) < 3:
+            raise ValueError("the reason must say why (3 characters or more)")
+        plan = erasure.plan(self.store, applicant_id, reason.strip(), self.settings.identity_key())
+        if dry_run:
+            return {**plan.summary(), "removed": {}}
+        entry = access_entry(caller, role, route, method, 200, [applicant_id], purpose=f"erasure: {reason.strip()}")
+        return {**plan.summary(), "removed": self.store.forget(plan, entry)}
+
     def skiptrace(self, applicant_id: str, limit: int = 10) -> pd.DataFrame:
         """Ranked contact points for a borrower who stopped answering: phone,
         channel (own or third party), evidence, confidence, usage and the path."""

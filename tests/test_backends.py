@@ -202,3 +202,38 @@ def test_both_backends_hand_the_analytics_contact_sources_and_consents(backend, 
     rows = backend.neighbourhood(["A002"], [], cap=10)
     listed = sorted((r[3], r[7], r[8]) for r in rows if r[1] == "+8613900000001")
     assert listed == [("A001", "address_book", "address_book"), ("A002", "address_book", None)]
+
+
+def test_both_backends_forget_a_person_in_one_transaction_and_keep_them_forgotten(backend, tmp_path, settings):
+    """A001 shares dev-shared with A002 and is listed by A003; after the erasure only
+    what others hold remains, and a reload of the same rows brings nothing back."""
+    from graphsvc import erasure
+    from graphsvc.store.base import access_entry
+
+    apps = [application(1, device="dev-shared"), application(2, device="dev-shared"), application(3)]
+    contacts = [contact(1, "13900000009"), {**contact(3, "13800000001"), "contact_name": "王小明"}]
+    files = {"applications": write_csv(tmp_path / "applications.csv", apps),
+             "contacts": write_csv(tmp_path / "contacts.csv", contacts)}
+    load(backend, canonical_sources(files))
+    run = rescore(backend, seed=1)
+    key = settings.identity_key()
+    plan = erasure.plan(backend, "A001", "erasure request 3", key)
+    assert sorted(k for k, _ in plan.identifiers) == ["id_number", "ip", "phone", "phone", "subnet"]
+    done = backend.forget(plan, access_entry("test", "admin", "graphsvc subject forget", "CLI", 200, ["A001"],
+                                             purpose="erasure: erasure request 3"))
+    assert done["applications"] == 1 and done["identifiers"] == 5 and done["scores"] == 1
+    assert backend.applicants(["A001"]).empty
+    assert backend.identifier_links([("phone", "+8613800000001"), ("phone", "+8613900000009")]).empty
+    assert backend.identifier_links([("device", "dev-shared")])["applicant_id"].tolist() == ["A002"]
+    assert backend.applicant_links(["A003"])["role"].tolist() == ["own"] * 5
+    assert "A001" not in backend.run_table(run["run_id"], "scores")["applicant_id"].tolist()
+    assert backend.tombstoned([d for d, _ in plan.tombstones] + ["0" * 32]) == {d for d, _ in plan.tombstones}
+    assert backend.tombstones() == {d for d, _ in plan.tombstones}
+    assert backend.access_log(subject="A001")["purpose"].tolist() == ["erasure: erasure request 3"]
+    again = {t: write_csv(tmp_path / f"{t}-again.csv", list(reversed(rows)))
+             for t, rows in (("applications", apps), ("contacts", contacts))}
+    report = load(backend, canonical_sources(again))
+    forgotten = report.rejects[report.rejects["reason"] == "forgotten"]
+    assert sorted(zip(forgotten["table"], forgotten["column"])) == [
+        ("applications", "applicant_id"), ("contacts", "applicant_id"), ("contacts", "contact_phone")]
+    assert backend.applicants(["A001"]).empty and backend.identifier_links([("phone", "+8613800000001")]).empty

@@ -98,7 +98,7 @@ def test_opening_creates_every_constraint_and_index_once_in_one_transaction():
     assert recorder.names() == list(SCHEMA)
     assert {q.name for q in queries.library() if q.name.startswith("schema/")} == set(SCHEMA)
     assert all(parameters == {} for _, parameters, _ in recorder.calls)
-    assert len(SCHEMA) == 15
+    assert len(SCHEMA) == 16
 
 
 def test_read_only_store_writes_nothing():
@@ -160,8 +160,8 @@ def test_a_load_through_the_loader_emits_these_statements(tmp_path, neo, recorde
     recorder.calls.clear()
     later = load(neo, canonical_sources({"applications": write_csv(tmp_path / "later.csv", [application(9)])}))
     assert later.files[0].attached == 1 and graph.pending == {}
-    assert [n for n, _, _ in recorder.calls][:7] == [
-        "store/loaded_batches", "store/application_digests", "store/create_applications",
+    assert [n for n, _, _ in recorder.calls][:8] == [
+        "store/loaded_batches", "store/tombstones", "store/application_digests", "store/create_applications",
         "store/merge_identifiers", "store/merge_links", "store/any_pending", "store/take_pending"]
     assert recorder.named("store/take_pending")[0]["ids"] == ["A009"]
     assert recorder.named("store/merge_links")[-1]["rows"][0]["ref"] == ref("phone", "+8613800000003")

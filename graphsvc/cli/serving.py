@@ -110,7 +110,8 @@ def query(
         console.print(_table(rows, name))
 
 
-subject_app = typer.Typer(help="Personal information held about one person (subject access).", no_args_is_help=True)
+subject_app = typer.Typer(help="Personal information held about one person (subject access, erasure).",
+                          no_args_is_help=True)
 app.add_typer(subject_app, name="subject")
 
 
@@ -146,3 +147,33 @@ def subject_export(
     write_text(out, text)
     console.print(f"wrote {out}: {len(found['applications'])} applications, {len(found['identifiers'])} "
                   f"identifiers, {len(found['scores'])} scores, {len(found['access'])} accesses", markup=False)
+
+
+@subject_app.command("forget")
+def subject_forget(
+    applicant_id: Annotated[str, typer.Argument(help="The person, by applicant id.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded in the audit trail), e.g. 'erasure request 42'.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be removed.")] = False,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Erase APPLICANT_ID for good: their data leaves the store and every run's results
+    in one audited transaction, and tombstones keep later loads from bringing it back."""
+    import getpass
+
+    import graphsvc
+    from graphsvc.errors import GraphsvcError
+
+    _require_store(db)
+    try:
+        with graphsvc.open(db) as service:
+            done = service.forget(applicant_id, reason, caller=f"cli:{getpass.getuser()}", dry_run=dry_run)
+    except (GraphsvcError, ValueError) as exc:
+        raise _fail(exc) from exc
+    kinds = ", ".join(f"{n} {k}" for k, n in done["identifiers_removed"].items()) or "none"
+    if dry_run:
+        console.print(f"would forget {applicant_id}: identifiers {kinds}; {done['tombstones']} tombstones",
+                      markup=False)
+        return
+    rows = ", ".join(f"{n} {what}" for what, n in done["removed"].items() if n) or "nothing else"
+    console.print(f"forgot {applicant_id} (now {done['label']} in other applicants' reasons): removed {rows}; "
+                  f"identifiers {kinds}; {done['tombstones']} tombstones", markup=False)

@@ -233,6 +233,21 @@ class Store(ABC):
         """Node, link and fact counts by kind."""
 
     @abstractmethod
+    def forget(self, plan, entry: dict) -> dict[str, int]:
+        """Apply an erasure plan (:class:`graphsvc.erasure.Plan`) in one transaction with
+        its audit row ``entry``: the applicant and its facts, links, pending facts, the
+        plan's identifiers and every run's results about them removed, the tombstones
+        added. Returns what was removed, by kind of row."""
+
+    @abstractmethod
+    def tombstones(self) -> frozenset[str]:
+        """Digests of what erased people left (:func:`graphsvc.erasure.digest`)."""
+
+    @abstractmethod
+    def tombstoned(self, digests: list[str]) -> frozenset[str]:
+        """Those of ``digests`` that are tombstones (one look-up, for score-on-write)."""
+
+    @abstractmethod
     def pending(self) -> pd.DataFrame:
         """Facts waiting for their applicant, by table: ``table, rows, oldest`` (epoch
         seconds the oldest was kept); no row for a table with none waiting."""

@@ -10,7 +10,13 @@ from graphsvc.api import masking
 from graphsvc.api.deps import State, allowed, audit
 from graphsvc.api.models import ApplicationIn, ScoreOut
 from graphsvc.api.security import Caller
-from graphsvc.online import check_application, prepare_application, score_neighbourhood, store_application
+from graphsvc.online import (
+    check_application,
+    prepare_application,
+    score_neighbourhood,
+    screen_forgotten,
+    store_application,
+)
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
 ERRORS = {401: {"description": "no or unknown API key"}, 403: {"description": "role not allowed"},
@@ -35,6 +41,7 @@ async def score_application(
     application = body.model_dump(exclude={"contacts"}, exclude_none=True)
     contacts = [c.model_dump(exclude_none=True) for c in body.contacts]
     prepared = prepare_application(application, contacts, app_state.settings)
+    screen_forgotten(store, prepared, app_state.settings.identity_key())
     if dry_run:
         check_application(store, prepared)
     stored = False if dry_run else store_application(store, prepared)

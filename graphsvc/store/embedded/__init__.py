@@ -6,6 +6,7 @@ Several processes may read while one writes. Writing is in :mod:`.writer`, one
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 
@@ -76,6 +77,22 @@ class EmbeddedStore(Writer, Reader, Results, Store):
             found = "none" if version is None else version[0]
             raise StoreError(f"{self.path}: schema version {found} is not {SCHEMA_VERSION}"
                              + (" (open it once writable to upgrade it)" if found in ("1", "2", "3", "4") else ""))
+
+    def forget(self, plan, entry: dict) -> dict[str, int]:
+        if self.readonly:
+            raise StoreError("the store is open read-only")
+        from graphsvc.store.embedded import erasure
+
+        done = erasure.forget(self, plan, entry)
+        self._applicant_cache = ApplicantIds()  # the erased applicant's id is no longer valid
+        return done
+
+    def tombstones(self) -> frozenset[str]:
+        return frozenset(r[0] for r in self._con.execute("SELECT digest FROM tombstones"))
+
+    def tombstoned(self, digests: list[str]) -> frozenset[str]:
+        return frozenset(r[0] for r in self._con.execute(
+            "SELECT digest FROM tombstones WHERE digest IN (SELECT value FROM json_each(?))", (json.dumps(digests),)))
 
     def background_checkpoints(self) -> Checkpointer:
         """Checkpoint the write-ahead log from a thread until the returned object is stopped

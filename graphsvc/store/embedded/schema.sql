@@ -114,6 +114,13 @@ CREATE TABLE IF NOT EXISTS rejects (
     detail   TEXT
 );
 CREATE INDEX IF NOT EXISTS rejects_by_checksum ON rejects (checksum, tbl);
+-- What erased people left (graphsvc/erasure.py): keyed digests of their applicant id and
+-- removed identifiers, checked by the loader and score-on-write; never a value.
+CREATE TABLE IF NOT EXISTS tombstones (
+    digest TEXT PRIMARY KEY,
+    what   TEXT NOT NULL,  -- applicant, or the identifier's kind
+    at     TEXT NOT NULL
+) WITHOUT ROWID;
 -- Re-score runs (graphsvc rescore): one row per run, results keyed by run and natural keys.
 CREATE TABLE IF NOT EXISTS runs (
     run_id     TEXT PRIMARY KEY,

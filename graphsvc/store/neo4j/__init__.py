@@ -86,6 +86,20 @@ class Neo4jStore(Writer, Reader, Results, Store):
         with self._driver.session(database=self._database) as session:
             return session.execute_write(work)
 
+    def forget(self, plan, entry: dict) -> dict[str, int]:
+        if self.readonly:
+            raise StoreError("the store is open read-only")
+        from graphsvc.store.neo4j import erasure
+
+        return erasure.forget(self, plan, entry)
+
+    def tombstones(self) -> frozenset[str]:
+        rows = self._read("store/tombstones")
+        return frozenset(rows[0]["digests"]) if rows else frozenset()
+
+    def tombstoned(self, digests: list[str]) -> frozenset[str]:
+        return frozenset(r["digest"] for r in self._read("store/tombstoned", digests=list(digests)))
+
     def algorithms(self):
         """Whole-graph algorithms on Graph Data Science (:class:`.algorithms.GdsAlgorithms`)."""
         from graphsvc.store.neo4j.algorithms import GdsAlgorithms

@@ -105,11 +105,7 @@ class Results:
         return out.reset_index(drop=True)
 
     def record_access(self, entry: dict) -> None:
-        self._write(lambda tx: run(tx, "results/record_access", entry={
-            "seq": time.time_ns(), "at": entry["at"], "caller": entry["caller"], "role": entry["role"],
-            "route": entry["route"], "method": entry["method"], "status": int(entry["status"]),
-            "subjects": [str(s) for s in entry["subjects"]], "purpose": entry.get("purpose"),
-            "reason": entry.get("reason"), "revealed": [str(d) for d in entry.get("revealed") or []]}))
+        self._write(lambda tx: record_access(tx, entry))
 
     def access_log(self, limit: int = 100, subject: str | None = None) -> pd.DataFrame:
         rows = self._read("results/access_log", subject=subject, limit=int(limit))
@@ -120,3 +116,12 @@ class Results:
         out = frame(rows, _AUDIT_COLUMNS)
         out["purpose"], out["reason"] = with_none(out["purpose"]), with_none(out["reason"])
         return out
+
+
+def record_access(tx, entry: dict) -> None:
+    """Append an audit row (:func:`graphsvc.store.base.access_entry`) in transaction ``tx``."""
+    run(tx, "results/record_access", entry={
+        "seq": time.time_ns(), "at": entry["at"], "caller": entry["caller"], "role": entry["role"],
+        "route": entry["route"], "method": entry["method"], "status": int(entry["status"]),
+        "subjects": [str(s) for s in entry["subjects"]], "purpose": entry.get("purpose"),
+        "reason": entry.get("reason"), "revealed": [str(d) for d in entry.get("revealed") or []]})

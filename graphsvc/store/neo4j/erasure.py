@@ -1,0 +1,42 @@
+"""Erasure on Neo4j: one write transaction (:mod:`graphsvc.erasure`).
+
+Neo4j marks the records it deletes as free and reuses them; it does not overwrite
+them at once, so the bytes may stay in its store files until then (the embedded
+store overwrites them). Every query and export stops returning them at commit.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from graphsvc.errors import NotFoundError
+from graphsvc.store.neo4j.reader import refs_of
+from graphsvc.store.neo4j.results import record_access
+from graphsvc.store.neo4j.tx import run
+
+
+def forget(store, plan, entry: dict) -> dict[str, int]:
+    """Apply ``plan`` and record ``entry`` in the audit trail, in one transaction."""
+    def work(tx: Any) -> dict[str, int]:
+        done: dict[str, int] = {}
+        rewritten = run(tx, "store/forget_reasons",
+                        replacements=[{"old": old, "new": new} for old, new in plan.replacements])
+        found = run(tx, "store/forget_applicant", id=plan.applicant_id)
+        if not found:
+            raise NotFoundError(f"no applicant {plan.applicant_id!r}")
+        done.update({k: int(v) for k, v in found[0].items()})
+        gone = run(tx, "store/forget_identifiers", refs=refs_of(plan.identifiers))
+        done["identifiers"] = int(gone[0]["identifiers"]) if gone else 0
+        done["links"] += int(gone[0]["links"] or 0) if gone else 0
+        pending = run(tx, "store/forget_pending", id=plan.applicant_id,
+                      values=[json.dumps(v, ensure_ascii=False) for _, v in plan.identifiers])
+        done["pending"] = int(pending[0]["removed"]) if pending else 0
+        done["reasons rewritten"] = int(rewritten[0]["rewritten"]) if rewritten else 0
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        run(tx, "store/record_tombstones", rows=[{"digest": d, "what": w, "at": now} for d, w in plan.tombstones])
+        record_access(tx, entry)
+        return done
+
+    return store._write(work)
