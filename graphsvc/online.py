@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 import numpy as np
 from scipy.sparse import csgraph
 
-from graphsvc import erasure, features, keys, linkage, neighbourhood, normalise, reasons, rings
+from graphsvc import decision, erasure, features, keys, linkage, neighbourhood, normalise, reasons, rings
 from graphsvc.contract import (
     APPLICATION_IDENTIFIER_COLUMNS,
     CONSENT_SCOPES,
@@ -392,6 +392,7 @@ def score_neighbourhood(store: Store, prepared: Prepared, *, deadline: float | N
                      "consent_version": policy.consent.version,
                      "model_id": basis.model.model_id if basis.model else None},
         "neighbourhood": {"identifiers": len(found.degree), "hubs": hubs, "applicants": len(found.applicants) - 1},
+        "decision": decision.notice(me, listed),
         "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 

@@ -25,7 +25,7 @@ from graphsvc.errors import ConfigurationError
 
 #: node labels the backend writes: identifier kinds map to the labels of DESIGN section 5
 LABELS = ("Applicant", "Application", "Identifier", "Device", "Phone", "IP", "IdNumber", "Fact", "Outcome",
-          "Batch", "Reject", "Pending", "Promotion", "Run", "Ring", "Access", "Tombstone")
+          "Batch", "Reject", "Pending", "Promotion", "Run", "Ring", "Access", "Tombstone", "Review")
 #: relationship types the backend writes
 REL_TYPES = ("APPLIED", "HAS", "HAD", "ON_PHONE", "RELATED", "SCORED", "FOUND", "MEMBER", "HUB")
 _KIND_LABELS = {"phone": "Phone", "device": "Device", "ip": "IP", "id_number": "IdNumber"}

@@ -439,6 +439,24 @@ class Service:
         entry = access_entry(caller, role, route, method, 200, [applicant_id], purpose=f"erasure: {reason.strip()}")
         return {**plan.summary(), "removed": self.store.forget(plan, entry)}
 
+    def request_review(self, applicant_id: str, *, by: str, reason: str | None = None,
+                       application_id: str | None = None) -> dict:
+        """Record a person's request for human review of the automated decision on them
+        (:mod:`graphsvc.decision`); the caller records the access."""
+        from graphsvc import decision
+
+        return decision.request(self.store, applicant_id, by=by, reason=reason, application_id=application_id)
+
+    def reviews(self, status: str | None = None) -> pd.DataFrame:
+        """Review requests, newest first (``store.base.REVIEW_COLUMNS``)."""
+        return self.store.reviews(status=status)
+
+    def close_review(self, review_id: str, *, by: str, outcome: str, note: str) -> dict:
+        """Close an open review with its outcome (``upheld`` or ``changed``) and a note."""
+        from graphsvc import decision
+
+        return decision.close(self.store, review_id, by=by, outcome=outcome, note=note)
+
     def skiptrace(self, applicant_id: str, limit: int = 10) -> pd.DataFrame:
         """Ranked contact points for a borrower who stopped answering: phone,
         channel (own or third party), evidence, confidence, usage and the path."""

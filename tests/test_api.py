@@ -80,6 +80,9 @@ def _requests(sample: dict) -> dict[str, tuple[str, str, dict | None]]:
         "skiptrace": ("POST", "/v1/skiptrace", {"applicant_id": a}),
         "reveal_number": ("POST", "/v1/skiptrace/reveal", {"applicant_id": a, "reveal": "rv-none"}),
         "subject_access": ("GET", f"/v1/subjects/{a}", None),
+        "request_review": ("POST", f"/v1/applicants/{a}/review-requests", {"reason": "please look again"}),
+        "list_reviews": ("GET", "/v1/review-requests", None),
+        "close_review": ("POST", "/v1/review-requests/rv-none/close", {"outcome": "upheld", "note": "checked"}),
     }
 
 
@@ -122,7 +125,8 @@ def test_every_route_under_every_role(client, sample, role, monkeypatch):
     for route, (method, url, body) in _requests(sample).items():
         response = client.request(method, url, json=body, headers=_as(role, **{"X-Purpose": "collections"}))
         if role in ROLE_MATRIX[route]:
-            expected = {"start_rescore": 202, "get_job": 404, "reveal_number": 404}.get(route, 200)
+            expected = {"start_rescore": 202, "get_job": 404, "reveal_number": 404, "request_review": 201,
+                        "close_review": 404}.get(route, 200)
             assert response.status_code == expected, (route, role, response.text)
         else:
             assert response.status_code == 403, (route, role)

@@ -237,3 +237,19 @@ def test_both_backends_forget_a_person_in_one_transaction_and_keep_them_forgotte
     assert sorted(zip(forgotten["table"], forgotten["column"])) == [
         ("applications", "applicant_id"), ("contacts", "applicant_id"), ("contacts", "contact_phone")]
     assert backend.applicants(["A001"]).empty and backend.identifier_links([("phone", "+8613800000001")]).empty
+
+
+def test_both_backends_keep_review_requests_until_closed(backend, tmp_path):
+    from graphsvc import decision
+
+    load(backend, canonical_sources({"applications": write_csv(tmp_path / "a.csv", [application(1)])}))
+    first = decision.request(backend, "A001", by="uw", reason="please look", application_id="P1")
+    second = decision.request(backend, "A001", by="uw")
+    assert set(backend.reviews(status="open")["review_id"]) == {first["review_id"], second["review_id"]}
+    closed = decision.close(backend, first["review_id"], by="ivy", outcome="upheld", note="checked the device")
+    assert {k: closed[k] for k in ("status", "outcome", "closed_by", "reason")} == {
+        "status": "closed", "outcome": "upheld", "closed_by": "ivy", "reason": "please look"}
+    assert not backend.close_review(first["review_id"], {"closed_at": "x", "closed_by": "y", "outcome": "changed",
+                                                         "note": "again"})
+    assert backend.reviews(status="open")["review_id"].tolist() == [second["review_id"]]
+    assert backend.reviews(applicant_id="A002").empty

@@ -148,7 +148,8 @@ def test_forget_removes_own_and_orphan_identifiers_keeps_shared_ones_and_screens
         done = service.forget("A001", "erasure request 7", caller="test")
         assert done["removed"] == {"links": 7, "holders": 7, "outcome phones": 1, "identifiers": 5,
                                    "applications": 1, "outcomes": 0, "relations": 0, "pending": 1, "scores": 1,
-                                   "ring memberships": 0, "applicants": 1, "hubs": 0, "reasons rewritten": 0}
+                                   "ring memberships": 0, "reviews": 0, "applicants": 1, "hubs": 0,
+                                   "reasons rewritten": 0}
         assert done["tombstones"] == 5  # the applicant, its phone, identity, IP and subnet
         store = service.store
         assert store.applicant_links(["A002"])["value"].tolist().count("dev-shared") == 1
@@ -201,7 +202,7 @@ def test_score_on_write_refuses_a_forgotten_applicant_and_leaves_out_forgotten_v
 def test_the_cli_forgets_with_a_reason_and_says_what_went(tmp_path, monkeypatch):
     path, _ = _hand_store(tmp_path)
     monkeypatch.setenv("GRAPHSVC_HMAC_KEY", TEST_KEY)
-    runner = CliRunner()
+    runner = CliRunner(env={"COLUMNS": "250"})
     dry = runner.invoke(app, ["subject", "forget", "A001", "--reason", "request 9", "--dry-run", "--db", str(path)])
     assert dry.exit_code == 0 and "would forget A001" in dry.output
     short = runner.invoke(app, ["subject", "forget", "A001", "--reason", "x", "--db", str(path)])

@@ -98,7 +98,7 @@ def test_opening_creates_every_constraint_and_index_once_in_one_transaction():
     assert recorder.names() == list(SCHEMA)
     assert {q.name for q in queries.library() if q.name.startswith("schema/")} == set(SCHEMA)
     assert all(parameters == {} for _, parameters, _ in recorder.calls)
-    assert len(SCHEMA) == 16
+    assert len(SCHEMA) == 17
 
 
 def test_read_only_store_writes_nothing():

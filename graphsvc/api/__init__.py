@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from graphsvc.api import problems
 from graphsvc.api.deps import AppState
-from graphsvc.api.routes import applicants, applications, identifiers, jobs, rings, skiptrace, subjects, system
+from graphsvc.api.routes import applicants, applications, identifiers, jobs, reviews, rings, skiptrace, subjects, system
 from graphsvc.api.security import RateLimiter
 from graphsvc.service import Service
 from graphsvc.settings import Settings, get_settings
@@ -58,7 +58,7 @@ def create_app(db: str | Path, settings: Settings | None = None) -> FastAPI:
                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
     problems.install(app)
     problems.document(app)
-    for module in (applications, applicants, identifiers, rings, skiptrace, subjects, jobs, system):
+    for module in (applications, applicants, identifiers, rings, skiptrace, subjects, reviews, jobs, system):
         app.include_router(module.router)
 
     app.add_middleware(Guard, max_body=settings.api_max_body_bytes, requests=requests, latency=latency)

@@ -94,6 +94,53 @@ class Neighbourhood(BaseModel):
     applicants: int
 
 
+class PlainReason(BaseModel):
+    code: str
+    en: str = Field(description="what the reason means for the applicant, in English")
+    zh: str = Field(description="the same in Chinese")
+
+
+class DecisionOut(BaseModel):
+    """The answer as an automated decision (PIPL art. 24)."""
+
+    automated: bool = Field(description="always true: no person decided this score")
+    statement: dict[str, str] = Field(description="that it is automated and may be reviewed by a person, en and zh")
+    reasons: list[PlainReason]
+    review: str = Field(description="where the person's request for human review is filed (POST)")
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    application_id: str | None = Field(None, min_length=1, max_length=256, description="the decision asked about")
+    reason: str | None = Field(None, max_length=2000, description="the person's words")
+
+
+class ReviewClose(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["upheld", "changed"]
+    note: str = Field(min_length=3, max_length=2000, description="what the review found")
+
+
+class ReviewOut(BaseModel):
+    review_id: str
+    applicant_id: str
+    application_id: str | None
+    requested_at: str
+    requested_by: str
+    reason: str | None
+    status: Literal["open", "closed"]
+    closed_at: str | None
+    closed_by: str | None
+    outcome: Literal["upheld", "changed"] | None
+    note: str | None
+
+
+class ReviewList(BaseModel):
+    reviews: list[ReviewOut]
+
+
 class ScoreOut(BaseModel):
     application_id: str
     applicant_id: str
@@ -107,6 +154,7 @@ class ScoreOut(BaseModel):
     versions: Versions
     neighbourhood: Neighbourhood
     ignored: list[Ignored] = Field(default_factory=list, description="invalid optional values left out")
+    decision: DecisionOut
     scored_at: str
 
 

@@ -38,6 +38,9 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "skiptrace": frozenset({C, A}),
     "reveal_number": frozenset({C, A}),
     "subject_access": frozenset({A}),
+    "request_review": frozenset({U, I, A}),
+    "list_reviews": frozenset({I, A}),
+    "close_review": frozenset({I, A}),
 }
 
 

@@ -177,3 +177,83 @@ def subject_forget(
     rows = ", ".join(f"{n} {what}" for what, n in done["removed"].items() if n) or "nothing else"
     console.print(f"forgot {applicant_id} (now {done['label']} in other applicants' reasons): removed {rows}; "
                   f"identifiers {kinds}; {done['tombstones']} tombstones", markup=False)
+
+
+review_app = typer.Typer(help="Human review of automated decisions (requests, outcomes).", no_args_is_help=True)
+app.add_typer(review_app, name="review")
+
+
+@review_app.command("request")
+def review_request(
+    applicant_id: Annotated[str, typer.Argument(help="The person asking, by applicant id.")],
+    reason: Annotated[str | None, typer.Option(help="The person's words.")] = None,
+    application: Annotated[str | None, typer.Option(help="The application whose decision is asked about.")] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """File APPLICANT_ID's request for a person to review the automated decision on them."""
+    import getpass
+
+    import graphsvc
+    from graphsvc.errors import GraphsvcError
+    from graphsvc.store.base import access_entry
+
+    _require_store(db)
+    try:
+        with graphsvc.open(db) as service:
+            found = service.request_review(applicant_id, by=f"cli:{getpass.getuser()}", reason=reason,
+                                           application_id=application)
+            service.store.record_access(access_entry(f"cli:{getpass.getuser()}", "admin", "graphsvc review request",
+                                                     "CLI", 200, [applicant_id]))
+    except GraphsvcError as exc:
+        raise _fail(exc) from exc
+    console.print(f"review {found['review_id']} opened for {applicant_id}", markup=False)
+
+
+@review_app.command("list")
+def review_list(
+    status: Annotated[str, typer.Option(help="open, closed or all.")] = "open",
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Review requests, newest first."""
+    import getpass
+
+    import graphsvc
+    from graphsvc.store.base import access_entry
+
+    if status not in ("open", "closed", "all"):
+        raise _fail(ValueError("--status must be open, closed or all"))
+    _require_store(db)
+    with graphsvc.open(db) as service:
+        rows = service.reviews(status=None if status == "all" else status)
+        service.store.record_access(access_entry(f"cli:{getpass.getuser()}", "admin", "graphsvc review list",
+                                                 "CLI", 200, rows["applicant_id"].tolist()))
+    if not len(rows):
+        console.print(f"no {'' if status == 'all' else status + ' '}review requests", markup=False)
+        return
+    console.print(_table(rows[["review_id", "applicant_id", "requested_at", "requested_by", "status", "outcome",
+                               "reason"]], f"review requests ({status})"))
+
+
+@review_app.command("close")
+def review_close(
+    review_id: Annotated[str, typer.Argument(help="The review, by id (rv-...).")],
+    outcome: Annotated[str, typer.Option(help="upheld (the decision stands) or changed.")],
+    note: Annotated[str, typer.Option(help="What the review found.")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Close an open review with its outcome and what the reviewer found."""
+    import getpass
+
+    import graphsvc
+    from graphsvc.errors import GraphsvcError
+    from graphsvc.store.base import access_entry
+
+    _require_store(db)
+    try:
+        with graphsvc.open(db) as service:
+            found = service.close_review(review_id, by=f"cli:{getpass.getuser()}", outcome=outcome, note=note)
+            service.store.record_access(access_entry(f"cli:{getpass.getuser()}", "admin", "graphsvc review close",
+                                                     "CLI", 200, [found["applicant_id"]]))
+    except (GraphsvcError, ValueError) as exc:
+        raise _fail(exc) from exc
+    console.print(f"review {review_id} closed: {outcome}", markup=False)

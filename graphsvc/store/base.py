@@ -133,6 +133,9 @@ def access_entry(caller: str, role: str, route: str, method: str, status: int, s
             "purpose": purpose, "reason": reason, "revealed": sorted(set(revealed))}
 
 
+#: columns of a review request (graphsvc.decision)
+REVIEW_COLUMNS = ["review_id", "applicant_id", "application_id", "requested_at", "requested_by", "reason", "status",
+                  "closed_at", "closed_by", "outcome", "note"]
 #: columns of the promotion log (which run is served, and why)
 PROMOTION_COLUMNS = ["at", "run_id", "action", "reason", "replaces"]
 #: actions of the promotion log that make their run the served one (:meth:`Store.served_run`)
@@ -238,6 +241,20 @@ class Store(ABC):
         its audit row ``entry``: the applicant and its facts, links, pending facts, the
         plan's identifiers and every run's results about them removed, the tombstones
         added. Returns what was removed, by kind of row."""
+
+    @abstractmethod
+    def record_review(self, entry: dict) -> None:
+        """Store a request for human review (:data:`REVIEW_COLUMNS`, :mod:`graphsvc.decision`)."""
+
+    @abstractmethod
+    def reviews(self, *, status: str | None = None, applicant_id: str | None = None,
+                review_id: str | None = None) -> pd.DataFrame:
+        """Review requests (:data:`REVIEW_COLUMNS`), newest first, optionally filtered."""
+
+    @abstractmethod
+    def close_review(self, review_id: str, closed: dict) -> bool:
+        """Close an open review (``closed_at, closed_by, outcome, note``); False when no
+        open review has this id."""
 
     @abstractmethod
     def tombstones(self) -> frozenset[str]:

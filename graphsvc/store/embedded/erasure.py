@@ -29,6 +29,7 @@ _DELETES = (
     ("pending", "DELETE FROM pending WHERE waiting = :key"),
     ("scores", "DELETE FROM scores WHERE applicant_id = :key"),
     ("ring memberships", "DELETE FROM ring_members WHERE applicant_id = :key"),
+    ("reviews", "DELETE FROM reviews WHERE applicant_id = :key"),
     ("applicants", "DELETE FROM applicants WHERE id = :who"),
 )
 

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 
 from graphsvc.errors import NotFoundError, StoreError
-from graphsvc.store.base import PROMOTION_COLUMNS, RUN_TABLES, SERVING, with_none
+from graphsvc.store.base import PROMOTION_COLUMNS, REVIEW_COLUMNS, RUN_TABLES, SERVING, with_none
 from graphsvc.store.embedded.sql import Connection, first
 from graphsvc.store.staging import plain_rows
 
@@ -111,6 +111,26 @@ class Results:
         cursor = self._con.execute(
             f"SELECT {quoted} FROM {table} WHERE {' AND '.join(clauses)}", params)  # noqa: S608 - checked names
         return pd.DataFrame(cursor.fetchall(), columns=columns)
+
+    def record_review(self, entry: dict) -> None:
+        self._con.execute(f"INSERT INTO reviews ({', '.join(REVIEW_COLUMNS)}) "
+                          f"VALUES ({', '.join('?' * len(REVIEW_COLUMNS))})", [entry[c] for c in REVIEW_COLUMNS])
+
+    def reviews(self, *, status: str | None = None, applicant_id: str | None = None,
+                review_id: str | None = None) -> pd.DataFrame:
+        wanted = {"status": status, "applicant_id": applicant_id, "review_id": review_id}
+        clauses = [f"{c} = ?" for c, v in wanted.items() if v is not None]
+        frame = self._frame(f"SELECT {', '.join(REVIEW_COLUMNS)} FROM reviews "  # noqa: S608 - fixed names
+                            f"WHERE {' AND '.join(clauses) or '1'} ORDER BY requested_at DESC, review_id",
+                            [v for v in wanted.values() if v is not None])
+        return frame.astype(object).where(frame.notna(), None)
+
+    def close_review(self, review_id: str, closed: dict) -> bool:
+        before = self._con.total_changes()
+        self._con.execute("UPDATE reviews SET status = 'closed', closed_at = ?, closed_by = ?, outcome = ?, note = ? "
+                          "WHERE review_id = ? AND status = 'open'",
+                          (closed["closed_at"], closed["closed_by"], closed["outcome"], closed["note"], review_id))
+        return self._con.total_changes() > before
 
     def record_access(self, entry: dict) -> None:
         self._con.execute(

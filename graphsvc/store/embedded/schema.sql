@@ -178,6 +178,21 @@ CREATE TABLE IF NOT EXISTS promotions (
     reason   TEXT NOT NULL,
     replaces TEXT
 );
+-- Requests for human review of an automated decision (graphsvc/decision.py), open until
+-- an investigator closes them with an outcome and a note.
+CREATE TABLE IF NOT EXISTS reviews (
+    review_id      TEXT PRIMARY KEY,
+    applicant_id   TEXT NOT NULL,
+    application_id TEXT,
+    requested_at   TEXT NOT NULL,
+    requested_by   TEXT NOT NULL,
+    reason         TEXT,  -- the person's words
+    status         TEXT NOT NULL,  -- open or closed
+    closed_at      TEXT,
+    closed_by      TEXT,
+    outcome        TEXT,  -- upheld or changed
+    note           TEXT
+);
 -- Audit trail of personal-data access (API responses, skip-traces): append-only.
 CREATE TABLE IF NOT EXISTS audit (
     id       INTEGER PRIMARY KEY,

@@ -33,6 +33,8 @@ def forget(store, plan, entry: dict) -> dict[str, int]:
         pending = run(tx, "store/forget_pending", id=plan.applicant_id,
                       values=[json.dumps(v, ensure_ascii=False) for _, v in plan.identifiers])
         done["pending"] = int(pending[0]["removed"]) if pending else 0
+        reviews = run(tx, "store/forget_reviews", id=plan.applicant_id)
+        done["reviews"] = int(reviews[0]["removed"]) if reviews else 0
         done["reasons rewritten"] = int(rewritten[0]["rewritten"]) if rewritten else 0
         now = datetime.now(UTC).isoformat(timespec="seconds")
         run(tx, "store/record_tombstones", rows=[{"digest": d, "what": w, "at": now} for d, w in plan.tombstones])

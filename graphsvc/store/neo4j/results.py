@@ -13,7 +13,7 @@ import pandas as pd
 
 from graphsvc import keys
 from graphsvc.errors import NotFoundError
-from graphsvc.store.base import PROMOTION_COLUMNS, RUN_TABLES, SERVING, with_none
+from graphsvc.store.base import PROMOTION_COLUMNS, REVIEW_COLUMNS, RUN_TABLES, SERVING, with_none
 from graphsvc.store.neo4j.tx import frame, records, run, run_rows
 
 _JSON = ("params", "timings", "counts")
@@ -103,6 +103,17 @@ class Results:
         for column, values in where.items():
             out = out[out[column].isin(values)]
         return out.reset_index(drop=True)
+
+    def record_review(self, entry: dict) -> None:
+        self._write(lambda tx: run(tx, "results/record_review", entry={c: entry[c] for c in REVIEW_COLUMNS}))
+
+    def reviews(self, *, status: str | None = None, applicant_id: str | None = None,
+                review_id: str | None = None) -> pd.DataFrame:
+        return frame(self._read("results/reviews", status=status, applicant_id=applicant_id, review_id=review_id),
+                     REVIEW_COLUMNS)
+
+    def close_review(self, review_id: str, closed: dict) -> bool:
+        return bool(self._write(lambda tx: run(tx, "results/close_review", review_id=review_id, closed=closed)))
 
     def record_access(self, entry: dict) -> None:
         self._write(lambda tx: record_access(tx, entry))
