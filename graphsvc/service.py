@@ -437,7 +437,7 @@ class Service:
         if dry_run:
             return {**plan.summary(), "removed": {}}
         entry = access_entry(caller, role, route, method, 200, [applicant_id], purpose=f"erasure: {reason.strip()}")
-        return {**plan.summary(), "removed": self.store.forget(plan, entry)}
+        return {**plan.summary(), "removed": self.store.forget([plan], [entry])[0]}
 
     def request_review(self, applicant_id: str, *, by: str, reason: str | None = None,
                        application_id: str | None = None) -> dict:

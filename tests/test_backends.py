@@ -219,8 +219,8 @@ def test_both_backends_forget_a_person_in_one_transaction_and_keep_them_forgotte
     key = settings.identity_key()
     plan = erasure.plan(backend, "A001", "erasure request 3", key)
     assert sorted(k for k, _ in plan.identifiers) == ["id_number", "ip", "phone", "phone", "subnet"]
-    done = backend.forget(plan, access_entry("test", "admin", "graphsvc subject forget", "CLI", 200, ["A001"],
-                                             purpose="erasure: erasure request 3"))
+    (done,) = backend.forget([plan], [access_entry("test", "admin", "graphsvc subject forget", "CLI", 200, ["A001"],
+                                                   purpose="erasure: erasure request 3")])
     assert done["applications"] == 1 and done["identifiers"] == 5 and done["scores"] == 1
     assert backend.applicants(["A001"]).empty
     assert backend.identifier_links([("phone", "+8613800000001"), ("phone", "+8613900000009")]).empty

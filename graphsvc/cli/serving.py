@@ -257,3 +257,47 @@ def review_close(
     except (GraphsvcError, ValueError) as exc:
         raise _fail(exc) from exc
     console.print(f"review {review_id} closed: {outcome}", markup=False)
+
+
+retention_app = typer.Typer(help="Retention: forget applicants kept past their retention period.",
+                            no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("apply")
+def retention_apply(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list who is past the period.")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Apply as of this date (default: now).")] = None,
+    rules: Annotated[Path | None, typer.Option(help="Retention rules as JSON (docs/privacy.md).")] = None,
+    report: Annotated[Path | None, typer.Option(help="Also write the report to this CSV file.")] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Forget every applicant whose newest application or outcome is older than its
+    retention period, as `graphsvc subject forget` does; report what was purged."""
+    import getpass
+    import time
+
+    import graphsvc
+    from graphsvc import retention
+    from graphsvc.errors import GraphsvcError
+    from graphsvc.files import write_frame
+    from graphsvc.rescore import parse_as_of
+
+    _require_store(db)
+    try:
+        chosen = retention.RetentionRules.from_file(rules) if rules else retention.RetentionRules()
+        with graphsvc.open(db) as service:
+            when = parse_as_of(as_of, service.settings.timezone) if as_of else int(time.time())
+            if dry_run:
+                found = retention.due(service.store, chosen, when)
+            else:
+                found = retention.apply(service.store, chosen, when, service.settings.identity_key(),
+                                        caller=f"cli:{getpass.getuser()}")
+    except (GraphsvcError, ValueError) as exc:
+        raise _fail(exc) from exc
+    if report is not None and len(found):
+        write_frame(found, report, "csv")
+    verb = "past their retention period" if dry_run else "forgotten"
+    console.print(f"{len(found)} applicants {verb} ({chosen.version})", markup=False)
+    if len(found):
+        console.print(_table(found.head(20), "retention" + (" (first 20)" if len(found) > 20 else "")))

@@ -236,11 +236,11 @@ class Store(ABC):
         """Node, link and fact counts by kind."""
 
     @abstractmethod
-    def forget(self, plan, entry: dict) -> dict[str, int]:
-        """Apply an erasure plan (:class:`graphsvc.erasure.Plan`) in one transaction with
-        its audit row ``entry``: the applicant and its facts, links, pending facts, the
-        plan's identifiers and every run's results about them removed, the tombstones
-        added. Returns what was removed, by kind of row."""
+    def forget(self, plans: list, entries: list[dict]) -> list[dict[str, int]]:
+        """Apply erasure plans (:class:`graphsvc.erasure.Plan`), each in one transaction
+        with its audit row: the applicant and its facts, links, pending facts, the plan's
+        identifiers and every run's results about them removed, the tombstones added.
+        Returns what was removed per plan, by kind of row."""
 
     @abstractmethod
     def record_review(self, entry: dict) -> None:

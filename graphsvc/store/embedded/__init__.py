@@ -78,13 +78,14 @@ class EmbeddedStore(Writer, Reader, Results, Store):
             raise StoreError(f"{self.path}: schema version {found} is not {SCHEMA_VERSION}"
                              + (" (open it once writable to upgrade it)" if found in ("1", "2", "3", "4") else ""))
 
-    def forget(self, plan, entry: dict) -> dict[str, int]:
+    def forget(self, plans: list, entries: list[dict]) -> list[dict[str, int]]:
         if self.readonly:
             raise StoreError("the store is open read-only")
         from graphsvc.store.embedded import erasure
 
-        done = erasure.forget(self, plan, entry)
-        self._applicant_cache = ApplicantIds()  # the erased applicant's id is no longer valid
+        done = [erasure.forget(self, plan, entry) for plan, entry in zip(plans, entries)]
+        self._applicant_cache = ApplicantIds()  # the erased applicants' ids are no longer valid
+        erasure.compact(self)  # once, after every plan
         return done
 
     def tombstones(self) -> frozenset[str]:

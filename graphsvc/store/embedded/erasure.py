@@ -36,8 +36,7 @@ _DELETES = (
 
 def forget(store, plan, entry: dict) -> dict[str, int]:
     """Apply ``plan`` (:class:`graphsvc.erasure.Plan`) to the embedded ``store`` and
-    record ``entry`` in its audit trail, in one transaction; then empty the
-    write-ahead log."""
+    record ``entry`` in its audit trail, in one transaction (:func:`compact` after)."""
     con: Connection = store._con
     con.execute("PRAGMA secure_delete = ON")
     done: dict[str, int] = {}
@@ -70,7 +69,6 @@ def forget(store, plan, entry: dict) -> dict[str, int]:
             raise
     finally:
         con.execute("PRAGMA secure_delete = OFF")
-    compact(store)
     return done
 
 

@@ -86,12 +86,12 @@ class Neo4jStore(Writer, Reader, Results, Store):
         with self._driver.session(database=self._database) as session:
             return session.execute_write(work)
 
-    def forget(self, plan, entry: dict) -> dict[str, int]:
+    def forget(self, plans: list, entries: list[dict]) -> list[dict[str, int]]:
         if self.readonly:
             raise StoreError("the store is open read-only")
         from graphsvc.store.neo4j import erasure
 
-        return erasure.forget(self, plan, entry)
+        return [erasure.forget(self, plan, entry) for plan, entry in zip(plans, entries)]
 
     def tombstones(self) -> frozenset[str]:
         rows = self._read("store/tombstones")
