@@ -123,7 +123,7 @@ def explain(store: Store, run_id: str, applicant_id: str) -> dict:
             ]
     ring = None if record["ring_id"] is None else record["ring_id"]
     return {"run_id": run_id, "applicant_id": applicant_id, "score": int(record["score"]),
-            "band": record["band"], "ring_id": ring, "reasons": reasons}
+            "band": record["band"], "ring_id": ring, "reasons": reasons, "consent_version": consent.version}
 
 
 def as_text(explanation: dict) -> str:

@@ -3,8 +3,9 @@
 :func:`export` gathers, by natural keys, what the store holds about an applicant:
 applications, identifiers (identity numbers only as "held": a token means nothing
 to its owner and must not leave), the contacts they declared, how many people list
-them (never who), outcomes, relations, every run's score with its reasons and ring,
-and every audit row of access to their data. :func:`to_html` renders it as one
+them (never who), outcomes, relations, the consents they stated (None: never), every
+run's score with its reasons and ring, their requests for human review, and every
+audit row of access to their data. :func:`to_html` renders it as one
 readable page. ``graphsvc subject export`` and ``GET /v1/subjects/{id}`` serve it;
 both write an audit row.
 """
@@ -48,6 +49,8 @@ def export(store: Store, applicant_id: str) -> dict:
                            "band": row.band, "ring_id": row.ring_id,
                            "reasons": [{"code": r["code"], "points": r["points"]} for r in reasons]})
     access = store.access_log(limit=1_000_000, subject=applicant_id)
+    stated = [c for c in links["consents"] if isinstance(c, str)]
+    reviews = store.reviews(applicant_id=applicant_id)
     return {
         "applicant_id": applicant_id,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -64,7 +67,10 @@ def export(store: Store, applicant_id: str) -> dict:
         "relations": [{"type": r.type, "with": r.dst_applicant_id if r.src_applicant_id == applicant_id
                        else r.src_applicant_id, "direction": "from" if r.src_applicant_id == applicant_id else "to",
                        "at": format_timestamp(r.at)} for r in relations.itertuples(index=False)],
+        "consents": None if not stated else (stated[0].split(",") if stated[0] else []),
         "scores": scores,
+        "review_requests": [{k: r[k] for k in ("requested_at", "reason", "status", "outcome", "note", "closed_at")}
+                            for r in reviews.to_dict("records")],
         "access": [{"at": r.at, "caller": r.caller, "role": r.role, "route": r.route, "status": int(r.status),
                     "purpose": r.purpose} for r in access.itertuples(index=False)],
     }
@@ -93,7 +99,9 @@ def to_html(found: dict) -> str:
                                 "numbers as a contact (who they are is not shown).</p>"),
         ("Outcomes", table(found["outcomes"], "none")),
         ("Relations", table(found["relations"], "none")),
+        ("Consents you gave", f"<p>{html.escape(_consents(found['consents']))}</p>"),
         ("Scores and reasons, run by run", table(scores, "never scored")),
+        ("Your requests for human review", table(found["review_requests"], "none")),
         ("Who accessed your data", table(found["access"], "no access recorded")),
     ]
     body = "".join(f"<h2>{html.escape(title)}</h2>{content}" for title, content in sections)
@@ -106,3 +114,9 @@ def to_html(found: dict) -> str:
 
 def _cell(value) -> str:
     return "" if value is None else str(value)
+
+
+def _consents(consents: list[str] | None) -> str:
+    if consents is None:
+        return "none stated"
+    return ", ".join(c.replace("_", " ") for c in consents) or "none (you refused every optional use)"

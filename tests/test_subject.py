@@ -121,6 +121,9 @@ def test_a_generated_applicant_s_export_lists_every_fact_written_for_them_and_no
     assert {c["phone"] for c in found["contacts_declared"]} == set(declared)
     assert sorted(o["outcome"] for o in found["outcomes"]) == sorted(
         outcomes.loc[outcomes["applicant_id"] == person, "outcome"])
+    stated = mine.sort_values("applied_at")["consents"].iloc[-1]  # the newest application's
+    assert found["consents"] == ([] if stated == "none" else [stated])
+    assert found["review_requests"] == []
     text = json.dumps(found, ensure_ascii=False)
     assert set(re.findall(r"A\d{8}", text)) == {person}  # nobody else's id
     others = set(normalise.phones(apps.loc[apps["applicant_id"] != person, "phone"]).dropna())

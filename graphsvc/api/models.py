@@ -212,6 +212,7 @@ class NetworkOut(BaseModel):
 
     center: str
     truncated: bool
+    consent_version: str = Field(description="the consent rules that chose which contacts are shown")
     elements: CyElements
 
 
@@ -273,6 +274,7 @@ class ExplainOut(BaseModel):
     band: Band
     ring_id: str | None
     reasons: list[Reason]
+    consent_version: str = Field(description="the consent rules the run and its evidence used contacts under")
 
 
 class JobIn(BaseModel):

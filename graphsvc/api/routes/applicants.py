@@ -81,7 +81,7 @@ async def get_network(
                                "roles": data["roles"], "count": data["count"]}})
     audit(request, app_state, caller, subjects)
     return NetworkOut(center=applicant_id, truncated=graph.graph["truncated"],
-                      elements={"nodes": nodes, "edges": edges})
+                      consent_version=app_state.service.consent.version, elements={"nodes": nodes, "edges": edges})
 
 
 @router.get("/applicants/{applicant_id}/explain", response_model=ExplainOut, name="explain_applicant",
