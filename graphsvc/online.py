@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 import numpy as np
 from scipy.sparse import csgraph
 
-from graphsvc import decision, erasure, features, keys, linkage, neighbourhood, normalise, reasons, rings
+from graphsvc import decision, erasure, features, linkage, neighbourhood, normalise, reasons, rings
 from graphsvc.contract import (
     APPLICATION_IDENTIFIER_COLUMNS,
     CONSENT_SCOPES,

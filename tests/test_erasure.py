@@ -8,7 +8,7 @@ import shutil
 
 import pandas as pd
 import pytest
-from conftest import TABLE_FILES, TEST_KEY, application, build_store, contact, write_csv
+from conftest import TABLE_FILES, TEST_KEY, application, build_store, contact
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
