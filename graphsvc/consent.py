@@ -30,8 +30,6 @@ held, whatever its use.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from typing import Literal
 
 import numpy as np
@@ -39,6 +37,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from graphsvc.contract import CONTACT_SOURCES, Role
+from graphsvc.keys import model_digest
 
 Use = Literal["allowed", "with_consent", "never"]
 Purpose = Literal["linkage", "collections"]
@@ -78,8 +77,7 @@ class ConsentRules(BaseModel):
     @property
     def version(self) -> str:
         """``consent-`` and the first 12 hex digits of the rules' digest."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
-        return "consent-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+        return "consent-" + model_digest(self)
 
     def use(self, source: str | None, purpose: Purpose) -> Use:
         """The use of ``source``'s contacts for ``purpose`` (a source the rules do not

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from graphsvc.errors import NotFoundError
 from graphsvc.scoring import ReasonCode
-from graphsvc.store.base import Store
+from graphsvc.store.base import Store, require_applicant
 
 STATEMENT = {
     "en": "This score was produced by automated means, without a person deciding it. You may ask for a person "
@@ -87,8 +87,7 @@ def request(store: Store, applicant_id: str, *, by: str, reason: str | None = No
     NotFoundError
         When the store holds no such applicant.
     """
-    if not len(store.applicants([applicant_id])):
-        raise NotFoundError(f"no applicant {applicant_id!r}")
+    require_applicant(store, applicant_id)
     entry = {"review_id": f"rv-{uuid.uuid4().hex[:12]}", "applicant_id": applicant_id,
              "application_id": application_id, "requested_at": _now(), "requested_by": by,
              "reason": reason, "status": "open", "closed_at": None, "closed_by": None, "outcome": None,

@@ -37,8 +37,7 @@ import numpy as np
 import pandas as pd
 
 from graphsvc.contract import APPLICATION_IDENTIFIER_COLUMNS, DERIVED_KINDS, RAW_KINDS, Reason, Role
-from graphsvc.errors import NotFoundError
-from graphsvc.store.base import QUARANTINED, REJECT_COLUMNS, Store
+from graphsvc.store.base import QUARANTINED, REJECT_COLUMNS, Store, require_applicant
 
 #: what replaces a removed value inside other applicants' reasons
 FORGOTTEN = "forgotten"
@@ -78,8 +77,7 @@ def plan(store: Store, applicant_id: str, reason: str, key: bytes) -> Plan:
     NotFoundError
         When the store holds no such applicant.
     """
-    if not len(store.applicants([applicant_id])):
-        raise NotFoundError(f"no applicant {applicant_id!r}")
+    require_applicant(store, applicant_id)
     links = store.applicant_links([applicant_id])
     own = sorted(set(zip(*[links.loc[links["role"] == str(Role.OWN), c] for c in ("kind", "value")])))
     listed = sorted(set(zip(*[links.loc[links["role"] == str(Role.CONTACT), c] for c in ("kind", "value")])))

@@ -101,3 +101,13 @@ def row_ids(table: str, columns: Sequence[np.ndarray | pd.Series]) -> np.ndarray
         part = salted(f"{table}:{position}", values).astype(np.uint64)
         acc = _mix(acc ^ part)
     return (acc & _MASK63).astype(np.int64)
+
+
+def model_digest(model) -> str:
+    """The first 12 hex digits of the SHA-256 of a pydantic model's JSON (keys sorted):
+    the version of a policy or rule set (equal content, equal version)."""
+    import hashlib
+    import json
+
+    text = json.dumps(model.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

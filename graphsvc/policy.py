@@ -8,7 +8,6 @@ documented in ``docs/scoring.md``; override them with a JSON file
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from graphsvc.consent import ConsentRules
 from graphsvc.errors import ConfigurationError
+from graphsvc.keys import model_digest
 
 
 class KindRule(BaseModel):
@@ -158,8 +158,7 @@ class Policy(BaseModel):
     def version(self) -> str:
         """A short digest of the policy: equal policies have equal versions (computed once:
         a policy is frozen)."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
+        return model_digest(self)
 
     def relation_weight(self, kind: str) -> float:
         """The link weight of a relation type: its ``relation_weights`` entry, else

@@ -16,7 +16,6 @@ version.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from graphsvc import erasure, normalise
 from graphsvc.contract import OUTCOMES
 from graphsvc.errors import ConfigurationError
+from graphsvc.keys import model_digest
 from graphsvc.store.base import Store, access_entry
 
 YEAR = 365.25 * 86_400
@@ -53,8 +53,7 @@ class RetentionRules(BaseModel):
 
     @property
     def version(self) -> str:
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
-        return "retention-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+        return "retention-" + model_digest(self)
 
     @classmethod
     def from_file(cls, path: str | Path) -> RetentionRules:

@@ -26,6 +26,7 @@ from graphsvc.projection import Projection
 from graphsvc.rescore import Progress, parse_as_of, rescore
 from graphsvc.settings import Settings, get_settings
 from graphsvc.store import Store, open_store
+from graphsvc.store.base import require_applicant
 
 
 def node_id(kind: str, value: str) -> str:
@@ -503,8 +504,7 @@ class Service:
         return pd.DataFrame(runner(name, **parameters))
 
     def _require(self, applicant_id: str) -> None:
-        if not len(self.store.applicants([applicant_id])):
-            raise NotFoundError(f"no applicant {applicant_id!r}")
+        require_applicant(self.store, applicant_id)
 
 
 def _model(model: Model | str | Path | None) -> Model | None:

@@ -17,9 +17,8 @@ import json
 from datetime import UTC, datetime
 
 from graphsvc.contract import TOKENISED, Role
-from graphsvc.errors import NotFoundError
 from graphsvc.normalise import format_timestamp
-from graphsvc.store.base import Store
+from graphsvc.store.base import Store, require_applicant
 
 
 def export(store: Store, applicant_id: str) -> dict:
@@ -30,8 +29,7 @@ def export(store: Store, applicant_id: str) -> dict:
     NotFoundError
         When the store holds no such applicant.
     """
-    if not len(store.applicants([applicant_id])):
-        raise NotFoundError(f"no applicant {applicant_id!r}")
+    require_applicant(store, applicant_id)
     outcomes, applications = store.timelines([applicant_id])
     links = store.applicant_links([applicant_id])
     own = links[links["role"] == str(Role.OWN)].sort_values(["kind", "value"])

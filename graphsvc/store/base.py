@@ -122,6 +122,14 @@ class GraphArrays:
 #: columns of the relation frames a store returns
 RELATION_COLUMNS = ["src_applicant_id", "dst_applicant_id", "type", "at", "amount"]
 
+def require_applicant(store: Store, applicant_id: str) -> None:
+    """Raise :class:`~graphsvc.errors.NotFoundError` unless the store holds the applicant."""
+    from graphsvc.errors import NotFoundError
+
+    if not len(store.applicants([applicant_id])):
+        raise NotFoundError(f"no applicant {applicant_id!r}")
+
+
 def access_entry(caller: str, role: str, route: str, method: str, status: int, subjects: list[str], *,
                  purpose: str | None = None, reason: str | None = None, revealed: list[str] = ()) -> dict:
     """One audit row for :meth:`Store.record_access`, timed now: who (``caller``, ``role``),
