@@ -87,6 +87,7 @@ def test_info_shows_the_facts_waiting_for_their_applicant(tmp_path):
     assert json.loads(after.output)["files"][0]["attached"] == 1
     again = runner.invoke(app, ["info", "--db", str(db)]).output
     assert "│ contacts │    1 │" in again[again.index("pending: facts waiting"):]
+    assert "personal information: 0 tombstones of erased people, 0 open requests for human review" in again
 
 
 def test_runs_say_which_is_served_and_promote_and_rollback_change_it(scenario_db, tmp_path):

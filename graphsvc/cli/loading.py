@@ -155,6 +155,9 @@ def show_graph(service, top: int) -> None:
         console.print(_table(shown, "pending: facts waiting for their applicant (attached when it is loaded)"))
     else:
         console.print("pending: no fact waits for its applicant")
+    open_reviews = len(service.reviews(status="open"))
+    console.print(f"personal information: {len(service.store.tombstones())} tombstones of erased people, "
+                  f"{open_reviews} open request{'s' if open_reviews != 1 else ''} for human review", markup=False)
     for kind in sorted(k for k in counts["nodes"] if k != "applicant"):
         shared = service.shared_identifiers(kind)
         if not len(shared):
