@@ -111,6 +111,22 @@ def test_a_forgotten_person_is_nowhere_in_the_files_the_api_or_a_reload(generate
             "application_id": "NEW-1", "applicant_id": person, "applied_at": "2026-01-01"})
         assert refused.status_code == 422 and "forgotten" in refused.text
 
+    runner = CliRunner(env={"COLUMNS": "250", "GRAPHSVC_HMAC_KEY": TEST_KEY})
+    fellow = next(m for m in members if m != person)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    outputs = [runner.invoke(app, args).output for args in (
+        ["rings", "--db", str(path), "--format", "csv"],
+        ["scores", "--db", str(path), "--out", str(exports / "scores.csv")],
+        ["explain", fellow, "--db", str(path), "--format", "json"],
+        ["picture", "--db", str(path), "--applicant", fellow, "--out", str(exports / "fellow.html")],
+        ["report", "--db", str(path), "--out", str(exports / "report.html"), "--top", "10"],
+        ["info", "--db", str(path), "--top", "50"])]
+    outputs += [f.read_text(encoding="utf-8") for f in exports.iterdir()]
+    assert len(outputs) == 9
+    for text in outputs:  # no later export holds the person or anything of theirs
+        assert person not in text and not [v for v in values if v in text]
+
     with open_store(str(path)) as store:  # the same rows again, from files of other bytes
         report = load(store, canonical_sources(csv))
         rejected = report.rejects[report.rejects["reason"] == "forgotten"]
