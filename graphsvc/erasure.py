@@ -43,6 +43,7 @@ from graphsvc.store.base import QUARANTINED, REJECT_COLUMNS, Store, require_appl
 FORGOTTEN = "forgotten"
 DETAIL = "the person was erased (graphsvc subject forget); the row is skipped"
 FIELD_DETAIL = "a value of an erased person (graphsvc subject forget)"
+EXPIRED_DETAIL = "this applicant's listing of this number was purged past its retention (graphsvc retention apply)"
 
 
 def digest(what: str, value: str, key: bytes) -> str:
@@ -96,6 +97,35 @@ def plan(store: Store, applicant_id: str, reason: str, key: bytes) -> Plan:
     return Plan(applicant_id, reason, removed, tombstones, label, replacements)
 
 
+@dataclass(frozen=True)
+class ContactPlan:
+    """Contact links past their retention (:mod:`graphsvc.retention`): the links, the
+    numbers nobody else links any more, and tombstones of each (applicant, number)."""
+
+    contacts: list[tuple[str, str]]  # (applicant id, phone) of the contact links removed
+    identifiers: list[tuple[str, str]]  # numbers left without any link: removed
+    tombstones: list[tuple[str, str]]
+    replacements: list[tuple[str, str]] = field(default_factory=list)
+
+
+def contact_digest(applicant_id: str, phone: str, key: bytes) -> str:
+    """The tombstone of one applicant's listing of one number."""
+    return digest("contact", f"{applicant_id}\x1f{phone}", key)
+
+
+def plan_contacts(store: Store, contacts: list[tuple[str, str]], key: bytes) -> ContactPlan:
+    """What removing these contact links removes (numbers nobody else links go too)."""
+    pairs = sorted(set(contacts))
+    phones = sorted({p for _, p in pairs})
+    around = store.identifier_links([("phone", p) for p in phones]) if phones else None
+    gone = set(pairs)
+    kept = set() if around is None else {v for a, v, r in zip(around["applicant_id"], around["value"], around["role"])
+                                         if (a, v) not in gone or r != str(Role.CONTACT)}
+    orphans = [("phone", p) for p in phones if p not in kept]
+    return ContactPlan(pairs, orphans, [(contact_digest(a, p, key), "contact") for a, p in pairs],
+                       [(json.dumps(p, ensure_ascii=False), json.dumps(FORGOTTEN)) for _, p in orphans])
+
+
 #: per table: columns naming applicants, and columns holding identifiers as (kind or
 #: kind column, value column, rejects the row)
 _APPLICANTS = {"applicants": ("applicant_id",), "applications": ("applicant_id",), "identifiers": ("applicant_id",),
@@ -131,17 +161,24 @@ def screen(table: str, rows: pd.DataFrame, tombstones: frozenset[str], key: byte
             problems.append(pd.DataFrame({"row": out["row"].to_numpy()[mask], "column": column,
                                           "reason": str(Reason.FORGOTTEN), "detail": detail}))
 
-    for column in _APPLICANTS.get(table, ()):
+    def applicants(column: str) -> pd.Series:
         if column in out:
-            named = out[column]
-        else:  # a writer that reads applicants by the batch's codes dropped the keys
-            named = pd.Series(np.asarray(extras["applicant_keys"], dtype=object)[out["_a"].to_numpy()])
-        mask = hit("applicant", named) & ~bad
+            return out[column]
+        # a writer that reads applicants by the batch's codes dropped the keys
+        return pd.Series(np.asarray(extras["applicant_keys"], dtype=object)[out["_a"].to_numpy()])
+
+    for column in _APPLICANTS.get(table, ()):
+        mask = hit("applicant", applicants(column)) & ~bad
         report(mask, column, DETAIL)
         bad |= mask
     if table == "contacts":
         mask = hit("phone", out["contact_phone"]) & ~bad
         report(mask, "contact_phone", DETAIL)
+        bad |= mask
+        listing = pd.Series(applicants("applicant_id").to_numpy(object) + "\x1f"
+                            + out["contact_phone"].fillna("").to_numpy(object))
+        mask = hit("contact", listing) & ~bad
+        report(mask, "contact_phone", EXPIRED_DETAIL)
         bad |= mask
     elif table == "identifiers":
         mask = np.zeros(len(out), dtype=bool)

@@ -215,7 +215,8 @@ def screen_forgotten(store: Store, prepared: Prepared, key: bytes) -> None:
     asked = {erasure.digest("applicant", prepared.applicant_id, key): None}
     held = {c: erasure.digest(c[3:], v, key) for c, v in application.items() if c.startswith("id:") and v is not None}
     listed = [erasure.digest("phone", c["contact_phone"], key) for c in prepared.contacts]
-    gone = store.tombstoned([*asked, *held.values(), *listed])
+    expired = [erasure.contact_digest(prepared.applicant_id, c["contact_phone"], key) for c in prepared.contacts]
+    gone = store.tombstoned([*asked, *held.values(), *listed, *expired])
     if not gone:
         return
     if next(iter(asked)) in gone:
@@ -228,7 +229,7 @@ def screen_forgotten(store: Store, prepared: Prepared, key: bytes) -> None:
                 shown = erasure.COLUMN_OF.get(column[3:], f"identifiers.{column[3:]}")
                 prepared.ignored.append({"field": shown, "reason": str(Reason.FORGOTTEN),
                                          "detail": erasure.FIELD_DETAIL})
-    kept = [c for c, tombstone in zip(prepared.contacts, listed) if tombstone not in gone]
+    kept = [c for c, number, listing in zip(prepared.contacts, listed, expired) if not {number, listing} & gone]
     if len(kept) < len(prepared.contacts):
         prepared.ignored.append({"field": "contacts.contact_phone", "reason": str(Reason.FORGOTTEN),
                                  "detail": f"{len(prepared.contacts) - len(kept)} contact(s): {erasure.FIELD_DETAIL}"})

@@ -1,10 +1,12 @@
 """Retention: applicants kept past their retention period are forgotten.
 
 An applicant's retention period runs from its newest fact (application or
-outcome, whichever is later). It is ``years`` by default, or the longest
+outcome, whichever is later); a contact link's from when it was last seen, by its
+source (``contact_years``: address books 3 years by default). It is ``years`` by default, or the longest
 ``outcome_years`` entry among its outcomes (a lender keeps confirmed fraud and
 defaults longer, for its legal obligations, and may keep repaid customers less
-long). :func:`due` lists who is past it as of a date; :func:`apply` forgets each
+long). :func:`due` lists who is past it as of a date (:func:`due_contacts` the
+contact links); :func:`apply` forgets each
 of them exactly as ``graphsvc subject forget`` does (:mod:`graphsvc.erasure`:
 removed from the store and every run's results, one audited transaction each,
 tombstones so a reload does not bring them back) and reports what went.
@@ -24,7 +26,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from graphsvc import erasure, normalise
-from graphsvc.contract import OUTCOMES
+from graphsvc.contract import CONTACT_SOURCES, OUTCOMES
 from graphsvc.errors import ConfigurationError
 from graphsvc.keys import model_digest
 from graphsvc.store.base import Store, access_entry
@@ -40,6 +42,18 @@ class RetentionRules(BaseModel):
 
     years: float = Field(5.0, gt=0)
     outcome_years: dict[str, float] = Field(default_factory=lambda: {"fraud": 10.0, "default": 7.0})
+    # contact links by source (``unstated``: without one), kept this long after last seen
+    contact_years: dict[str, float] = Field(default_factory=lambda: {"address_book": 3.0})
+
+    @field_validator("contact_years")
+    @classmethod
+    def _known_sources(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - {*CONTACT_SOURCES, "unstated"})
+        if unknown:
+            raise ValueError(f"unknown contact sources {unknown}; the sources are {[*CONTACT_SOURCES, 'unstated']}")
+        if any(v <= 0 for v in value.values()):
+            raise ValueError("retention periods must be positive")
+        return value
 
     @field_validator("outcome_years")
     @classmethod
@@ -89,6 +103,29 @@ def due(store: Store, rules: RetentionRules, as_of: int) -> pd.DataFrame:
         "years": years[past],
         "expired": [normalise.format_timestamp(v) for v in expired[past]],
     }, columns=DUE_COLUMNS)
+
+
+def due_contacts(store: Store, rules: RetentionRules, as_of: int) -> pd.DataFrame:
+    """Contact links past their source's period at ``as_of``: ``applicant_id, value,
+    source, last_seen`` (ISO), oldest first."""
+    parts = [store.stale_contacts(None if source == "unstated" else source, int(as_of - years * YEAR))
+             .assign(source=source) for source, years in sorted(rules.contact_years.items())]
+    found = pd.concat([p for p in parts if len(p)] or [pd.DataFrame(columns=["applicant_id", "value", "last_seen",
+                                                                            "source"])], ignore_index=True)
+    found["last_seen"] = [normalise.format_timestamp(v) for v in found["last_seen"]]
+    return found[["applicant_id", "value", "source", "last_seen"]].reset_index(drop=True)
+
+
+def apply_contacts(store: Store, rules: RetentionRules, as_of: int, key: bytes, *, caller: str) -> dict:
+    """Remove the contact links :func:`due_contacts` lists, in one audited transaction
+    with tombstones (the same listing loaded again is skipped); what was removed."""
+    found = due_contacts(store, rules, as_of)
+    if not len(found):
+        return {"links": 0}
+    plan = erasure.plan_contacts(store, list(zip(found["applicant_id"], found["value"])), key)
+    entry = access_entry(caller, "admin", "graphsvc retention apply", "CLI", 200, sorted(set(found["applicant_id"])),
+                         purpose=f"erasure: retention of contacts ({rules.version})")
+    return store.forget_contacts(plan, entry)
 
 
 def apply(store: Store, rules: RetentionRules, as_of: int, key: bytes, *, caller: str) -> pd.DataFrame:

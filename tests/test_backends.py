@@ -253,3 +253,33 @@ def test_both_backends_keep_review_requests_until_closed(backend, tmp_path):
                                                          "note": "again"})
     assert backend.reviews(status="open")["review_id"].tolist() == [second["review_id"]]
     assert backend.reviews(applicant_id="A002").empty
+
+
+def test_both_backends_purge_contacts_past_retention_and_keep_them_out(backend, tmp_path, settings):
+    """A001 listed 13900000001 from its address book in 2019 and 13900000002 as an
+    emergency contact; A002 lists 13900000001 too, in 2024. Past three years, only A001's
+    address-book listing goes; the number stays (A002 lists it)."""
+    import pandas as pd
+
+    from graphsvc.retention import RetentionRules, apply_contacts, due_contacts
+
+    contacts = [{**contact(1, "13900000001", day=1), "source": "address_book", "recorded_at": "2019-01-01"},
+                {**contact(1, "13900000002", day=1), "recorded_at": "2019-01-01"},
+                {**contact(2, "13900000001", day=1), "source": "address_book", "recorded_at": "2024-01-01"},
+                {**contact(3, "13900000003", day=1), "source": "address_book", "recorded_at": "2018-01-01"}]
+    files = {"applications": write_csv(tmp_path / "a.csv", [application(1), application(2), application(3)]),
+             "contacts": write_csv(tmp_path / "c.csv", contacts)}
+    load(backend, canonical_sources(files))
+    as_of = int(pd.Timestamp("2024-06-01", tz="UTC").timestamp())
+    rules = RetentionRules()
+    assert due_contacts(backend, rules, as_of)[["applicant_id", "value"]].values.tolist() == [
+        ["A003", "+8613900000003"], ["A001", "+8613900000001"]]
+    done = apply_contacts(backend, rules, as_of, settings.identity_key(), caller="test")
+    assert done["links"] == 2 and done["identifiers"] == 1  # 13900000003: nobody else lists it
+    links = backend.identifier_links([("phone", "+8613900000001"), ("phone", "+8613900000003")])
+    assert links["applicant_id"].tolist() == ["A002"]
+    assert backend.applicant_links(["A001"]).query("role == 'contact'")["value"].tolist() == ["+8613900000002"]
+    again = load(backend, canonical_sources({"contacts": write_csv(tmp_path / "c2.csv", contacts[::-1])}))
+    forgotten = again.rejects[again.rejects["reason"] == "forgotten"]
+    assert sorted(forgotten["row"]) == [1, 4]  # A003's and A001's old address-book rows
+    assert due_contacts(backend, rules, as_of).empty

@@ -69,7 +69,7 @@ def test_the_cli_lists_then_applies_with_a_report(tmp_path, monkeypatch):
     monkeypatch.setenv("GRAPHSVC_HMAC_KEY", TEST_KEY)
     runner = CliRunner(env={"COLUMNS": "250"})
     listed = runner.invoke(app, ["retention", "apply", "--dry-run", "--as-of", "2024-06-01", "--db", str(path)])
-    assert listed.exit_code == 0 and "2 applicants past their retention period" in listed.output
+    assert listed.exit_code == 0 and "2 applicants past their retention period, 0 contact links" in listed.output
     assert "A004" in listed.output and "A001" in listed.output
     rules = write_csv(tmp_path / "unused.csv", [{"x": 1}]).with_suffix(".json")
     rules.write_text('{"years": 5, "outcome_years": {"fraud": 1}}')
@@ -77,8 +77,32 @@ def test_the_cli_lists_then_applies_with_a_report(tmp_path, monkeypatch):
     done = runner.invoke(app, ["retention", "apply", "--as-of", "2024-06-01", "--rules", str(rules),
                                "--report", str(report), "--db", str(path)])
     assert done.exit_code == 0, done.output
-    assert "3 applicants forgotten" in done.output  # A002's fraud kept a year only, A004's default five
+    assert "3 applicants forgotten, 0 contact links removed" in done.output  # A002's fraud kept a year only, A004's default five
     assert len(pd.read_csv(report)) == 3
     rules.write_text('{"years": -1}')
     bad = runner.invoke(app, ["retention", "apply", "--rules", str(rules), "--db", str(path)])
     assert bad.exit_code == 2 and "retention rules" in bad.output and "Traceback" not in bad.output
+
+
+def test_score_on_write_leaves_out_a_listing_purged_past_retention(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from graphsvc.api import create_app
+    from graphsvc.api.security import digest
+    from graphsvc.retention import apply_contacts
+    from graphsvc.settings import Settings
+
+    contacts = [{"applicant_id": "A001", "contact_phone": "13900000001", "source": "address_book",
+                 "recorded_at": "2019-01-01"}]
+    path = build_store(tmp_path, [application(1)], contacts)
+    with open_store(str(path)) as store:
+        assert apply_contacts(store, RetentionRules(), AS_OF, TEST_KEY.encode(), caller="test")["links"] == 1
+    settings = Settings(hmac_key=TEST_KEY, api_keys={digest("u-key"): {"name": "uw", "role": "underwriter"}})
+    with TestClient(create_app(path, settings=settings)) as client:
+        answer = client.post("/v1/applications/score", headers={"X-API-Key": "u-key"}, json={
+            "application_id": "P1-2024", "applicant_id": "A001", "applied_at": "2024-06-01",
+            "contacts": [{"contact_phone": "13900000001", "source": "address_book"},
+                         {"contact_phone": "13900000002", "source": "emergency"}]}).json()
+    assert [(i["field"], i["reason"]) for i in answer["ignored"]] == [("contacts.contact_phone", "forgotten")]
+    with open_store(str(path)) as store:
+        assert store.applicant_links(["A001"]).query("role == 'contact'")["value"].tolist() == ["+8613900000002"]

@@ -290,14 +290,18 @@ def retention_apply(
             when = parse_as_of(as_of, service.settings.timezone) if as_of else int(time.time())
             if dry_run:
                 found = retention.due(service.store, chosen, when)
+                contacts = len(retention.due_contacts(service.store, chosen, when))
             else:
-                found = retention.apply(service.store, chosen, when, service.settings.identity_key(),
-                                        caller=f"cli:{getpass.getuser()}")
+                caller = f"cli:{getpass.getuser()}"
+                key = service.settings.identity_key()
+                found = retention.apply(service.store, chosen, when, key, caller=caller)
+                contacts = retention.apply_contacts(service.store, chosen, when, key, caller=caller)["links"]
     except (GraphsvcError, ValueError) as exc:
         raise _fail(exc) from exc
     if report is not None and len(found):
         write_frame(found, report, "csv")
     verb = "past their retention period" if dry_run else "forgotten"
-    console.print(f"{len(found)} applicants {verb} ({chosen.version})", markup=False)
+    console.print(f"{len(found)} applicants {verb}, {contacts} contact links "
+                  f"{'past theirs' if dry_run else 'removed'} ({chosen.version})", markup=False)
     if len(found):
         console.print(_table(found.head(20), "retention" + (" (first 20)" if len(found) > 20 else "")))

@@ -251,6 +251,16 @@ class Store(ABC):
         Returns what was removed per plan, by kind of row."""
 
     @abstractmethod
+    def stale_contacts(self, source: str | None, before: int) -> pd.DataFrame:
+        """Contact links from ``source`` (None: not stated) last seen before ``before``
+        (epoch seconds; undated ones never): ``applicant_id, value, last_seen``."""
+
+    @abstractmethod
+    def forget_contacts(self, plan, entry: dict) -> dict[str, int]:
+        """Remove contact links past their retention (:class:`graphsvc.erasure.ContactPlan`)
+        with the guarantees of :meth:`forget`, in one transaction; what was removed."""
+
+    @abstractmethod
     def record_review(self, entry: dict) -> None:
         """Store a request for human review (:data:`REVIEW_COLUMNS`, :mod:`graphsvc.decision`)."""
 

@@ -88,6 +88,15 @@ class EmbeddedStore(Writer, Reader, Results, Store):
         erasure.compact(self)  # once, after every plan
         return done
 
+    def forget_contacts(self, plan, entry: dict) -> dict[str, int]:
+        if self.readonly:
+            raise StoreError("the store is open read-only")
+        from graphsvc.store.embedded import erasure
+
+        done = erasure.forget_contacts(self, plan, entry)
+        erasure.compact(self)
+        return done
+
     def tombstones(self) -> frozenset[str]:
         return frozenset(r[0] for r in self._con.execute("SELECT digest FROM tombstones"))
 

@@ -37,22 +37,56 @@ _DELETES = (
 def forget(store, plan, entry: dict) -> dict[str, int]:
     """Apply ``plan`` (:class:`graphsvc.erasure.Plan`) to the embedded ``store`` and
     record ``entry`` in its audit trail, in one transaction (:func:`compact` after)."""
+    def work(con: Connection, done: dict[str, int]) -> None:
+        row = con.execute("SELECT id FROM applicants WHERE key = ?", (plan.applicant_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no applicant {plan.applicant_id!r}")
+        removed = _identifier_ids(store, plan.identifiers)
+        params = {"who": row[0], "key": plan.applicant_id, "ids": json.dumps(removed)}
+        for what, statement in _DELETES:
+            before = con.total_changes()
+            con.execute(statement, params)
+            done[what] = con.total_changes() - before
+        done["pending"] += _pending_naming(con, [v for _, v in plan.identifiers])
+
+    return _erase(store, work, plan, entry)
+
+
+def forget_contacts(store, plan, entry: dict) -> dict[str, int]:
+    """Apply a :class:`graphsvc.erasure.ContactPlan` (contact links past retention) and
+    record ``entry``, in one transaction (:func:`compact` after)."""
+    def work(con: Connection, done: dict[str, int]) -> None:
+        before = con.total_changes()
+        for applicant_id, phone in plan.contacts:
+            con.execute("DELETE FROM links WHERE role = 'contact' AND applicant = (SELECT id FROM applicants "
+                        "WHERE key = ?) AND identifier IN (SELECT value FROM json_each(?))",
+                        (applicant_id, json.dumps(_identifier_ids(store, [("phone", phone)]))))
+        done["links"] = con.total_changes() - before
+        before = con.total_changes()
+        con.execute("DELETE FROM holders WHERE NOT EXISTS (SELECT 1 FROM links l WHERE l.applicant = holders.applicant "
+                    "AND l.identifier = holders.identifier) AND identifier IN (SELECT value FROM json_each(?))",
+                    (json.dumps(_identifier_ids(store, [("phone", p) for _, p in plan.contacts])),))
+        done["holders"] = con.total_changes() - before
+        removed = json.dumps(_identifier_ids(store, plan.identifiers))
+        for what, statement in _DELETES[2:4]:  # outcome phones, identifiers
+            before = con.total_changes()
+            con.execute(statement, {"ids": removed})
+            done[what] = con.total_changes() - before
+
+    return _erase(store, work, plan, entry)
+
+
+def _erase(store, work, plan, entry: dict) -> dict[str, int]:
+    """One erasure transaction with deleted content overwritten: ``work`` deletes, then
+    hubs on removed identifiers go, reasons are rewritten, tombstones and the audit row
+    are written."""
     con: Connection = store._con
     con.execute("PRAGMA secure_delete = ON")
     done: dict[str, int] = {}
     try:
         con.execute("BEGIN IMMEDIATE")
         try:
-            row = con.execute("SELECT id FROM applicants WHERE key = ?", (plan.applicant_id,)).fetchone()
-            if row is None:
-                raise NotFoundError(f"no applicant {plan.applicant_id!r}")
-            removed = _identifier_ids(store, plan.identifiers)
-            params = {"who": row[0], "key": plan.applicant_id, "ids": json.dumps(removed)}
-            for what, statement in _DELETES:
-                before = con.total_changes()
-                con.execute(statement, params)
-                done[what] = con.total_changes() - before
-            done["pending"] += _pending_naming(con, [v for _, v in plan.identifiers])
+            work(con, done)
             done["hubs"] = _delete_hubs(con, plan.identifiers)
             done["reasons rewritten"] = _rewrite_reasons(con, plan.replacements)
             now = datetime.now(UTC).isoformat(timespec="seconds")

@@ -72,6 +72,13 @@ class Reader:
         ]
         return _concat(frames, LINK_COLUMNS)
 
+    def stale_contacts(self, source: str | None, before: int) -> pd.DataFrame:
+        which = "l.source IS NULL" if source is None else "l.source = ?"
+        return self._frame(
+            "SELECT a.key AS applicant_id, i.value, l.last_seen FROM links l JOIN applicants a ON a.id = l.applicant "
+            f"JOIN identifiers i ON i.id = l.identifier WHERE l.role = 'contact' AND {which} AND l.last_seen < ? "
+            "ORDER BY l.last_seen, a.key, i.value", ([] if source is None else [source]) + [int(before)])
+
     def applicant_relations(self, applicant_ids: list[str]) -> pd.DataFrame:
         if self._con.execute("SELECT 1 FROM relations LIMIT 1").fetchone() is None:  # most lenders' stores
             return _NO_RELATIONS.copy()  # building an empty frame costs more than the query

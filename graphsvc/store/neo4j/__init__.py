@@ -17,13 +17,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import pandas as pd
+
 from graphsvc import queries
 from graphsvc.errors import ConfigurationError, StoreError
 from graphsvc.settings import Settings
 from graphsvc.store.base import Store
 from graphsvc.store.neo4j.reader import Reader
 from graphsvc.store.neo4j.results import Results
-from graphsvc.store.neo4j.tx import run
+from graphsvc.store.neo4j.tx import frame, run
 from graphsvc.store.neo4j.writer import Writer
 
 T = TypeVar("T")
@@ -92,6 +94,17 @@ class Neo4jStore(Writer, Reader, Results, Store):
         from graphsvc.store.neo4j import erasure
 
         return [erasure.forget(self, plan, entry) for plan, entry in zip(plans, entries)]
+
+    def forget_contacts(self, plan, entry: dict) -> dict[str, int]:
+        if self.readonly:
+            raise StoreError("the store is open read-only")
+        from graphsvc.store.neo4j import erasure
+
+        return erasure.forget_contacts(self, plan, entry)
+
+    def stale_contacts(self, source: str | None, before: int) -> pd.DataFrame:
+        return frame(self._read("store/stale_contacts", source=source, before=int(before)),
+                     ["applicant_id", "value", "last_seen"])
 
     def tombstones(self) -> frozenset[str]:
         rows = self._read("store/tombstones")

@@ -17,6 +17,29 @@ from graphsvc.store.neo4j.results import record_access
 from graphsvc.store.neo4j.tx import run
 
 
+def forget_contacts(store, plan, entry: dict) -> dict[str, int]:
+    """Apply a contact plan (links past retention) and record ``entry``, in one transaction."""
+    def work(tx: Any) -> dict[str, int]:
+        rows = [{"applicant_id": a, "ref": ref} for (a, _), ref in zip(plan.contacts,
+                                                                      refs_of([("phone", p) for _, p in plan.contacts]))]
+        links = run(tx, "store/forget_contacts", rows=rows)
+        gone = run(tx, "store/forget_identifiers", refs=refs_of(plan.identifiers))
+        rewritten = run(tx, "store/forget_reasons",
+                        replacements=[{"old": old, "new": new} for old, new in plan.replacements])
+        _tombstones(tx, plan, entry)
+        return {"links": int(links[0]["links"]) if links else 0,
+                "identifiers": int(gone[0]["identifiers"]) if gone else 0,
+                "reasons rewritten": int(rewritten[0]["rewritten"]) if rewritten else 0}
+
+    return store._write(work)
+
+
+def _tombstones(tx: Any, plan, entry: dict) -> None:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    run(tx, "store/record_tombstones", rows=[{"digest": d, "what": w, "at": now} for d, w in plan.tombstones])
+    record_access(tx, entry)
+
+
 def forget(store, plan, entry: dict) -> dict[str, int]:
     """Apply ``plan`` and record ``entry`` in the audit trail, in one transaction."""
     def work(tx: Any) -> dict[str, int]:
@@ -36,9 +59,7 @@ def forget(store, plan, entry: dict) -> dict[str, int]:
         reviews = run(tx, "store/forget_reviews", id=plan.applicant_id)
         done["reviews"] = int(reviews[0]["removed"]) if reviews else 0
         done["reasons rewritten"] = int(rewritten[0]["rewritten"]) if rewritten else 0
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        run(tx, "store/record_tombstones", rows=[{"digest": d, "what": w, "at": now} for d, w in plan.tombstones])
-        record_access(tx, entry)
+        _tombstones(tx, plan, entry)
         return done
 
     return store._write(work)
