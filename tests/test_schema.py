@@ -72,3 +72,20 @@ def test_a_version_3_store_gets_the_pending_table(scenario_db, tmp_path):
         assert store.pending().empty
     assert _pairs(old, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
     assert _pairs(old, "SELECT count(*) FROM pending") == [(0,)]
+
+
+def test_a_version_4_store_gets_the_consents_columns_tombstones_and_reviews(scenario_db, tmp_path):
+    old = tmp_path / "old.db"
+    shutil.copy(scenario_db, old)
+    with closing(sql.connect(old)) as con:  # what version 4 left: no consents, tombstones or reviews
+        for column in ("consents", "consents_at"):
+            con.execute(f"ALTER TABLE applicants DROP COLUMN {column}")
+        con.execute("DROP TABLE tombstones")
+        con.execute("DROP TABLE reviews")
+        con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match="schema version 4 is not 5 \\(open it once writable to upgrade it\\)"):
+        open_store(str(old), readonly=True)
+    with open_store(str(old)) as store:
+        assert store.tombstones() == frozenset() and store.reviews().empty
+        assert store.graph_arrays().applicant_consents.tolist().count(None) == len(store.graph_arrays().applicants)
+    assert _pairs(old, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
