@@ -38,10 +38,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from graphsvc.contract import CONTACT_SOURCES, Role
 from graphsvc.keys import model_digest
+from graphsvc.store.base import SOURCE_NAMES
 
 Use = Literal["allowed", "with_consent", "never"]
 Purpose = Literal["linkage", "collections"]
-PURPOSES: tuple[str, ...] = ("linkage", "collections")
 
 
 class SourceUse(BaseModel):
@@ -99,8 +99,10 @@ class ConsentRules(BaseModel):
             use = self.use(name, purpose)
             if use == "never":
                 ok[these] = False
-            elif use == "with_consent":
-                ok[these] = [isinstance(c, str) and name in c.split(",") for c in consents[these]]
+            elif use == "with_consent":  # decided once per distinct consents text (a handful)
+                codes, stated = pd.factorize(pd.Series(consents[these], dtype=object), use_na_sentinel=True)
+                granted = np.array([name in str(c).split(",") for c in stated], dtype=bool)
+                ok[these] = (codes >= 0) & granted[np.maximum(codes, 0)] if len(stated) else False
         return ok
 
     def links(self, frame: pd.DataFrame, purpose: Purpose) -> pd.DataFrame:
@@ -116,7 +118,7 @@ class ConsentRules(BaseModel):
         ``purpose`` (the same arrays when all are)."""
         if arrays.link_source is None or not arrays.link_contact.any():
             return arrays
-        names = np.array([None, *CONTACT_SOURCES], dtype=object)
+        names = np.array(SOURCE_NAMES, dtype=object)
         consents = (arrays.applicant_consents if arrays.applicant_consents is not None
                     else np.full(len(arrays.applicants), None, dtype=object))
         keep = self.allows(purpose, arrays.link_contact, names[arrays.link_source],
@@ -127,8 +129,3 @@ class ConsentRules(BaseModel):
             arrays, link_applicant=arrays.link_applicant[keep], link_identifier=arrays.link_identifier[keep],
             link_contact=arrays.link_contact[keep], link_first_seen=arrays.link_first_seen[keep],
             link_source=arrays.link_source[keep])
-
-
-def source_code(source: str | None) -> int:
-    """A link's source as :attr:`GraphArrays.link_source` holds it."""
-    return CONTACT_SOURCES.index(source) + 1 if source in CONTACT_SOURCES else 0

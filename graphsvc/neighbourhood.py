@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from graphsvc.consent import ConsentRules, source_code
+from graphsvc.consent import ConsentRules
 from graphsvc.contract import Role
 from graphsvc.projection import Projection
-from graphsvc.store.base import GraphArrays, Store
+from graphsvc.store.base import SOURCE_CODES, GraphArrays, Store
 
 
 @dataclass
@@ -125,7 +125,7 @@ class Neighbourhood:
             link_identifier=np.array([index[(l[1], l[2])] for l in links], dtype=np.int32),
             link_contact=np.array([l[3] for l in links], dtype=bool),
             link_first_seen=np.array([np.nan if l[4] is None else l[4] for l in links], dtype=float),
-            link_source=np.array([source_code(l[5]) for l in links], dtype=np.int8),
+            link_source=np.array([SOURCE_CODES.get(l[5], 0) for l in links], dtype=np.int8),
             applicant_consents=np.array([self.consents.get(a) for a in applicants], dtype=object),
             outcome_applicant=np.array([where[o[0]] for o in outcomes], dtype=np.int32),
             outcome=np.array([o[1] for o in outcomes], dtype=object),

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
+from graphsvc.contract import CONTACT_SOURCES
+
 REJECT_COLUMNS = ["row", "column", "reason", "detail"]
 #: the detail of a field left out while its row loaded (a quarantined field, not a rejected row)
 QUARANTINED = "left out, the row loaded without it: "
@@ -112,12 +114,17 @@ class GraphArrays:
     #: whole store as far as it was counted (hubs are counted, not fetched)
     identifier_value: np.ndarray | None = None
     identifier_degree: np.ndarray | None = None
-    #: int8 per link: the contact source (0 when not stated or an own link, else 1 + its
-    #: place in ``contract.CONTACT_SOURCES``), and per applicant the consents stated
-    #: (canonical text, None when never stated): what the consent rules read
+    #: int8 per link: the contact source (:data:`SOURCE_CODES`; 0 when not stated or an
+    #: own link), and per applicant the consents stated (canonical text, None when never
+    #: stated): what the consent rules read
     link_source: np.ndarray | None = None
     applicant_consents: np.ndarray | None = None
 
+
+#: a link's contact source as ``GraphArrays.link_source`` codes it (0: not stated, or an own link)
+SOURCE_CODES = {name: code for code, name in enumerate(CONTACT_SOURCES, 1)}
+#: code -> source name (None for 0)
+SOURCE_NAMES = (None, *CONTACT_SOURCES)
 
 #: columns of the relation frames a store returns
 RELATION_COLUMNS = ["src_applicant_id", "dst_applicant_id", "type", "at", "amount"]

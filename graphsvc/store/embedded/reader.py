@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 
 from graphsvc import keys
-from graphsvc.contract import CONTACT_SOURCES
-from graphsvc.store.base import LINK_COLUMNS, RELATION_COLUMNS, GraphArrays
+from graphsvc.store.base import LINK_COLUMNS, RELATION_COLUMNS, SOURCE_CODES, GraphArrays
 from graphsvc.store.embedded.sql import Connection, connect, frame
 
 
@@ -265,9 +264,8 @@ class Reader:
         return _concat(frames, ["ref", "kind", "value"])
 
 
-#: a link's contact source as a code (0: not stated, else 1 + its place in CONTACT_SOURCES)
-_SOURCE_CODE = ("CASE source " + " ".join(f"WHEN '{name}' THEN {code}" for code, name in enumerate(CONTACT_SOURCES, 1))
-                + " ELSE 0 END")
+#: a link's contact source as its code (store.base.SOURCE_CODES)
+_SOURCE_CODE = "CASE source " + " ".join(f"WHEN '{n}' THEN {c}" for n, c in SOURCE_CODES.items()) + " ELSE 0 END"
 #: first_seen of undated links in :meth:`Reader.graph_arrays`' packed read
 _UNDATED = -(1 << 62)
 _NO_RELATIONS = pd.DataFrame(columns=RELATION_COLUMNS)

@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 
 from graphsvc import keys
-from graphsvc.contract import CONTACT_SOURCES
-from graphsvc.store.base import LINK_COLUMNS, RELATION_COLUMNS, GraphArrays
+from graphsvc.store.base import LINK_COLUMNS, RELATION_COLUMNS, SOURCE_CODES, GraphArrays
 from graphsvc.store.neo4j.tx import frame, run, run_values
 from graphsvc.store.staging import lookup
 
@@ -116,7 +115,7 @@ class Reader:
             return {"applicants": run_values(tx, "store/all_applicants"),
                     "identifiers": run_values(tx, "store/all_identifiers"),
                     "links": run_values(tx, "store/all_links", as_of=as_of, undated=_UNDATED,
-                                        source_codes={name: code for code, name in enumerate(CONTACT_SOURCES, 1)}),
+                                        source_codes=SOURCE_CODES),
                     "applications": run_values(tx, "store/all_applications", as_of=as_of),
                     "all_outcomes": run(tx, "store/all_outcomes", as_of=as_of),
                     "all_relations": run(tx, "store/all_relations", as_of=as_of)}
