@@ -17,12 +17,18 @@ from graphsvc.store.embedded import sql
 from graphsvc.store.embedded.sql import Connection
 
 #: (what is counted, statement) in order; `:who` is the applicant's row id, `:key` its key,
-#: `:ids` the JSON list of the removed identifiers' row ids
-_DELETES = (
+#: `:ids` the JSON list of the removed identifiers' row ids. First the person's links ...
+_LINKS = (
     ("links", "DELETE FROM links WHERE applicant = :who OR identifier IN (SELECT value FROM json_each(:ids))"),
     ("holders", "DELETE FROM holders WHERE applicant = :who OR identifier IN (SELECT value FROM json_each(:ids))"),
+)
+#: ... the removed identifiers (every erasure) ...
+_IDENTIFIERS = (
     ("outcome phones", "UPDATE outcomes SET phone = NULL WHERE phone IN (SELECT value FROM json_each(:ids))"),
     ("identifiers", "DELETE FROM identifiers WHERE id IN (SELECT value FROM json_each(:ids))"),
+)
+#: ... and the person's facts and results
+_FACTS = (
     ("applications", "DELETE FROM applications WHERE applicant = :who"),
     ("outcomes", "DELETE FROM outcomes WHERE applicant = :who"),
     ("relations", "DELETE FROM relations WHERE src = :who OR dst = :who"),
@@ -42,11 +48,8 @@ def forget(store, plan, entry: dict) -> dict[str, int]:
         if row is None:
             raise NotFoundError(f"no applicant {plan.applicant_id!r}")
         removed = _identifier_ids(store, plan.identifiers)
-        params = {"who": row[0], "key": plan.applicant_id, "ids": json.dumps(removed)}
-        for what, statement in _DELETES:
-            before = con.total_changes()
-            con.execute(statement, params)
-            done[what] = con.total_changes() - before
+        _run(con, _LINKS + _IDENTIFIERS + _FACTS, {"who": row[0], "key": plan.applicant_id,
+                                                   "ids": json.dumps(removed)}, done)
         done["pending"] += _pending_naming(con, [v for _, v in plan.identifiers])
 
     return _erase(store, work, plan, entry)
@@ -56,22 +59,19 @@ def forget_contacts(store, plan, entry: dict) -> dict[str, int]:
     """Apply a :class:`graphsvc.erasure.ContactPlan` (contact links past retention) and
     record ``entry``, in one transaction (:func:`compact` after)."""
     def work(con: Connection, done: dict[str, int]) -> None:
+        phones = [("phone", p) for _, p in plan.contacts]
+        listings = json.dumps([[a, h] for (a, _), h in zip(plan.contacts, store._identifier_hashes(phones))])
+        listed = "(SELECT a.id, i.id FROM json_each(?) j JOIN applicants a ON a.key = j.value ->> 0 " \
+                 "JOIN identifiers i ON i.hash = j.value ->> 1)"
         before = con.total_changes()
-        for applicant_id, phone in plan.contacts:
-            con.execute("DELETE FROM links WHERE role = 'contact' AND applicant = (SELECT id FROM applicants "
-                        "WHERE key = ?) AND identifier IN (SELECT value FROM json_each(?))",
-                        (applicant_id, json.dumps(_identifier_ids(store, [("phone", phone)]))))
+        con.execute(f"DELETE FROM links WHERE role = 'contact' AND (applicant, identifier) IN {listed}", (listings,))
         done["links"] = con.total_changes() - before
         before = con.total_changes()
-        con.execute("DELETE FROM holders WHERE NOT EXISTS (SELECT 1 FROM links l WHERE l.applicant = holders.applicant "
-                    "AND l.identifier = holders.identifier) AND identifier IN (SELECT value FROM json_each(?))",
-                    (json.dumps(_identifier_ids(store, [("phone", p) for _, p in plan.contacts])),))
+        con.execute("DELETE FROM holders WHERE (applicant, identifier) IN "
+                    f"{listed} AND NOT EXISTS (SELECT 1 FROM links l WHERE l.applicant = holders.applicant "
+                    "AND l.identifier = holders.identifier)", (listings,))
         done["holders"] = con.total_changes() - before
-        removed = json.dumps(_identifier_ids(store, plan.identifiers))
-        for what, statement in _DELETES[2:4]:  # outcome phones, identifiers
-            before = con.total_changes()
-            con.execute(statement, {"ids": removed})
-            done[what] = con.total_changes() - before
+        _run(con, _IDENTIFIERS, {"ids": json.dumps(_identifier_ids(store, plan.identifiers))}, done)
 
     return _erase(store, work, plan, entry)
 
@@ -120,6 +120,14 @@ def compact(store) -> None:
     if busy:
         raise StoreError(f"{store.path}: erased, but a reader kept the write-ahead log from being emptied; "
                          "stop the processes that hold the store and run `graphsvc subject forget` again")
+
+
+def _run(con: Connection, statements: tuple, params: dict, done: dict[str, int]) -> None:
+    """Run counted statements, adding what each changed to ``done``."""
+    for what, statement in statements:
+        before = con.total_changes()
+        con.execute(statement, params)
+        done[what] = done.get(what, 0) + con.total_changes() - before
 
 
 def _identifier_ids(store, identifiers: list[tuple[str, str]]) -> list[int]:
