@@ -48,22 +48,12 @@ class RetentionRules(BaseModel):
     @field_validator("contact_years")
     @classmethod
     def _known_sources(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - {*CONTACT_SOURCES, "unstated"})
-        if unknown:
-            raise ValueError(f"unknown contact sources {unknown}; the sources are {[*CONTACT_SOURCES, 'unstated']}")
-        if any(v <= 0 for v in value.values()):
-            raise ValueError("retention periods must be positive")
-        return value
+        return _periods(value, (*CONTACT_SOURCES, "unstated"), "contact sources")
 
     @field_validator("outcome_years")
     @classmethod
     def _known_outcomes(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - set(OUTCOMES))
-        if unknown:
-            raise ValueError(f"unknown outcomes {unknown}; the outcomes are {list(OUTCOMES)}")
-        if any(v <= 0 for v in value.values()):
-            raise ValueError("retention periods must be positive")
-        return value
+        return _periods(value, OUTCOMES, "outcomes")
 
     @property
     def version(self) -> str:
@@ -77,6 +67,16 @@ class RetentionRules(BaseModel):
             raise ConfigurationError(f"retention rules {path}: {exc}") from exc
 
 
+def _periods(value: dict[str, float], allowed: tuple[str, ...], what: str) -> dict[str, float]:
+    """Retention periods by name: only ``allowed`` names, every period positive."""
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}; the {what} are {list(allowed)}")
+    if any(v <= 0 for v in value.values()):
+        raise ValueError("retention periods must be positive")
+    return value
+
+
 def due(store: Store, rules: RetentionRules, as_of: int) -> pd.DataFrame:
     """Applicants past their retention period at ``as_of`` (epoch seconds), oldest
     first (:data:`DUE_COLUMNS`; ``newest`` and ``expired`` as ISO dates)."""
@@ -86,8 +86,6 @@ def due(store: Store, rules: RetentionRules, as_of: int) -> pd.DataFrame:
     np.maximum.at(newest, arrays.application_applicant, arrays.application_at.astype(float))
     dated = ~np.isnan(arrays.outcome_at)
     np.maximum.at(newest, arrays.outcome_applicant[dated], arrays.outcome_at[dated])
-    held = pd.DataFrame({"applicant": arrays.outcome_applicant, "outcome": arrays.outcome})
-    outcomes = held.groupby("applicant")["outcome"].agg(lambda o: ",".join(sorted(set(o))))
     longest = np.full(n, -np.inf)  # the longest period of an outcome each applicant has
     for outcome, period in rules.outcome_years.items():
         who = arrays.outcome_applicant[arrays.outcome == outcome]
@@ -96,6 +94,9 @@ def due(store: Store, rules: RetentionRules, as_of: int) -> pd.DataFrame:
     expired = newest + years * YEAR
     past = np.flatnonzero(np.isfinite(newest) & (expired < as_of))
     past = past[np.argsort(newest[past], kind="stable")]
+    theirs = np.isin(arrays.outcome_applicant, past)  # outcomes named in the answer only
+    outcomes = (pd.DataFrame({"applicant": arrays.outcome_applicant[theirs], "outcome": arrays.outcome[theirs]})
+                .groupby("applicant")["outcome"].agg(lambda o: ",".join(sorted(set(o)))))
     return pd.DataFrame({
         "applicant_id": arrays.applicants[past],
         "newest": [normalise.format_timestamp(v) for v in newest[past]],
