@@ -126,8 +126,7 @@ def plan_contacts(store: Store, contacts: list[tuple[str, str]], key: bytes) -> 
                        [(json.dumps(p, ensure_ascii=False), json.dumps(FORGOTTEN)) for _, p in orphans])
 
 
-#: per table: columns naming applicants, and columns holding identifiers as (kind or
-#: kind column, value column, rejects the row)
+#: per table: the columns naming applicants
 _APPLICANTS = {"applicants": ("applicant_id",), "applications": ("applicant_id",), "identifiers": ("applicant_id",),
                "contacts": ("applicant_id",), "outcomes": ("applicant_id",),
                "relations": ("src_applicant_id", "dst_applicant_id")}
@@ -135,15 +134,16 @@ _APPLICANTS = {"applicants": ("applicant_id",), "applications": ("applicant_id",
 
 #: the application column an identifier kind (or its raw kind) is read from
 COLUMN_OF = {**{str(k): c for c, k in APPLICATION_IDENTIFIER_COLUMNS.items()},
-              **{raw: c for c, k in APPLICATION_IDENTIFIER_COLUMNS.items() for kind, raw in RAW_KINDS.items() if k == kind}}
+             **{RAW_KINDS[k]: c for c, k in APPLICATION_IDENTIFIER_COLUMNS.items() if k in RAW_KINDS}}
 
 
 def screen(table: str, rows: pd.DataFrame, tombstones: frozenset[str], key: bytes,
            extras: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Validated rows of ``table`` without what erased people left: rows naming a
     forgotten applicant or keyed by a forgotten identifier are rejected, forgotten
-    values in optional fields left out. Staged rows (:func:`graphsvc.store.staging.stage`)
-    keep their fact hashes, so a row stored before the erasure stays a duplicate.
+    values in optional fields left out. Staged rows (:meth:`Store.stage`, whose
+    ``extras`` it reads) keep their fact hashes, so a row stored before the erasure
+    stays a duplicate.
     Returns the rows and the rejects it adds."""
     if not tombstones or not len(rows):
         return rows, pd.DataFrame(columns=REJECT_COLUMNS)

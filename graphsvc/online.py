@@ -212,14 +212,14 @@ def screen_forgotten(store: Store, prepared: Prepared, key: bytes) -> None:
         When the applicant itself was erased.
     """
     application = prepared.application
-    asked = {erasure.digest("applicant", prepared.applicant_id, key): None}
+    me = erasure.digest("applicant", prepared.applicant_id, key)
     held = {c: erasure.digest(c[3:], v, key) for c, v in application.items() if c.startswith("id:") and v is not None}
     listed = [erasure.digest("phone", c["contact_phone"], key) for c in prepared.contacts]
     expired = [erasure.contact_digest(prepared.applicant_id, c["contact_phone"], key) for c in prepared.contacts]
-    gone = store.tombstoned([*asked, *held.values(), *listed, *expired])
+    gone = store.tombstoned([me, *held.values(), *listed, *expired])
     if not gone:
         return
-    if next(iter(asked)) in gone:
+    if me in gone:
         raise InvalidApplicationError([{"field": "applicant_id", "reason": str(Reason.FORGOTTEN),
                                         "detail": erasure.DETAIL}])
     for column, tombstone in held.items():

@@ -110,6 +110,20 @@ def query(
         console.print(_table(rows, name))
 
 
+def _caller() -> str:
+    """Who runs a command, as the audit trail names CLI callers."""
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+def _audited(service, command: str, subjects: list[str], purpose: str | None = None) -> None:
+    """Record a command's access to personal data in the audit trail (as an admin)."""
+    from graphsvc.store.base import access_entry
+
+    service.store.record_access(access_entry(_caller(), "admin", command, "CLI", 200, subjects, purpose=purpose))
+
+
 subject_app = typer.Typer(help="Personal information held about one person (subject access, erasure).",
                           no_args_is_help=True)
 app.add_typer(subject_app, name="subject")
@@ -123,12 +137,9 @@ def subject_export(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Everything held about APPLICANT_ID, for them to read; the export is audited."""
-    import getpass
-
     import graphsvc
     from graphsvc.errors import GraphsvcError
     from graphsvc.files import write_text
-    from graphsvc.store.base import access_entry
     from graphsvc.subject import to_html
 
     if len(purpose.strip()) < 3:
@@ -139,8 +150,7 @@ def subject_export(
     try:
         with graphsvc.open(db) as service:
             found = service.subject_access(applicant_id)
-            service.store.record_access(access_entry(f"cli:{getpass.getuser()}", "admin", "graphsvc subject export",
-                                                     "CLI", 200, [applicant_id], purpose=purpose.strip()))
+            _audited(service, "graphsvc subject export", [applicant_id], purpose.strip())
     except GraphsvcError as exc:
         raise _fail(exc) from exc
     text = to_html(found) if out.suffix.lower() == ".html" else json.dumps(found, indent=2, ensure_ascii=False)
@@ -158,15 +168,13 @@ def subject_forget(
 ) -> None:
     """Erase APPLICANT_ID for good: their data leaves the store and every run's results
     in one audited transaction, and tombstones keep later loads from bringing it back."""
-    import getpass
-
     import graphsvc
     from graphsvc.errors import GraphsvcError
 
     _require_store(db)
     try:
         with graphsvc.open(db) as service:
-            done = service.forget(applicant_id, reason, caller=f"cli:{getpass.getuser()}", dry_run=dry_run)
+            done = service.forget(applicant_id, reason, caller=_caller(), dry_run=dry_run)
     except (GraphsvcError, ValueError) as exc:
         raise _fail(exc) from exc
     kinds = ", ".join(f"{n} {k}" for k, n in done["identifiers_removed"].items()) or "none"
@@ -191,19 +199,15 @@ def review_request(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """File APPLICANT_ID's request for a person to review the automated decision on them."""
-    import getpass
-
     import graphsvc
     from graphsvc.errors import GraphsvcError
-    from graphsvc.store.base import access_entry
 
     _require_store(db)
     try:
         with graphsvc.open(db) as service:
-            found = service.request_review(applicant_id, by=f"cli:{getpass.getuser()}", reason=reason,
+            found = service.request_review(applicant_id, by=_caller(), reason=reason,
                                            application_id=application)
-            service.store.record_access(access_entry(f"cli:{getpass.getuser()}", "admin", "graphsvc review request",
-                                                     "CLI", 200, [applicant_id]))
+            _audited(service, "graphsvc review request", [applicant_id])
     except GraphsvcError as exc:
         raise _fail(exc) from exc
     console.print(f"review {found['review_id']} opened for {applicant_id}", markup=False)
@@ -215,18 +219,14 @@ def review_list(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Review requests, newest first."""
-    import getpass
-
     import graphsvc
-    from graphsvc.store.base import access_entry
 
     if status not in ("open", "closed", "all"):
         raise _fail(ValueError("--status must be open, closed or all"))
     _require_store(db)
     with graphsvc.open(db) as service:
         rows = service.reviews(status=None if status == "all" else status)
-        service.store.record_access(access_entry(f"cli:{getpass.getuser()}", "admin", "graphsvc review list",
-                                                 "CLI", 200, rows["applicant_id"].tolist()))
+        _audited(service, "graphsvc review list", rows["applicant_id"].tolist())
     if not len(rows):
         console.print(f"no {'' if status == 'all' else status + ' '}review requests", markup=False)
         return
@@ -242,18 +242,14 @@ def review_close(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Close an open review with its outcome and what the reviewer found."""
-    import getpass
-
     import graphsvc
     from graphsvc.errors import GraphsvcError
-    from graphsvc.store.base import access_entry
 
     _require_store(db)
     try:
         with graphsvc.open(db) as service:
-            found = service.close_review(review_id, by=f"cli:{getpass.getuser()}", outcome=outcome, note=note)
-            service.store.record_access(access_entry(f"cli:{getpass.getuser()}", "admin", "graphsvc review close",
-                                                     "CLI", 200, [found["applicant_id"]]))
+            found = service.close_review(review_id, by=_caller(), outcome=outcome, note=note)
+            _audited(service, "graphsvc review close", [found["applicant_id"]])
     except (GraphsvcError, ValueError) as exc:
         raise _fail(exc) from exc
     console.print(f"review {review_id} closed: {outcome}", markup=False)
@@ -273,8 +269,8 @@ def retention_apply(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Forget every applicant whose newest application or outcome is older than its
-    retention period, as `graphsvc subject forget` does; report what was purged."""
-    import getpass
+    retention period, as `graphsvc subject forget` does, and remove every contact link
+    past its source's period; report what was purged."""
     import time
 
     import graphsvc
@@ -292,7 +288,7 @@ def retention_apply(
                 found = retention.due(service.store, chosen, when)
                 contacts = len(retention.due_contacts(service.store, chosen, when))
             else:
-                caller = f"cli:{getpass.getuser()}"
+                caller = _caller()
                 key = service.settings.identity_key()
                 found = retention.apply(service.store, chosen, when, key, caller=caller)
                 contacts = retention.apply_contacts(service.store, chosen, when, key, caller=caller)["links"]
