@@ -577,8 +577,8 @@ class Writer:
     def _record_consents(self, applicant: np.ndarray, rows: pd.DataFrame) -> None:
         """Each applicant's consents become those of its newest application that states
         them (an older application loaded later changes nothing)."""
-        for who, scopes, at in staging.stated_consents(applicant, rows):
-            self._con.execute(_SET_CONSENTS, (scopes, at, who))
+        self._con.executemany(_SET_CONSENTS, [(scopes, at, who) for who, scopes, at
+                                              in staging.stated_consents(applicant, rows)])
 
     def _fresh(self, table: str, rows: pd.DataFrame, records: str, prepared: dict,
                applicant_columns: tuple[str, ...] = ("applicant_id",)):
