@@ -266,3 +266,28 @@ def risk(features_: pd.DataFrame) -> np.ndarray:
          + 1.5 * few_devices + 2.0 * np.clip(f["cross_listing"], 0, 0.5)
          + 1.5 * f["agent_share"] + 0.5 * np.clip(np.log(np.maximum(f["size"], 1) / 5), 0, 2))
     return np.round(1 / (1 + np.exp(-z)), 4)
+
+
+#: what a ring looks like, named from its features (first match per pattern; a ring
+#: may show several); investigators filter rings by these names
+TYPOLOGIES = {
+    "device_farm": lambda f: (f.get("devices_per_member") is not None
+                              and f["devices_per_member"] <= 0.5),  # at most one device per two members
+    "agent": lambda f: (f.get("agent_phones") or 0) >= 1 and (f.get("agent_share") or 0) >= 0.5,
+    "cross_listing": lambda f: (f.get("cross_listing") or 0) >= 0.1,
+    "one_subnet": lambda f: (f.get("subnet_share") or 0) >= 0.8,
+    "burst": lambda f: (f.get("velocity") or 0) >= 0.8,
+}
+
+
+def typologies(features_: dict) -> list[str]:
+    """The :data:`TYPOLOGIES` a ring's features show (``features`` as a run stores
+    them, missing evidence as None), or ``["shared_identifiers"]`` when none does.
+
+    >>> typologies({"devices_per_member": 0.25, "velocity": 0.9, "cross_listing": 0.0})
+    ['device_farm', 'burst']
+    >>> typologies({"devices_per_member": None, "cross_listing": 0.0})
+    ['shared_identifiers']
+    """
+    found = [name for name, shows in TYPOLOGIES.items() if shows(features_)]
+    return found or ["shared_identifiers"]

@@ -20,6 +20,7 @@ from graphsvc.api import problems
 from graphsvc.api.deps import AppState
 from graphsvc.api.routes import applicants, applications, identifiers, jobs, reviews, rings, skiptrace, subjects, system
 from graphsvc.api.security import RateLimiter
+from graphsvc import console
 from graphsvc.service import Service
 from graphsvc.settings import Settings, get_settings
 from graphsvc.store import open_store
@@ -60,6 +61,7 @@ def create_app(db: str | Path, settings: Settings | None = None) -> FastAPI:
     problems.document(app)
     for module in (applications, applicants, identifiers, rings, skiptrace, subjects, reviews, jobs, system):
         app.include_router(module.router)
+    app.include_router(console.router)
 
     app.add_middleware(Guard, max_body=settings.api_max_body_bytes, requests=requests, latency=latency)
     return app
@@ -86,6 +88,8 @@ class Guard:
         async def sending(message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                if scope["path"].startswith("/v1/"):  # personal data: never kept by a browser or proxy
+                    message = {**message, "headers": [*message.get("headers", []), (b"cache-control", b"no-store")]}
             await send(message)
 
         headers = dict(scope.get("headers") or [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -22,6 +23,8 @@ class AppState:
     settings: Settings
     limiter: RateLimiter
     jobs: dict = field(default_factory=dict)
+    #: salts the handles of masked nodes in network answers (``masking.node_handle``)
+    handle_salt: bytes = field(default_factory=lambda: secrets.token_bytes(16))
 
 
 async def state(request: Request) -> AppState:  # async: no thread hop

@@ -75,3 +75,33 @@ def evidence(items: list[dict], role: Role) -> list[dict]:
             ev["value"] = identifier(ev["kind"], ev["value"], role)
         out.append({**reason, "evidence": ev})
     return out
+
+
+def node_handle(kind: str, value: str, salt: bytes) -> str:
+    """The id a masked identifier's node carries in a network answer: a digest of the
+    value under the serving process's own random salt, the same in every answer of
+    that process (so a console can merge expansions) and meaningless outside it."""
+    return f"{kind}:~" + hmac.new(salt, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def elements(graph, role: Role, salt: bytes) -> tuple[dict, list[str]]:
+    """A network (``Service.ego_network``, ``Service.ring_graph``) as Cytoscape.js
+    elements masked for ``role``, and the applicants it shows (for the audit row).
+
+    Node ids never carry what a label masks: identity tokens, and phones for every
+    role but admin, are identified by :func:`node_handle`.
+    """
+    nodes, edges, subjects, ids = [], [], [], {}
+    for node, data in graph.nodes(data=True):
+        kind = data["kind"]
+        hidden = kind in TOKENISED or (kind in PHONE_KINDS and role is not Role.ADMIN)
+        ids[node] = node_handle(kind, data["value"], salt) if hidden else node
+        if kind == "applicant":
+            subjects.append(data["value"])
+        label = data["value"] if kind == "applicant" else identifier(kind, data["value"], role)
+        nodes.append({"data": {"id": ids[node], "label": label, "kind": kind,
+                               **{k: v for k, v in data.items() if k in ("hub", "degree", "outcomes")}}})
+    for a, b, data in graph.edges(data=True):
+        edges.append({"data": {"id": f"{ids[a]}|{ids[b]}", "source": ids[a], "target": ids[b],
+                               "roles": data["roles"], "count": data["count"]}})
+    return {"nodes": nodes, "edges": edges}, subjects

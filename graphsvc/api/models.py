@@ -169,6 +169,11 @@ class LinkOut(BaseModel):
     count: int
 
 
+class TimelineEvent(BaseModel):
+    at: str | None = Field(description="when: an application's time, or when an outcome was observed")
+    event: str = Field(description="applied, or the outcome observed (fraud, default, ...)")
+
+
 class ApplicantOut(BaseModel):
     applicant_id: str
     applications: int
@@ -179,6 +184,7 @@ class ApplicantOut(BaseModel):
     run_id: str | None
     reasons: list[Reason]
     identifiers: list[LinkOut]
+    timeline: list[TimelineEvent] = Field(description="applications and outcomes, oldest first")
 
 
 class HolderOut(BaseModel):
@@ -248,12 +254,30 @@ class RingOut(BaseModel):
     fraud: int
     default: int
     features: dict[str, float | None] = Field(description="ring features; null where the ring has no evidence")
+    typologies: list[str] = Field(description="what the ring looks like, named from its features "
+                                              "(device_farm, agent, cross_listing, one_subnet, burst, "
+                                              "shared_identifiers)")
 
 
 class RingPage(BaseModel):
     run_id: str
     items: list[RingOut]
     next_cursor: str | None
+
+
+class RingNetworkOut(BaseModel):
+    """A ring as Cytoscape.js elements: its members and what at least two of them share."""
+
+    ring_id: str
+    run_id: str
+    consent_version: str = Field(description="the consent rules that chose which contacts are shown")
+    elements: CyElements
+
+
+class CallerOut(BaseModel):
+    name: str
+    role: str
+    routes: list[str] = Field(description="the operations (route names) this caller's role may use")
 
 
 class MemberOut(BaseModel):

@@ -33,6 +33,8 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "explain_applicant": frozenset({U, I, A}),
     "list_rings": frozenset({I, A}),
     "get_ring": frozenset({I, A}),
+    "get_ring_network": frozenset({I, A}),
+    "whoami": frozenset({U, I, C, A}),
     "start_rescore": frozenset({A}),
     "get_job": frozenset({A}),
     "skiptrace": frozenset({C, A}),

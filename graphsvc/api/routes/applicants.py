@@ -11,9 +11,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from graphsvc import normalise
 from graphsvc.api import masking
 from graphsvc.api.deps import State, allowed, audit
-from graphsvc.api.models import ApplicantOut, ExplainOut, LinkOut, NetworkOut, PathsOut
+from graphsvc.api.models import ApplicantOut, ExplainOut, LinkOut, NetworkOut, PathsOut, TimelineEvent
 from graphsvc.api.security import Caller
-from graphsvc.contract import PHONE_KINDS, TOKENISED
 from graphsvc.errors import NotFoundError
 
 router = APIRouter(prefix="/v1", tags=["applicants"])
@@ -38,13 +37,17 @@ async def get_applicant(applicant_id: str, request: Request, app_state: State,
     score = scored.iloc[0] if scored is not None and len(scored) else None
     reasons = json.loads(score["reasons"]) if score is not None and isinstance(score["reasons"], str) else []
     links = service.links_of([applicant_id]).sort_values(["role", "kind", "value"])
+    outcomes, applied = service.store.timelines([applicant_id])
+    timeline = sorted([TimelineEvent(at=normalise.format_timestamp(at), event="applied") for _, at in applied]
+                      + [TimelineEvent(at=normalise.format_timestamp(at), event=outcome) for _, outcome, at in outcomes],
+                      key=lambda e: (e.at is None, e.at or "", e.event))
     audit(request, app_state, caller, [applicant_id])
     return ApplicantOut(
         applicant_id=applicant_id, applications=int(row["applications"]),
         outcomes=sorted(row["outcomes"].split(",")) if isinstance(row["outcomes"], str) else [],
         score=None if score is None else int(score["score"]), band=None if score is None else score["band"],
         ring_id=None if score is None else score["ring_id"], run_id=run_id,
-        reasons=masking.evidence(reasons, caller.role),
+        reasons=masking.evidence(reasons, caller.role), timeline=timeline,
         identifiers=[LinkOut(kind=r.kind, value=masking.identifier(r.kind, r.value, caller.role), role=r.role,
                              relation=r.relation or None, name=masking.name(r.name, caller.role),
                              first_seen=normalise.format_timestamp(r.first_seen),
@@ -65,23 +68,10 @@ async def get_network(
     graph = app_state.service.ego_network(
         applicant_id, hops=hops, max_nodes=min(max_nodes, settings.api_max_nodes),
         deadline=time.monotonic() + settings.api_timeout_seconds)
-    nodes, edges, subjects, ids = [], [], [], {}
-    for node, data in graph.nodes(data=True):
-        kind = data["kind"]
-        # node ids never carry what the label masks: identity tokens, phones for non-admins
-        hidden = kind in TOKENISED or (kind in PHONE_KINDS and caller.role != "admin")
-        ids[node] = f"{kind}:#{len(ids)}" if hidden else node
-        if kind == "applicant":
-            subjects.append(data["value"])
-        label = data["value"] if kind == "applicant" else masking.identifier(kind, data["value"], caller.role)
-        nodes.append({"data": {"id": ids[node], "label": label, "kind": kind,
-                               **{k: v for k, v in data.items() if k in ("hub", "degree", "outcomes")}}})
-    for a, b, data in graph.edges(data=True):
-        edges.append({"data": {"id": f"{ids[a]}|{ids[b]}", "source": ids[a], "target": ids[b],
-                               "roles": data["roles"], "count": data["count"]}})
+    elements, subjects = masking.elements(graph, caller.role, app_state.handle_salt)
     audit(request, app_state, caller, subjects)
     return NetworkOut(center=applicant_id, truncated=graph.graph["truncated"],
-                      consent_version=app_state.service.consent.version, elements={"nodes": nodes, "edges": edges})
+                      consent_version=app_state.service.consent.version, elements=elements)
 
 
 @router.get("/applicants/{applicant_id}/explain", response_model=ExplainOut, name="explain_applicant",

@@ -9,9 +9,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from graphsvc.api import masking
 from graphsvc.api.deps import State, allowed, audit
-from graphsvc.api.models import MemberOut, RingDetail, RingOut, RingPage
+from graphsvc.api.models import MemberOut, RingDetail, RingNetworkOut, RingOut, RingPage
 from graphsvc.api.security import Caller
+from graphsvc.rings import typologies
 
 router = APIRouter(prefix="/v1/rings", tags=["rings"])
 ERRORS = {400: {"description": "bad cursor"}, 401: {"description": "no or unknown API key"},
@@ -20,8 +22,9 @@ ERRORS = {400: {"description": "bad cursor"}, 401: {"description": "no or unknow
 
 
 def _ring(row) -> RingOut:
+    features = json.loads(row["features"])
     return RingOut(ring_id=row["ring_id"], size=int(row["size"]), risk=float(row["risk"]), fraud=int(row["fraud"]),
-                   default=int(row["default"]), features=json.loads(row["features"]))
+                   default=int(row["default"]), features=features, typologies=typologies(features))
 
 
 def _cursor(run_id: str, risk: float, ring_id: str) -> str:
@@ -35,12 +38,16 @@ async def list_rings(
     cursor: Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")] = None,
     min_risk: Annotated[float, Query(ge=0, le=1)] = 0.0,
     min_size: Annotated[int, Query(ge=1)] = 1,
+    typology: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$",
+                                          description="only rings showing this typology")] = None,
 ) -> RingPage:
-    """Rings sorted by risk (then ring id), filtered by risk and size; pages follow ``next_cursor``."""
+    """Rings sorted by risk (then ring id), filtered by risk, size and typology; pages follow ``next_cursor``."""
     service = app_state.service
     run_id = service.run_id()
     rings = service.store.run_table(run_id, "rings")
     rings = rings[(rings["risk"] >= min_risk) & (rings["size"] >= min_size)]
+    if typology is not None:
+        rings = rings[[typology in typologies(json.loads(f)) for f in rings["features"]]]
     rings = rings.sort_values(["risk", "ring_id"], ascending=[False, True], ignore_index=True)
     if cursor:
         try:
@@ -74,3 +81,16 @@ async def get_ring(ring_id: str, request: Request, app_state: State,
                       members=[MemberOut(applicant_id=m.applicant_id, score=None if m.score != m.score else int(m.score),
                                          band=m.band if isinstance(m.band, str) else None)
                                for m in members.itertuples(index=False)])
+
+
+@router.get("/{ring_id}/network", response_model=RingNetworkOut, name="get_ring_network", responses=ERRORS)
+async def get_ring_network(ring_id: str, request: Request, app_state: State,
+                           caller: Annotated[Caller, Depends(allowed("get_ring_network"))]) -> RingNetworkOut:
+    """One ring of the served run as Cytoscape.js elements: members and the identifiers
+    at least two of them hold or list (hubs marked with their holder counts, not expanded)."""
+    service = app_state.service
+    run_id = service.run_id()
+    graph = service.ring_graph(ring_id, run_id=run_id)
+    elements, subjects = masking.elements(graph, caller.role, app_state.handle_salt)
+    audit(request, app_state, caller, subjects)
+    return RingNetworkOut(ring_id=ring_id, run_id=run_id, consent_version=service.consent.version, elements=elements)
