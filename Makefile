@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench neo4j neo4j-stop clean
+.PHONY: demo test bench neo4j neo4j-stop clean console
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +18,23 @@ $(LINTER): tests/cypher_lint/package-lock.json
 	cd tests/cypher_lint && npm ci --no-audit --no-fund --loglevel=error
 	touch $(LINTER)
 
+# The console's npm packages (Cytoscape.js, esbuild): its tests and `make console` use them;
+# the built page ships inside the package (graphsvc/console/static), so serving needs no npm
+CONSOLE := console/node_modules/.installed
+$(CONSOLE): console/package-lock.json
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	touch $(CONSOLE)
+
+# Rebuild graphsvc/console/static/app.js and app.css after changing console/src
+console: $(CONSOLE)
+	cd console && npm run build
+
 demo: $(STAMP)
 	$(BIN)/graphsvc demo --workdir demo-data
 
 # The suite runs on the embedded store and, on a throw-away Neo4j with GDS started for
 # it (tools/neo4j: Java 17 and Maven), on Neo4j too; without Java the Neo4j tests skip.
-test: $(STAMP) $(LINTER)
+test: $(STAMP) $(LINTER) $(CONSOLE)
 	$(BIN)/python tools/neo4j/server.py run -- $(BIN)/python -m pytest -q
 
 # A Neo4j with GDS on bolt://127.0.0.1:7687 in the background, for notebooks and trials

@@ -279,6 +279,9 @@ TYPOLOGIES = {
     "burst": lambda f: (f.get("velocity") or 0) >= 0.8,
 }
 
+#: every name :func:`typologies` gives
+TYPOLOGY_NAMES = (*TYPOLOGIES, "shared_identifiers")
+
 
 def typologies(features_: dict) -> list[str]:
     """The :data:`TYPOLOGIES` a ring's features show (``features`` as a run stores

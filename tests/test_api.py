@@ -1,6 +1,7 @@
 """The HTTP API: roles on every route, masking, audit, idempotency, limits, problems."""
 
 import json
+import re
 import shutil
 import time
 
@@ -75,6 +76,8 @@ def _requests(sample: dict) -> dict[str, tuple[str, str, dict | None]]:
         "explain_applicant": ("GET", f"/v1/applicants/{a}/explain", None),
         "list_rings": ("GET", "/v1/rings?limit=5", None),
         "get_ring": ("GET", f"/v1/rings/{sample['ring']}", None),
+        "get_ring_network": ("GET", f"/v1/rings/{sample['ring']}/network", None),
+        "whoami": ("GET", "/v1/me", None),
         "start_rescore": ("POST", "/v1/jobs/rescore", {"seed": 1}),
         "get_job": ("GET", "/v1/jobs/job-unknown", None),
         "skiptrace": ("POST", "/v1/skiptrace", {"applicant_id": a}),
@@ -182,7 +185,12 @@ def test_phones_and_names_are_masked_by_role(client, sample):
     text = json.dumps(network)
     assert sample["phone"] not in text and national not in text
     ids = [n["data"]["id"] for n in network["elements"]["nodes"] if n["data"]["kind"] == "id_number"]
-    assert ids and all(i.startswith("id_number:#") for i in ids)
+    assert ids and all(re.fullmatch(r"id_number:~[0-9a-f]{16}", i) for i in ids)
+    # masked nodes keep their handle from one answer to the next, so a console can merge expansions
+    again = client.get(f"{url}/network", headers=_as(Role.INVESTIGATOR)).json()
+    assert [n["data"]["id"] for n in again["elements"]["nodes"]] == [n["data"]["id"] for n in network["elements"]["nodes"]]
+    phones = {n["data"]["id"] for n in network["elements"]["nodes"] if n["data"]["kind"] == "phone"}
+    assert phones and all(re.fullmatch(r"phone:~[0-9a-f]{16}", i) for i in phones)
 
 
 def test_personal_data_responses_are_audited(client, sample):
@@ -462,3 +470,25 @@ def test_openapi_document_matches_the_committed_snapshot(client):
     assert document == json.loads(snapshot.read_text()), (
         "the API changed: review it, then refresh docs/openapi.json with `python -m graphsvc.api.openapi`")
     assert all(p.startswith("/v1/") or p in ("/healthz", "/readyz", "/metrics") for p in document["paths"])
+
+
+def test_rings_filter_by_typology_and_a_ring_s_network(client, sample):
+    from graphsvc.rings import TYPOLOGY_NAMES, typologies
+
+    service = client.app.state.graphsvc.service
+    rings = service.store.run_table(service.run_id(), "rings")
+    named = {r.ring_id: typologies(json.loads(r.features)) for r in rings.itertuples(index=False)}
+    assert len({t for ts in named.values() for t in ts}) >= 2  # the scenario's rings are not all alike
+    for typology in TYPOLOGY_NAMES:
+        items = client.get(f"/v1/rings?limit=500&typology={typology}", headers=_as(Role.INVESTIGATOR)).json()["items"]
+        assert sorted(r["ring_id"] for r in items) == sorted(k for k, ts in named.items() if typology in ts)
+        assert all(r["typologies"] == named[r["ring_id"]] for r in items)
+    refused = client.get("/v1/rings?typology=pyramid", headers=_as(Role.INVESTIGATOR))
+    assert refused.status_code == 422
+    body = client.get(f"/v1/rings/{sample['ring']}/network", headers=_as(Role.INVESTIGATOR)).json()
+    graph = service.ring_graph(sample["ring"])
+    assert len(body["elements"]["nodes"]) == graph.number_of_nodes()
+    assert len(body["elements"]["edges"]) == graph.number_of_edges()
+    members = set(service.ring_members(sample["ring"])["applicant_id"])
+    assert {n["data"]["label"] for n in body["elements"]["nodes"] if n["data"]["kind"] == "applicant"} == members
+    assert client.get("/v1/rings/R999999/network", headers=_as(Role.INVESTIGATOR)).status_code == 404

@@ -17,18 +17,33 @@ def serve(
     db: DbOption = DEFAULT_DB,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    session_key: Annotated[str | None, typer.Option(
+        help="Also admit a fresh key of this role (underwriter, investigator, collector, admin) for this process "
+             "only: printed once, for trying the console and the API without configuring GRAPHSVC_API_KEYS.")] = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /docs) over the store with uvicorn."""
+    """Serve the HTTP API (OpenAPI at /docs) and the investigators' console (/ui) over the store with uvicorn."""
     try:
         import uvicorn
 
         from graphsvc.api import create_app
+        from graphsvc.api.security import Role, new_key
     except ImportError as exc:
         raise _fail(MissingExtraError(f"the API needs its extra: pip install 'graphsvc[api]' ({exc})")) from exc
+    from graphsvc.settings import ApiKey, get_settings
+
+    settings = get_settings()
+    if session_key is not None:
+        if session_key not in {r.value for r in Role}:
+            raise _fail(ValueError(f"--session-key {session_key!r}: one of {', '.join(r.value for r in Role)}"))
+        key, key_digest = new_key()
+        entry = ApiKey(name=f"session-{session_key}", role=session_key)
+        settings = settings.model_copy(update={"api_keys": {**settings.api_keys, key_digest: entry}})
+        typer.echo(f"{'an' if session_key[0] in 'aeiou' else 'a'} {session_key} key for this process only (shown once): {key}")
     try:
-        application = create_app(db)
+        application = create_app(db, settings)
     except FileNotFoundError as exc:
         raise _fail(exc) from exc
+    typer.echo(f"console: http://{host}:{port}/ui/ · API: http://{host}:{port}/docs")
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 

@@ -7,13 +7,14 @@ import json
 import math
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
 
 from graphsvc.api import masking
 from graphsvc.api.deps import State, allowed, audit
 from graphsvc.api.models import MemberOut, RingDetail, RingNetworkOut, RingOut, RingPage
 from graphsvc.api.security import Caller
-from graphsvc.rings import typologies
+from graphsvc.rings import TYPOLOGY_NAMES, typologies
 
 router = APIRouter(prefix="/v1/rings", tags=["rings"])
 ERRORS = {400: {"description": "bad cursor"}, 401: {"description": "no or unknown API key"},
@@ -38,7 +39,7 @@ async def list_rings(
     cursor: Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")] = None,
     min_risk: Annotated[float, Query(ge=0, le=1)] = 0.0,
     min_size: Annotated[int, Query(ge=1)] = 1,
-    typology: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$",
+    typology: Annotated[str | None, Query(pattern=f"^({'|'.join(TYPOLOGY_NAMES)})$",
                                           description="only rings showing this typology")] = None,
 ) -> RingPage:
     """Rings sorted by risk (then ring id), filtered by risk, size and typology; pages follow ``next_cursor``."""
@@ -47,7 +48,7 @@ async def list_rings(
     rings = service.store.run_table(run_id, "rings")
     rings = rings[(rings["risk"] >= min_risk) & (rings["size"] >= min_size)]
     if typology is not None:
-        rings = rings[[typology in typologies(json.loads(f)) for f in rings["features"]]]
+        rings = rings.loc[np.array([typology in typologies(json.loads(f)) for f in rings["features"]], dtype=bool)]
     rings = rings.sort_values(["risk", "ring_id"], ascending=[False, True], ignore_index=True)
     if cursor:
         try:

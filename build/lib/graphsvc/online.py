@@ -1,0 +1,474 @@
+"""Score-on-write: store one application with its contacts and score it at once.
+
+The score comes from the application's bounded neighbourhood
+(:mod:`graphsvc.neighbourhood`: its identifiers, everyone linked to them up to
+``policy.feature_cap``, their outcomes) as of the application's time, plus the
+latest re-score run. Nothing global is rebuilt: the batch job's own code runs
+on the neighbourhood, under the policy of the run the answer builds on, so
+reason codes, strengths and bands mean what they mean in the batch:
+
+* ``CONFIRMED_FRAUD``, ``SHARES_WITH_FRAUD``, ``HUB_IDENTIFIER``,
+  ``SHARED_INVALID_VALUE`` and the velocity reasons from :func:`graphsvc.reasons.local`, exactly as the batch;
+* ``EMERGING_RING`` when the applicant closes or joins a group the batch would
+  call a ring: its strong-link component, grown from the application a round
+  at a time (at most ``policy.online_group_cap`` applicants), with the batch's
+  ring features and risk;
+* ``RING_MEMBER`` from the applicant's own ring in the run, or from a ring whose
+  member it is strongly linked to (it would join that ring);
+* ``FRAUD_PROXIMITY`` and ``DEFAULT_PROXIMITY`` from neighbours' proximity in
+  the run (or their own outcome), damped by the link weight and one restart.
+
+Writes are idempotent on ``application_id``: the same content again is not
+written twice, other content under a known id raises :class:`ConflictError`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+from scipy.sparse import csgraph
+
+from graphsvc import decision, erasure, features, linkage, neighbourhood, normalise, reasons, rings
+from graphsvc.contract import (
+    APPLICATION_IDENTIFIER_COLUMNS,
+    CONSENT_SCOPES,
+    CONTACT_SOURCES,
+    DERIVED_KINDS,
+    KIND_NAME,
+    RAW_KINDS,
+    RELATIONS,
+    Kind,
+    Reason,
+)
+from graphsvc.errors import GraphsvcError
+from graphsvc.policy import Policy
+from graphsvc.features import DAY
+from graphsvc.model import Model
+from graphsvc.scoring import MIN_POINTS, STRENGTH, STRUCTURAL, ReasonCode, combine
+from graphsvc.settings import Settings
+from graphsvc.store.base import Store
+from graphsvc.validate import CONSENT_DETAIL, KEY_DETAIL, TIMESTAMP_DETAIL, Context, application_digest, identifier_rule
+
+
+class ConflictError(GraphsvcError):
+    """An application id already stored with other content."""
+
+
+class InvalidApplicationError(GraphsvcError):
+    """The application or a contact breaks the data contract; ``problems`` says where."""
+
+    def __init__(self, problems: list[dict]) -> None:
+        super().__init__("; ".join(f"{p['field']}: {p['detail']}" for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class Prepared:
+    """One validated application (``id:<kind>`` values canonical, times in epoch
+    seconds, ``digest`` of its content), its validated contacts, and what was
+    ignored: invalid optional fields, quarantined as the loader would."""
+
+    application: dict
+    contacts: list[dict]
+    ignored: list[dict] = field(default_factory=list)
+
+    @property
+    def application_id(self) -> str:
+        return self.application["application_id"]
+
+    @property
+    def applicant_id(self) -> str:
+        return self.application["applicant_id"]
+
+    @property
+    def applied_at(self) -> int:
+        return self.application["applied_at"]
+
+    def own(self) -> list[tuple[str, str]]:
+        return [(c[3:], v) for c, v in sorted(self.application.items()) if c.startswith("id:") and v is not None]
+
+    def listed(self) -> list[str]:
+        return sorted({c["contact_phone"] for c in self.contacts})
+
+
+def _text(value) -> str | None:
+    text = None if value is None else str(value).strip()
+    return text or None
+
+
+def prepare_application(application: dict, contacts: list[dict], settings: Settings) -> Prepared:
+    """Validate and normalise one application and its contacts, value by value,
+    with the loader's normalisers, reasons and content digest.
+
+    Declared identifier kinds (e-mail, bank card ...) come as
+    ``application["identifiers"]``, a kind-to-value mapping, as the loader reads
+    them from a mapping's ``kinds``. An invalid optional value (an identifier, a
+    contact's phone, relation, source or time) is left out and reported in ``Prepared.ignored`` with its reason; a
+    contact without a usable phone is left out whole. Only the key fields
+    (``application_id``, ``applicant_id``, ``applied_at``) can refuse the
+    application.
+
+    Raises
+    ------
+    InvalidApplicationError
+        When a key field is missing or invalid (every such problem is listed);
+        nothing is stored.
+    """
+    region, zone = settings.default_region, settings.timezone
+    problems: list[dict] = []
+    ignored: list[dict] = []
+
+    def note(to: list[dict], field_: str, reason: Reason, detail: str) -> None:
+        to.append({"field": field_, "reason": str(reason), "detail": detail})
+
+    row: dict = {}
+    for column in ("application_id", "applicant_id", "applied_at"):
+        row[column] = _text(application.get(column))
+        if row[column] is None:
+            note(problems, column, Reason.MISSING_VALUE, f"{column} is required")
+        elif column != "applied_at" and normalise.plain_id(row[column]) is None:
+            note(problems, column, Reason.INVALID_IDENTIFIER, KEY_DETAIL.format(column))
+    if row["applied_at"] is not None:
+        row["applied_at"] = normalise.timestamp_one(row["applied_at"], zone)
+        if row["applied_at"] is None:
+            note(problems, "applied_at", Reason.INVALID_TIMESTAMP, TIMESTAMP_DETAIL)
+    if problems:
+        raise InvalidApplicationError(problems)
+    ctx = Context(identity_key=b"", region=region, timezone=zone)
+    raws: dict[str, str | None] = {}
+    for column, kind in APPLICATION_IDENTIFIER_COLUMNS.items():
+        raw = _text(application.get(column))
+        value = None if raw is None else normalise.identifier_one(str(kind), raw, region=region,
+                                                                  identity_key=settings.identity_key)
+        if raw is not None and value is None:
+            _, reason, detail = identifier_rule(str(kind), ctx)
+            note(ignored, column, reason, detail)
+            if kind in RAW_KINDS:  # kept as its raw kind, as the loader keeps it
+                raws[RAW_KINDS[kind]] = normalise.raw_one(str(kind), raw, settings.identity_key)
+        row[f"id:{kind}"] = value
+    declared = application.get("identifiers") or {}
+    for kind, given in sorted(declared.items()):
+        raw = _text(given)
+        reserved = kind in {str(k) for k in Kind}
+        value = None if raw is None or reserved or not KIND_NAME.match(kind) else normalise.plain_id(raw)
+        if raw is not None and value is None:
+            detail = (f"{kind} is a built-in or derived kind" if reserved else
+                      f"kind must match {KIND_NAME.pattern}" if not KIND_NAME.match(kind) else
+                      identifier_rule(kind, ctx)[2])
+            note(ignored, f"identifiers.{kind}", Reason.UNKNOWN_KIND if reserved or not KIND_NAME.match(kind)
+                 else Reason.INVALID_IDENTIFIER, detail)
+        row[f"id:{kind}"] = value
+    listed = []
+    for i, contact in enumerate(contacts):
+        raw = _text(contact.get("contact_phone"))
+        phone = None if raw is None else normalise.phone_one(raw, region)
+        if raw is None:
+            note(ignored, f"contacts[{i}].contact_phone", Reason.MISSING_VALUE, "contact_phone is required")
+            continue
+        if phone is None:
+            _, reason, detail = identifier_rule("phone", ctx)
+            note(ignored, f"contacts[{i}].contact_phone", reason, detail)
+            continue
+        recorded = _text(contact.get("recorded_at"))
+        at = None if recorded is None else normalise.timestamp_one(recorded, zone)
+        if recorded is not None and at is None:
+            note(ignored, f"contacts[{i}].recorded_at", Reason.INVALID_TIMESTAMP, TIMESTAMP_DETAIL)
+        choice = {}
+        for name, allowed in (("relation", RELATIONS), ("source", CONTACT_SOURCES)):
+            given = _text(contact.get(name))
+            choice[name] = given.lower() if given is not None and given.lower() in allowed else None
+            if given is not None and choice[name] is None:
+                note(ignored, f"contacts[{i}].{name}", Reason.UNKNOWN_VALUE,
+                     f"{name} must be one of: {', '.join(allowed)}")
+        name = _text(contact.get("contact_name"))
+        listed.append({"contact_phone": phone, "relation": choice["relation"] or "other",
+                       "source": choice["source"], "contact_name": name,
+                       "recorded_at": row["applied_at"] if at is None else at})
+    stated = _text(application.get("consents"))
+    row["consents"] = normalise.consent_one(stated, CONSENT_SCOPES)
+    if stated is not None and row["consents"] is None:
+        note(ignored, "consents", Reason.UNKNOWN_VALUE, CONSENT_DETAIL)
+    content = [row["applicant_id"], row["applied_at"]] + [row[c] for c in sorted(row) if c.startswith("id:")]
+    raw = [raws[k] for k in sorted(raws)] + [row["consents"]]
+    row["digest"] = int(application_digest([np.array([v], dtype=object) for v in content],
+                                           [np.array([v], dtype=object) for v in raw])[0])
+    row.update({f"id:{k}": v for k, v in raws.items()})
+    for derived, origin in DERIVED_KINDS.items():
+        row[f"id:{derived}"] = normalise.subnet_one(row[f"id:{origin}"])
+    return Prepared(row, listed, ignored)
+
+
+def screen_forgotten(store: Store, prepared: Prepared, key: bytes) -> None:
+    """Keep what erased people left out of an application (:mod:`graphsvc.erasure`):
+    a forgotten value or contact is left out and reported in ``prepared.ignored``.
+
+    Raises
+    ------
+    InvalidApplicationError
+        When the applicant itself was erased.
+    """
+    application = prepared.application
+    me = erasure.digest("applicant", prepared.applicant_id, key)
+    held = {c: erasure.digest(c[3:], v, key) for c, v in application.items() if c.startswith("id:") and v is not None}
+    listed = [erasure.digest("phone", c["contact_phone"], key) for c in prepared.contacts]
+    expired = [erasure.contact_digest(prepared.applicant_id, c["contact_phone"], key) for c in prepared.contacts]
+    gone = store.tombstoned([me, *held.values(), *listed, *expired])
+    if not gone:
+        return
+    if me in gone:
+        raise InvalidApplicationError([{"field": "applicant_id", "reason": str(Reason.FORGOTTEN),
+                                        "detail": erasure.DETAIL}])
+    for column, tombstone in held.items():
+        if tombstone in gone:
+            application[column] = None
+            if column[3:] not in DERIVED_KINDS:
+                shown = erasure.COLUMN_OF.get(column[3:], f"identifiers.{column[3:]}")
+                prepared.ignored.append({"field": shown, "reason": str(Reason.FORGOTTEN),
+                                         "detail": erasure.FIELD_DETAIL})
+    kept = [c for c, number, listing in zip(prepared.contacts, listed, expired) if not {number, listing} & gone]
+    if len(kept) < len(prepared.contacts):
+        prepared.ignored.append({"field": "contacts.contact_phone", "reason": str(Reason.FORGOTTEN),
+                                 "detail": f"{len(prepared.contacts) - len(kept)} contact(s): {erasure.FIELD_DETAIL}"})
+        prepared.contacts[:] = kept
+
+
+def store_application(store: Store, prepared: Prepared) -> bool:
+    """Write the application and its contacts in one transaction.
+
+    Returns False when the same application is already stored (nothing written).
+
+    Raises
+    ------
+    ConflictError
+        When the application id is stored with other content.
+    """
+    checksum = f"api:{prepared.application_id}:{prepared.application['digest']}"
+    outcome = store.write_application(prepared.application, prepared.contacts, checksum)
+    if outcome == "conflict":
+        raise _conflict(prepared)
+    return outcome == "stored"
+
+
+def check_application(store: Store, prepared: Prepared) -> None:
+    """What a dry run checks without writing: raises ConflictError when the
+    application id is stored with other content or other contacts."""
+    if store.write_application(prepared.application, prepared.contacts, "dry-run", dry=True) == "conflict":
+        raise _conflict(prepared)
+
+
+def _conflict(prepared: Prepared) -> ConflictError:
+    return ConflictError(f"application {prepared.application_id!r} is already stored with other content")
+
+
+_BASES: dict[str, Basis] = {}  # run_id -> what it gives an answer: parsed once per process
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What an answer builds on: the served run (if any), its policy, seed, base
+    rates and fitted model."""
+
+    run_id: str | None
+    policy: Policy
+    seed: int = 7
+    prior: tuple[float, float] | None = None
+    model: Model | None = None
+
+
+def latest_basis(store: Store) -> Basis:
+    run = store.served_run()
+    if run is None:
+        return Basis(None, Policy())
+    run_id = str(run["run_id"])
+    if run_id not in _BASES:
+        params = run["params"]
+        model = Model.from_dict(params["model"]) if params.get("model") else None
+        prior = tuple(model.prior) if model else tuple(params["prior"]) if params.get("prior") else None
+        _BASES[run_id] = Basis(run_id, Policy.model_validate(params["policy"]), int(run["seed"]), prior, model)
+    return _BASES[run_id]
+
+
+def _unstored(found: neighbourhood.Neighbourhood, prepared: Prepared) -> None:
+    """A dry run's application is not in the store: add what it would have written."""
+    me, at = prepared.applicant_id, prepared.applied_at
+    for kind, value in prepared.own():
+        found.add_link(me, kind, value, False, at)
+    for contact in prepared.contacts:
+        found.add_link(me, "phone", contact["contact_phone"], True, contact["recorded_at"], contact["source"])
+    if prepared.application.get("consents") is not None:
+        found.consents[me] = prepared.application["consents"]
+    if (me, at) not in found.applications:
+        found.applications.append((me, at))
+
+
+def score_neighbourhood(store: Store, prepared: Prepared, *, deadline: float | None = None,
+                        basis: Basis | None = None, run_scores: Callable[[list[str]], dict] | None = None,
+                        labels_until: int | None = None) -> dict:
+    """Score an application from its bounded neighbourhood and the served run.
+
+    ``deadline`` (a ``time.monotonic()`` value) stops the group's growth early;
+    the answer then says ``truncated``. Everything is read as of the application's
+    time, so a stored application can be scored again as it was scored then
+    (:func:`score_as_of`); ``basis`` and ``run_scores`` (``Store.latest_scores``'s
+    answer for the given applicants) then stand for a run not written, and
+    ``labels_until`` hides outcomes observed later.
+    """
+    basis = basis or latest_basis(store)
+    policy, me, at = basis.policy, prepared.applicant_id, prepared.applied_at
+    found = neighbourhood.around(store, me, prepared.own() + [("phone", p) for p in prepared.listed()],
+                                 policy.feature_cap)
+    _unstored(found, prepared)
+    projection = found.projection(as_of=at, labels_until=labels_until, consent=policy.consent)
+    linked = linkage.link(projection, policy, None)
+    table = features.compute(projection, policy, at=at, positions=np.array([0]), prior=basis.prior,
+                             linked=linked, keep_rows=True)
+    found_local = reasons.local(projection, linked, policy, np.array([0]), table)
+    strength = {code: float(p[0]) for code, p in found_local.strength.items()}
+    if basis.model is not None:  # the model's families take the place of the hand-set local reasons
+        strength = {code: p for code, p in strength.items() if code in STRUCTURAL}
+    reported = [c for c, p in strength.items() if round(1000 * p) >= MIN_POINTS]
+    involved = reasons.involved(found_local, [0], {0: reported}, projection, linked, policy, table.rows, {0: 0})
+    names = {int(j): (projection.arrays.kinds[projection.arrays.identifier_kind[j]],
+                      projection.arrays.identifier_value[j]) for j in involved}
+    evidence = {c: reasons.evidence(found_local, 0, c, projection, linked, policy, table.rows, 0, names)
+                for c in reported}
+
+    weights = linked.graph.getrow(0).tocoo()
+    neighbours = {projection.applicants[j]: float(w) for j, w in zip(weights.col, weights.data)}
+    ids = sorted(neighbours)
+    if run_scores is not None:
+        run_rows = run_scores(ids + [me])
+    else:
+        run_rows = store.latest_scores(basis.run_id, ids + [me]) if basis.run_id else {}
+    ring = _run_ring(me, neighbours, run_rows, policy)
+    if ring is not None and ring["risk"] is not None:
+        strength[ReasonCode.RING_MEMBER] = STRENGTH[ReasonCode.RING_MEMBER] * ring["risk"]
+        evidence[ReasonCode.RING_MEMBER] = {"ring_id": ring["ring_id"], "ring_risk": ring["risk"],
+                                            **({"via": ring["via"]} if ring["via"] else {})}
+    group = _emerging(store, found, policy, basis, at, labels_until, deadline, projection, linked)
+    if group is not None and group["risk"] >= policy.min_ring_risk:
+        strength[ReasonCode.EMERGING_RING] = STRENGTH[ReasonCode.EMERGING_RING] * group["risk"]
+        evidence[ReasonCode.EMERGING_RING] = {k: group[k] for k in ("size", "risk", "members", "features",
+                                                                     "truncated")}
+    fraud_known = {projection.applicants[i] for i in np.flatnonzero(projection.fraud)}
+    default_known = {projection.applicants[i] for i in np.flatnonzero(projection.default)}
+    for code, known in ((ReasonCode.FRAUD_PROXIMITY, fraud_known), (ReasonCode.DEFAULT_PROXIMITY, default_known)):
+        best_p, best_path = 0.0, None
+        for a in ids:
+            damp = (1 - policy.restart) * min(neighbours[a], 1.0)
+            if a in known:
+                p, path = STRENGTH[code] * damp, [me, a]
+            elif (stored := _stored_reason(run_rows, a, code)) is not None:
+                p, path = stored["points"] / 1000 * damp, [me, *stored["evidence"]["path"]]
+            else:
+                continue
+            if p > best_p:
+                best_p, best_path = p, path
+        if best_path and me not in known:
+            strength[code], evidence[code] = best_p, {"path": best_path}
+
+    points = {c: round(1000 * p) for c, p in strength.items()}
+    if basis.model is not None:
+        for code in (ReasonCode.FRAUD_PROXIMITY, ReasonCode.DEFAULT_PROXIMITY):
+            strength.pop(code, None), points.pop(code, None)
+        probability, family_points = reasons.scorecard(basis.model, table)
+        score = int(np.atleast_1d(combine({c: np.array([p]) for c, p in strength.items()},
+                                          model_probability=probability))[0])
+        points.update({code: int(p[0]) for code, p in family_points.items()})
+        evidence.update(reasons.scorecard_evidence(basis.model, table, [0])[0])
+    else:
+        score = int(np.atleast_1d(combine({c: np.array([p]) for c, p in strength.items()}))[0])
+    listed = sorted(({"code": str(c), "points": p, "evidence": evidence[c]}
+                     for c, p in points.items() if p >= MIN_POINTS), key=lambda r: (-r["points"], r["code"]))
+    hubs = int(sum(v[0] > 0 for k, v in table.columns.items() if k.endswith("_hub")))
+    return {
+        "applicant_id": me, "score": score, "band": policy.bands.of(score), "reasons": listed, "ring": ring,
+        "group": None if group is None else {k: group[k] for k in ("size", "risk", "members", "features",
+                                                                    "truncated")},
+        "versions": {"run_id": basis.run_id, "policy_version": policy.version,
+                     "consent_version": policy.consent.version,
+                     "model_id": basis.model.model_id if basis.model else None},
+        "neighbourhood": {"identifiers": len(found.degree), "hubs": hubs, "applicants": len(found.applicants) - 1},
+        "decision": decision.notice(me, listed),
+        "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def score_as_of(store: Store, applicant_id: str, at: int, **context) -> dict:
+    """Score a stored applicant as score-on-write scored it at ``at`` (its links first
+    seen by then; ``context`` as :func:`score_neighbourhood` takes it). Identifiers
+    that are hubs now count as hubs then too."""
+    prepared = Prepared({"application_id": "", "applicant_id": applicant_id, "applied_at": int(at)}, [])
+    return score_neighbourhood(store, prepared, **context)
+
+
+def _stored_reason(run_rows: dict, applicant: str, code: ReasonCode) -> dict | None:
+    row = run_rows.get(applicant)
+    if row is None or not isinstance(row[3], str) or str(code) not in row[3]:
+        return None
+    return next((r for r in json.loads(row[3]) if r["code"] == code), None)
+
+
+def _run_ring(me: str, neighbours: dict[str, float], run_rows: dict, policy: Policy) -> dict | None:
+    """The applicant's ring in the served run, or the ring of a member it is strongly linked to."""
+    if me in run_rows and run_rows[me][2] is not None:
+        return {"ring_id": run_rows[me][2], "member": True, "via": None, "risk": run_rows[me][4],
+                "size": run_rows[me][5]}
+    linked = [a for a, w in neighbours.items() if w >= policy.strong_link and a in run_rows
+              and run_rows[a][2] is not None]
+    if not linked:
+        return None
+    via = max(linked, key=lambda a: (neighbours[a], a))
+    return {"ring_id": run_rows[via][2], "member": False, "via": via, "risk": run_rows[via][4],
+            "size": run_rows[via][5]}
+
+
+def _emerging(store: Store, found: neighbourhood.Neighbourhood, policy: Policy, basis: Basis, at: int,
+              labels_until: int | None, deadline: float | None, projection, linked) -> dict | None:
+    """The group the applicant forms with others as the batch would find it: its
+    strong-link component grown a round at a time (then split by Leiden when large),
+    with the ring features and risk of :mod:`graphsvc.rings`. None below ring size.
+
+    Only a group forming now is grown: one with a strong neighbour whose first
+    application falls within ``policy.velocity_window_days`` before this one. A group
+    of older members is the served run's to have found (``RING_MEMBER`` via one of
+    them); fetching it again on every application would cost most requests a second
+    round trip for nothing.
+    """
+    window = policy.velocity_window_days * DAY
+    neighbours = linked.strong(policy.strong_link).getrow(0).indices
+    age = at - projection.first_applied[neighbours]
+    if not ((age >= 0) & (age <= window)).any():
+        return None
+    while True:
+        strong = linked.strong(policy.strong_link)
+        _, component = csgraph.connected_components(strong, directed=False)
+        members = np.flatnonzero(component == component[0])
+        todo = set(projection.applicants[members].tolist()) - found.expanded
+        if not todo or len(members) < 2:
+            break
+        if len(found.applicants) >= policy.online_group_cap or neighbourhood.deadline_passed(deadline):
+            found.truncated = True
+            break
+        neighbourhood.expand(store, found, sorted(todo))
+        projection = found.projection(as_of=at, labels_until=labels_until, consent=policy.consent)
+        linked = linkage.link(projection, policy, None)
+    if len(members) < policy.min_ring_size:
+        return None
+    label = rings.communities(linked.strong(policy.strong_link), policy, basis.seed)
+    label[~projection.known] = -1
+    label = rings.prune(label, linked, policy)
+    if label[0] < 0:
+        return None
+    group = np.where(label == label[0], 0, -1)
+    table = rings.features(group, projection, linked, policy)
+    risk = float(rings.risk(table)[0])
+    members = projection.applicants[group == 0].tolist()
+    features_ = {k: (None if v != v else round(float(v), 4)) for k, v in table.iloc[0].drop(
+        ["size", "fraud", "default"]).items()}
+    return {"size": len(members), "risk": round(risk, 4), "members": sorted(members)[:50],
+            "features": features_, "truncated": found.truncated}
