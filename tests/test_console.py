@@ -145,6 +145,7 @@ def test_investigator_search_applicant_expand_ring_path_explain(page, served, ri
 
     # the graph: the ego network (2 hops), drawn; ids of masked phones are opaque handles
     network = service.ego_network(first, hops=2, max_nodes=200)
+    assert page.text_content("#graph-status").startswith(f"{network.number_of_nodes()} nodes; +{network.number_of_nodes()} from {first}")
     drawn = graph_ids(page)
     assert len(drawn) == network.number_of_nodes()
     assert {n for n in network if n.startswith("applicant:")} <= drawn
@@ -162,6 +163,8 @@ def test_investigator_search_applicant_expand_ring_path_explain(page, served, ri
     assert {k: after[k] for k in before} == before
     expected = set(network) | set(service.ego_network(target.split(":", 1)[1], hops=2, max_nodes=200))
     assert len(after) == len(expected)
+    new = len(after) - len(before)
+    assert new > 0 and page.text_content("#graph-status").startswith(f"{len(after)} nodes; +{new} from {target.split(':', 1)[1]}")
     snap(page, "2-expanded")
 
     # hide, pin, undo
@@ -169,6 +172,8 @@ def test_investigator_search_applicant_expand_ring_path_explain(page, served, ri
     assert target not in graph_ids(page)
     page.click("#undo")
     assert target in graph_ids(page)
+    page.click("#undo")  # the expansion: exactly what it added goes
+    assert graph_ids(page) == set(before)
 
     # rings: filtered, one opened in the graph with its features
     go(page, "#/rings")
@@ -278,3 +283,22 @@ def test_api_answers_are_never_cached(served):
         urllib.request.urlopen(served["url"] + "/ui/secrets.txt")
     refused.value.close()
     assert refused.value.code == 404
+
+
+def test_a_hub_is_drawn_with_its_holders_counted_and_never_expanded(page, served):
+    service = served["service"]
+    hub = service.hubs().query("kind == 'ip'").iloc[0]
+    holder = service.links_to([("ip", hub["value"])])["applicant_id"].iloc[0]
+    sign_in(page, Role.INVESTIGATOR)
+    go(page, f"#/applicant/{holder}")
+    page.wait_for_function("() => Number(document.body.dataset.expanded) >= 1")
+    node = f"ip:{hub['value']}"
+    data = page.evaluate("id => window.graphsvcConsole.graph.cy.getElementById(id).data()", node)
+    degree = int(service.store.identifier_degrees([("ip", hub["value"])])["degree"].iloc[0])
+    assert data["hub"] is True and data["caption"] == f"{hub['value']} (hub: {degree} holders)"
+    # its holders are not drawn: only the applicant whose network it is
+    holders = page.evaluate("id => window.graphsvcConsole.graph.cy.getElementById(id).neighborhood('node').map(n => n.id())", node)
+    assert holders == [f"applicant:{holder}"]
+    tap(page, node)
+    assert "a hub with" in page.text_content("#selection")
+    assert page.is_disabled("#expand")

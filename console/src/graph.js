@@ -78,13 +78,14 @@ export class GraphView {
       const spots = place(centre, fresh.length, cy.nodes().map((n) => n.position()));
       positions = new Map(fresh.map((n, i) => [n.data.id, spots[i]]));
     }
-    const added = cy.batch(() => {
+    let added;
+    cy.batch(() => {
       const nodes = cy.add(fresh.map((n) => ({ group: "nodes", position: positions.get(n.data.id) || { x: 0, y: 0 },
         data: { ...n.data, colour: colourOf(n.data, this.config), caption: this.caption(n.data) } })));
       const edges = cy.add(elements.edges.filter((e) => cy.getElementById(e.data.id).empty()
         && !cy.getElementById(`${e.data.target}|${e.data.source}`).nonempty())
         .map((e) => ({ group: "edges", data: e.data })));
-      return nodes.union(edges);
+      added = nodes.union(edges);
     });
     cy.getElementById(anchor).addClass("expanded");
     this.undoStack.push({ undo: () => added.remove() });
