@@ -297,3 +297,22 @@ def test_every_command_runs_on_neo4j(scenario_dir, tmp_path, settings, monkeypat
     replayed = json.loads(run("replay", "--from", "2025-06-01", "--db", "unused", *files, "--limit", "30",
                               "--format", "json"))
     assert (replayed["applications_replayed"], replayed["refused"]) == (30, 0)
+
+
+def test_serve_admits_a_session_key_of_a_known_role_only(scored_db, monkeypatch):
+    import uvicorn
+
+    served = {}
+    monkeypatch.setattr(uvicorn, "run", lambda application, **options: served.update(app=application, **options))
+    result = runner.invoke(app, ["serve", "--db", str(scored_db), "--port", "8123", "--session-key", "auditor"])
+    assert result.exit_code == 2 and "--session-key 'auditor': one of underwriter, investigator, collector, admin" in result.output
+    assert served == {}
+    result = runner.invoke(app, ["serve", "--db", str(scored_db), "--port", "8123", "--session-key", "investigator"])
+    assert result.exit_code == 0, result.output
+    key = result.output.split("(shown once): ")[1].split()[0]
+    assert "console: http://127.0.0.1:8123/ui/" in result.output
+    from fastapi.testclient import TestClient
+
+    with TestClient(served["app"]) as client:
+        assert client.get("/v1/me", headers={"X-API-Key": key}).json()["role"] == "investigator"
+        assert client.get("/v1/me", headers={"X-API-Key": key + "x"}).status_code == 401

@@ -132,7 +132,6 @@ def test_investigator_search_applicant_expand_ring_path_explain(page, served, ri
     assert page.text_content("#score").startswith(f"score {int(scored['score'])}, band {scored['band']}")
     assert f"ring {ring_id}" in page.text_content("#score")
     info = service.identifiers_of(first)
-    own_phones = info[(info["kind"] == "phone")]
     kinds = cells(page, "identifiers", 0)
     values = cells(page, "identifiers", 1)
     assert sorted(kinds) == sorted(info["kind"])
