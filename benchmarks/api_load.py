@@ -20,24 +20,17 @@ import argparse
 import os
 import random
 import shutil
-import socket
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+import jobs
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
 KEY = "benchmark-key-0123456789-abcdefghijkl"
 API_KEY = "bench-underwriter-key"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _existing(db: Path, kind: str, limit: int = 20_000) -> list[str]:
@@ -93,19 +86,7 @@ def main() -> None:
             print("re-scoring the store first ...", flush=True)
             service.rescore()
     devices, ips = _existing(db, "device"), _existing(db, "ip")
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "graphsvc.cli", "serve", "--db", str(db), "--port", str(port)],
-                              env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            sys.exit("the server did not come up")
+    with jobs.served(db, env) as base:
         latencies: list[float] = []
         errors: dict[str, int] = {}
         counter = iter(range(10**9))
@@ -139,9 +120,6 @@ def main() -> None:
         for t in threads:
             t.join()
         took = time.perf_counter() - began
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     ms = np.array(latencies) * 1000
     print(f"applicants {args.size:,}  seconds {took:.1f}  concurrency {args.concurrency}")
     print(f"scored {len(ms):,}  throughput {len(ms) / took:.1f}/s  errors {sum(errors.values())} {errors or ''}")

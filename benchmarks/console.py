@@ -27,12 +27,12 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import jobs
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
@@ -41,12 +41,6 @@ API_KEY = "bench-console-key"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
          "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]  # WebGL in software, for Sigma.js
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _sample(db: Path, count: int, seed: int) -> list[str]:
@@ -121,19 +115,7 @@ def main() -> None:
     sample = _sample(db, args.expansions, args.seed)
     env = {**os.environ, "GRAPHSVC_API_KEYS": json.dumps({digest(API_KEY): {"name": "bench", "role": "investigator"}}),
            "GRAPHSVC_API_RATE_PER_SECOND": "100000", "GRAPHSVC_API_RATE_BURST": "100000"}
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "graphsvc.cli", "serve", "--db", str(db), "--port", str(port)],
-                              env=env)
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            sys.exit("the server did not come up")
+    with jobs.served(db, env) as base:
         api = []
         with httpx.Client(base_url=base, headers={"X-API-Key": API_KEY}) as client:
             for applicant in sample:
@@ -160,9 +142,6 @@ def main() -> None:
             drawn = page.evaluate("() => window.graphsvcConsole.graph.size()")
             libraries = _libraries(browser)
             browser.close()
-    finally:
-        server.terminate()
-        server.wait(30)
     print(f"store: {db} ({args.size:,} applicants), Chromium {chromium}")
     print(f"first paint, the sign-in page:                  {sign_in_page:7.1f} ms")
     print(f"first view, sign-in to applicant page and graph: {first_view:7.1f} ms")

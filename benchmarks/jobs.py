@@ -4,6 +4,7 @@ peak memory it reports (max RSS) is its own."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import subprocess
@@ -35,3 +36,33 @@ def parser(doc: str, networkx_up_to: int) -> argparse.ArgumentParser:
     p.add_argument("--skip-networkx-above", type=int, default=networkx_up_to)
     p.add_argument("--job", nargs="+", help=argparse.SUPPRESS)
     return p
+
+
+@contextlib.contextmanager
+def served(db: Path, env: dict):
+    """``graphsvc serve`` over ``db`` in its own process on a free port, once it is
+    ready; yields its base URL and stops it afterwards."""
+    import socket
+    import time
+
+    import httpx2 as httpx  # the dev extra installs httpx2, which keeps httpx's API
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "graphsvc.cli", "serve", "--db", str(db), "--port", str(port)],
+                              env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            sys.exit("the server did not come up")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
