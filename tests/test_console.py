@@ -301,3 +301,49 @@ def test_a_hub_is_drawn_with_its_holders_counted_and_never_expanded(page, served
     tap(page, node)
     assert "a hub with" in page.text_content("#selection")
     assert page.is_disabled("#expand")
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_sees_what_the_role_matrix_gives_it(page, served, ring, role):
+    from graphsvc.api.security import ROLE_MATRIX
+
+    _, members = ring
+    sign_in(page, role)
+    go(page, f"#/applicant/{members[0]}")
+    may = {route for route, roles in ROLE_MATRIX.items() if role in roles}
+    shown = {
+        "get_network": page.is_visible("#graph-panel") and page.locator("#open-graph").count() == 1,
+        "list_rings": page.is_visible("#nav-rings"),
+        "get_paths": page.is_visible("#nav-path"),
+        "explain_applicant": page.locator("#explain").count() == 1,
+        "skiptrace": page.locator("#open-skiptrace").count() == 1,
+    }
+    assert shown == {route: route in may for route in shown}
+    assert page.text_content("#score").startswith("score ")  # every role reads the applicant
+
+
+def test_the_drawing_exports_as_png(page, served, ring):
+    _, members = ring
+    sign_in(page, Role.INVESTIGATOR)
+    go(page, f"#/applicant/{members[0]}")
+    page.wait_for_function("() => Number(document.body.dataset.expanded) >= 1")
+    with page.expect_download() as started:
+        page.click("#png")
+    download = started.value
+    assert download.suggested_filename == "graphsvc-network.png"
+    data = Path(download.path()).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_search_by_identity_number_typed_raw(page, served, scenario_dir):
+    import pandas as pd
+
+    row = pd.read_parquet(scenario_dir / "applications.parquet").iloc[0]
+    sign_in(page, Role.INVESTIGATOR)
+    page.select_option("#search-kind", "id_number")
+    page.fill("#search-value", f" {row['id_number'][:6]} {row['id_number'][6:14]} {row['id_number'][14:]} ")
+    page.click("#search button")
+    page.wait_for_function("() => document.body.dataset.view === 'identifier' && document.body.dataset.ready === 'yes'")
+    assert page.text_content("h2") == "id_number (identity number, withheld)"
+    assert row["applicant_id"] in cells(page, "holders", 0)
+    assert row["id_number"] not in page.content()
