@@ -347,3 +347,30 @@ def test_search_by_identity_number_typed_raw(page, served, scenario_dir):
     assert page.text_content("h2") == "id_number (identity number, withheld)"
     assert row["applicant_id"] in cells(page, "holders", 0)
     assert row["id_number"] not in page.content()
+
+
+def test_a_visible_identifier_expands_to_its_holders(page, served, ring):
+    service = served["service"]
+    _, members = ring
+    links = service.links_of([members[0]])
+    device = links[links["kind"] == "device"]["value"].iloc[0]
+    holders = set(service.links_to([("device", device)])["applicant_id"])
+    assert len(holders) >= 2
+    sign_in(page, Role.INVESTIGATOR)
+    go(page, f"#/applicant/{members[0]}")
+    page.wait_for_function("() => Number(document.body.dataset.expanded) >= 1")
+    # start again from the applicant and its own identifiers only (one hop)
+    page.evaluate("""async id => { const s = window.graphsvcConsole; s.graph.clear();
+        s.graph.merge((await s.api.get(`/v1/applicants/${id}/network`, { hops: 1 })).elements, `applicant:${id}`); }""",
+                  members[0])
+    assert _drawn_applicants(page) == {members[0]}
+    tap(page, f"device:{device}")
+    assert page.text_content("#selection") == f"device {device}"
+    page.click("#expand")
+    page.wait_for_function("n => window.graphsvcConsole.graph.cy.nodes('[kind = \"applicant\"]').length >= n",
+                           arg=len(holders))
+    assert holders <= _drawn_applicants(page)
+
+
+def _drawn_applicants(page) -> set[str]:
+    return {i.split(":", 1)[1] for i in graph_ids(page) if i.startswith("applicant:")}
