@@ -219,6 +219,7 @@ async function ringView(id) {
                                              state.api.get(`/v1/rings/${encodeURIComponent(id)}/network`)]);
   state.graph.clear();
   state.graph.merge(network.elements, applicantNode(ring.members[0].applicant_id));
+  if (state.graph.size() <= 300) state.graph.relayout(); // a ring has no centre: a force layout shows its shape
   $("graph-status").textContent = `ring ${id}: ${state.graph.size()} nodes`;
   show($("view"), h("h2", {}, `ring ${ring.ring_id}`),
     h("p", {}, `risk ${ring.risk.toFixed(2)}, ${ring.size} members, ${ring.fraud} fraud, ${ring.default} default · ${ring.typologies.join(", ")}`),
