@@ -492,3 +492,18 @@ def test_rings_filter_by_typology_and_a_ring_s_network(client, sample):
     members = set(service.ring_members(sample["ring"])["applicant_id"])
     assert {n["data"]["label"] for n in body["elements"]["nodes"] if n["data"]["kind"] == "applicant"} == members
     assert client.get("/v1/rings/R999999/network", headers=_as(Role.INVESTIGATOR)).status_code == 404
+
+
+def test_masked_nodes_keep_their_handles_across_processes(api_db, tmp_path):
+    """Two servers over one store (workers, or the next start) give a masked node one
+    handle: it is keyed by the identity key, not by the process."""
+    path = tmp_path / "graph.db"
+    shutil.copy(api_db, path)
+    answers = []
+    for _ in range(2):
+        with TestClient(create_app(path, _settings())) as c:
+            service = c.app.state.graphsvc.service
+            member = service.ring_members(service.rings(top=1)["ring_id"].iloc[0])["applicant_id"].iloc[0]
+            body = c.get(f"/v1/applicants/{member}/network", headers=_as(Role.INVESTIGATOR)).json()
+            answers.append(sorted(n["data"]["id"] for n in body["elements"]["nodes"] if ":~" in n["data"]["id"]))
+    assert answers[0] and answers[0] == answers[1]

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from graphsvc.api import problems
-from graphsvc.api.deps import AppState
+from graphsvc.api.deps import AppState, handle_salt
 from graphsvc.api.routes import applicants, applications, identifiers, jobs, reviews, rings, skiptrace, subjects, system
 from graphsvc.api.security import RateLimiter
 from graphsvc import console
@@ -48,7 +48,8 @@ def create_app(db: str | Path, settings: Settings | None = None) -> FastAPI:
                   generate_unique_id_function=lambda route: route.name)  # operation ids = route names
     store = open_store(str(db), settings=settings)
     app.state.graphsvc = AppState(service=Service(store, settings), settings=settings,
-                                  limiter=RateLimiter(settings.api_rate_per_second, settings.api_rate_burst))
+                                  limiter=RateLimiter(settings.api_rate_per_second, settings.api_rate_burst),
+                                  handle_salt=handle_salt(settings))
     # the embedded file's write-ahead log is checkpointed off the request path; Neo4j needs nothing
     checkpoints = getattr(store, "background_checkpoints", None)
     app.state.checkpointer = checkpoints() if checkpoints else None

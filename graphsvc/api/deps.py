@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -10,6 +12,7 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
 
 from graphsvc.api.security import ROLE_MATRIX, Caller, RateLimiter, Role, digest
+from graphsvc.errors import ConfigurationError
 from graphsvc.service import Service
 from graphsvc.settings import Settings
 from graphsvc.store.base import access_entry
@@ -23,8 +26,19 @@ class AppState:
     settings: Settings
     limiter: RateLimiter
     jobs: dict = field(default_factory=dict)
-    #: salts the handles of masked nodes in network answers (``masking.node_handle``)
+    #: keys the handles of masked nodes in network answers (``masking.node_handle``)
     handle_salt: bytes = field(default_factory=lambda: secrets.token_bytes(16))
+
+
+def handle_salt(settings: Settings) -> bytes:
+    """What masked nodes' handles are keyed with: derived from the identity key, so that
+    every process serving the store (and the next one) gives a node the same handle; a
+    random salt of this process when no key is configured."""
+    try:
+        key = settings.identity_key()
+    except ConfigurationError:
+        return secrets.token_bytes(16)
+    return hmac.new(key, b"graphsvc network node handles", hashlib.sha256).digest()
 
 
 async def state(request: Request) -> AppState:  # async: no thread hop

@@ -78,9 +78,9 @@ def evidence(items: list[dict], role: Role) -> list[dict]:
 
 
 def node_handle(kind: str, value: str, salt: bytes) -> str:
-    """The id a masked identifier's node carries in a network answer: a digest of the
-    value under the serving process's own random salt, the same in every answer of
-    that process (so a console can merge expansions) and meaningless outside it."""
+    """The id a masked identifier's node carries in a network answer: a keyed digest of
+    the value (``deps.handle_salt``: derived from the identity key), the same in every
+    answer (so a console can merge expansions) and meaningless without the key."""
     return f"{kind}:~" + hmac.new(salt, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
