@@ -197,6 +197,19 @@ def test_investigator_search_applicant_expand_ring_path_explain(page, served, ri
     steps = page.eval_on_selector_all("#path-steps li", "items => items.map(i => i.textContent)")
     assert len(steps) == found["hops"]
     assert steps[0].startswith(f"{first} → {found['steps'][0]['to']}: ")
+    # the drawing marks the path's applicants and, per step, only what links the two
+    people = [f"applicant:{first}", *(f"applicant:{s['to']}" for s in found["steps"])]
+    marked = page.evaluate("""() => { const cy = window.graphsvcConsole.graph.cy;
+        return { nodes: cy.nodes('.on-path').map(n => n.id()),
+                 edges: cy.edges('.on-path').map(e => [e.source().id(), e.target().id()]),
+                 next: Object.fromEntries(cy.nodes().map(n => [n.id(), n.neighborhood('node').map(m => m.id())])) }; }""")
+    steps_of = list(zip(people, people[1:]))
+    assert set(people) <= set(marked["nodes"])
+    for a, b in steps_of:  # every step has at least one marked link between its two
+        assert any(set(edge) & {a, b} and (set(edge) - {a, b}) & set(marked["next"][a]) & set(marked["next"][b])
+                   for edge in marked["edges"]), (a, b)
+    for edge in marked["edges"]:  # and nothing else is marked
+        assert any(set(edge) <= {a, b} | (set(marked["next"][a]) & set(marked["next"][b])) for a, b in steps_of), edge
     snap(page, "4-path")
 
     # explain

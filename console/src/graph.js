@@ -121,14 +121,19 @@ export class GraphView {
     this.cy.layout({ name: "cose", animate: false, randomize: false, fit: true, padding: 30, numIter: 400 }).run();
   }
 
+  // Mark a path of applicants: each of them, and what links each to the next (the
+  // identifiers both are drawn next to, with their edges to the two).
   highlight(ids) {
-    this.cy.elements().removeClass("on-path");
-    for (let i = 0; i < ids.length; i += 1) {
-      this.cy.getElementById(ids[i]).addClass("on-path");
-      if (i > 0) {
-        this.cy.edges().filter((e) => (e.source().id() === ids[i - 1] || e.target().id() === ids[i - 1])
-          && e.connectedNodes().some((n) => ids.includes(n.id()))).addClass("on-path");
-      }
+    const cy = this.cy;
+    cy.elements().removeClass("on-path");
+    const steps = ids.map((id) => cy.getElementById(id));
+    steps.forEach((node) => node.addClass("on-path"));
+    for (let i = 1; i < steps.length; i += 1) {
+      const [a, b] = [steps[i - 1], steps[i]];
+      const links = a.neighborhood("node").intersection(b.neighborhood("node"));
+      links.addClass("on-path");
+      links.edgesWith(a.union(b)).addClass("on-path");
+      a.edgesWith(b).addClass("on-path");
     }
   }
 
