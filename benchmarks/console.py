@@ -135,7 +135,8 @@ def main() -> None:
             page.fill("#key", API_KEY)
             started = time.perf_counter()
             page.click("#signin-form button")
-            page.wait_for_function("() => document.body.dataset.ready === 'yes' && Number(document.body.dataset.expanded) >= 1")
+            page.wait_for_function("a => document.body.dataset.rendered === a && Number(document.body.dataset.expanded) >= 1",
+                                   arg=f"#/applicant/{sample[0]}")
             page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
             first_view = (time.perf_counter() - started) * 1000
             expansions = [page.evaluate("id => window.graphsvcConsole.timedExpand(id)", a) for a in sample[1:]]

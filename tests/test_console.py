@@ -85,7 +85,7 @@ def sign_in(page, role: Role) -> None:
 
 def go(page, address: str) -> None:
     page.evaluate("a => { location.hash = a; }", address)
-    page.wait_for_function("a => location.hash === a && document.body.dataset.ready === 'yes'", arg=address)
+    page.wait_for_function("a => document.body.dataset.rendered === a", arg=address)
 
 
 def snap(page, name: str) -> None:
@@ -126,7 +126,7 @@ def test_investigator_search_applicant_expand_ring_path_explain(page, served, ri
     page.select_option("#search-kind", "applicant")
     page.fill("#search-value", first)
     page.click("#search button")
-    page.wait_for_function("() => document.body.dataset.view === 'applicant' && document.body.dataset.ready === 'yes'")
+    page.wait_for_function("a => document.body.dataset.rendered === a", arg=f"#/applicant/{first}")
     page.wait_for_function("() => Number(document.body.dataset.expanded) >= 1")
     scored = service.scores().set_index("applicant_id").loc[first]
     assert page.text_content("#score").startswith(f"score {int(scored['score'])}, band {scored['band']}")
@@ -181,7 +181,7 @@ def test_investigator_search_applicant_expand_ring_path_explain(page, served, ri
     assert len(listed) == len(service.rings())
     page.fill("input[name=min_size]", str(len(members)))
     page.click("#ring-filters button")
-    page.wait_for_function("() => location.hash.startsWith('#/rings?') && document.body.dataset.ready === 'yes'")
+    page.wait_for_function("() => (document.body.dataset.rendered || '').startsWith('#/rings?')")
     rings = service.rings()
     assert sorted(cells(page, "rings", 0)) == sorted(rings.loc[rings["size"] >= len(members), "ring_id"])
     go(page, f"#/ring/{ring_id}")
@@ -234,7 +234,7 @@ def test_search_by_phone_typed_as_people_write_it(page, served):
     page.select_option("#search-kind", "phone")
     page.fill("#search-value", typed)
     page.click("#search button")
-    page.wait_for_function("() => document.body.dataset.view === 'identifier' && document.body.dataset.ready === 'yes'")
+    page.wait_for_function("() => (document.body.dataset.rendered || '').startsWith('#/identifier/')")
     holders = service.links_to([("phone", phone["value"])])
     assert sorted(set(cells(page, "holders", 0))) == sorted(set(holders["applicant_id"]))
     assert phone["value"] not in page.content()  # the heading shows it masked
@@ -356,7 +356,7 @@ def test_search_by_identity_number_typed_raw(page, served, scenario_dir):
     page.select_option("#search-kind", "id_number")
     page.fill("#search-value", f" {row['id_number'][:6]} {row['id_number'][6:14]} {row['id_number'][14:]} ")
     page.click("#search button")
-    page.wait_for_function("() => document.body.dataset.view === 'identifier' && document.body.dataset.ready === 'yes'")
+    page.wait_for_function("() => (document.body.dataset.rendered || '').startsWith('#/identifier/')")
     assert page.text_content("h2") == "id_number (identity number, withheld)"
     assert row["applicant_id"] in cells(page, "holders", 0)
     assert row["id_number"] not in page.content()
