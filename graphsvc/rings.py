@@ -268,8 +268,8 @@ def risk(features_: pd.DataFrame) -> np.ndarray:
     return np.round(1 / (1 + np.exp(-z)), 4)
 
 
-#: what a ring looks like, named from its features (first match per pattern; a ring
-#: may show several); investigators filter rings by these names
+#: what a ring looks like, named from its features: a ring shows every pattern whose
+#: test its features pass; investigators filter rings by these names
 TYPOLOGIES = {
     "device_farm": lambda f: (f.get("devices_per_member") is not None
                               and f["devices_per_member"] <= 0.5),  # at most one device per two members

@@ -25,9 +25,9 @@ class AppState:
     service: Service
     settings: Settings
     limiter: RateLimiter
+    #: keys the handles of masked nodes in network answers (``masking.node_handle``, :func:`handle_salt`)
+    handle_salt: bytes
     jobs: dict = field(default_factory=dict)
-    #: keys the handles of masked nodes in network answers (``masking.node_handle``)
-    handle_salt: bytes = field(default_factory=lambda: secrets.token_bytes(16))
 
 
 def handle_salt(settings: Settings) -> bytes:

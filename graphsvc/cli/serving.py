@@ -26,19 +26,18 @@ def serve(
         import uvicorn
 
         from graphsvc.api import create_app
-        from graphsvc.api.security import Role, new_key
+        from graphsvc.api.security import new_key
     except ImportError as exc:
         raise _fail(MissingExtraError(f"the API needs its extra: pip install 'graphsvc[api]' ({exc})")) from exc
     from graphsvc.settings import ApiKey, get_settings
 
     settings = get_settings()
     if session_key is not None:
-        if session_key not in {r.value for r in Role}:
-            raise _fail(ValueError(f"--session-key {session_key!r}: one of {', '.join(r.value for r in Role)}"))
+        _check_role("--session-key", session_key)
         key, key_digest = new_key()
         entry = ApiKey(name=f"session-{session_key}", role=session_key)
         settings = settings.model_copy(update={"api_keys": {**settings.api_keys, key_digest: entry}})
-        typer.echo(f"{'an' if session_key[0] in 'aeiou' else 'a'} {session_key} key for this process only (shown once): {key}")
+        typer.echo(f"key of role {session_key} for this process only (shown once): {key}")
     try:
         application = create_app(db, settings)
     except FileNotFoundError as exc:
@@ -53,13 +52,20 @@ def apikey(
     role: Annotated[str, typer.Option(help="underwriter, investigator, collector or admin")],
 ) -> None:
     """Make an API key: prints the key once, and the GRAPHSVC_API_KEYS entry that admits it."""
-    from graphsvc.api.security import Role, new_key
+    from graphsvc.api.security import new_key
 
-    if role not in {r.value for r in Role}:
-        raise _fail(ValueError(f"--role {role!r}: one of {', '.join(r.value for r in Role)}"))
+    _check_role("--role", role)
     key, key_digest = new_key()
     typer.echo(f"key for {name} (shown once, stored nowhere): {key}")
     typer.echo(f"GRAPHSVC_API_KEYS entry: {json.dumps({key_digest: {'name': name, 'role': role}})}")
+
+
+def _check_role(option: str, role: str) -> None:
+    """Refuse (exit 2) a role the API does not know."""
+    from graphsvc.api.security import Role
+
+    if role not in {r.value for r in Role}:
+        raise _fail(ValueError(f"{option} {role!r}: one of {', '.join(r.value for r in Role)}"))
 
 
 @app.command()
