@@ -22,6 +22,7 @@ from graphsvc.store.embedded.writer import Writer
 
 SCHEMA_VERSION = "5"
 PAGE_SIZE = 16_384
+MMAP_BYTES = 1 << 40  # address space, not memory: the pages read stay in the OS page cache
 
 
 class EmbeddedStore(Writer, Reader, Results, Store):
@@ -64,6 +65,10 @@ class EmbeddedStore(Writer, Reader, Results, Store):
         con.execute("PRAGMA synchronous=NORMAL")
         con.execute("PRAGMA cache_size=-1000000")  # up to 1 GB, allocated as used
         con.execute("PRAGMA temp_store=MEMORY")
+        # Reads straight from the file's pages in memory: a connection's own page cache is
+        # dropped whenever another connection commits (every score-on-write of another
+        # worker), and re-reading it with a system call per page cost more than the scoring
+        con.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         if not readonly:
             schema = resources.files("graphsvc.store.embedded").joinpath("schema.sql").read_text()
             con.execute(schema)
