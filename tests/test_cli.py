@@ -307,7 +307,8 @@ def test_serve_admits_a_session_key_of_a_known_role_only(scored_db, monkeypatch)
     result = runner.invoke(app, ["serve", "--db", str(scored_db), "--port", "8123", "--session-key", "auditor"])
     assert result.exit_code == 2 and "--session-key 'auditor': one of underwriter, investigator, collector, admin" in result.output
     assert served == {}
-    result = runner.invoke(app, ["serve", "--db", str(scored_db), "--port", "8123", "--session-key", "investigator"])
+    result = runner.invoke(app, ["serve", "--db", str(scored_db), "--port", "8123", "--session-key", "investigator",
+                                 "--workers", "1"])
     assert result.exit_code == 0, result.output
     key = result.output.split("(shown once): ")[1].split()[0]
     assert "console: http://127.0.0.1:8123/ui/" in result.output
@@ -316,3 +317,28 @@ def test_serve_admits_a_session_key_of_a_known_role_only(scored_db, monkeypatch)
     with TestClient(served["app"]) as client:
         assert client.get("/v1/me", headers={"X-API-Key": key}).json()["role"] == "investigator"
         assert client.get("/v1/me", headers={"X-API-Key": key + "x"}).status_code == 401
+
+
+def test_serve_with_workers_hands_them_the_store_and_the_session_key(scored_db, monkeypatch):
+    import os
+
+    import uvicorn
+
+    from graphsvc.api.security import digest
+
+    seen = {}
+
+    def run(application, **options):  # what each worker process will find in its environment
+        seen.update(app=application, env={k: os.environ.get(k) for k in (
+            "GRAPHSVC_SERVE_DB", "GRAPHSVC_SERVE_WORKERS", "GRAPHSVC_API_KEYS", "PROMETHEUS_MULTIPROC_DIR")}, **options)
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    result = runner.invoke(app, ["serve", "--db", str(scored_db), "--session-key", "admin", "--workers", "3"])
+    assert result.exit_code == 0, result.output
+    key = result.output.split("(shown once): ")[1].split()[0]
+    assert "· 3 workers" in result.output
+    assert seen["app"] == "graphsvc.api.serving:from_environment" and seen["factory"] is True and seen["workers"] == 3
+    assert seen["env"]["GRAPHSVC_SERVE_DB"] == str(scored_db.resolve()) and seen["env"]["GRAPHSVC_SERVE_WORKERS"] == "3"
+    assert json.loads(seen["env"]["GRAPHSVC_API_KEYS"])[digest(key)] == {"name": "session-admin", "role": "admin"}
+    assert not os.path.exists(seen["env"]["PROMETHEUS_MULTIPROC_DIR"])  # removed once the server stops
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ and "GRAPHSVC_SERVE_DB" not in os.environ

@@ -9,14 +9,17 @@ data.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
 
-from graphsvc.api import problems
+from graphsvc.api import problems, serving
 from graphsvc.api.deps import AppState, handle_salt
 from graphsvc.api.routes import applicants, applications, identifiers, jobs, reviews, rings, skiptrace, subjects, system
 from graphsvc.api.security import RateLimiter
@@ -28,8 +31,9 @@ from graphsvc.store import open_store
 __all__ = ["create_app"]
 
 
-def create_app(db: str | Path, settings: Settings | None = None) -> FastAPI:
-    """The API over the store at ``db`` (which must exist)."""
+def create_app(db: str | Path, settings: Settings | None = None, *, jobs_dir: Path | None = None) -> FastAPI:
+    """The API over the store at ``db`` (which must exist). ``jobs_dir``: the folder of re-score
+    jobs' records, shared by the workers serving the store (default: one of this app's own)."""
     settings = settings or get_settings()
     if settings.backend == "embedded" and not Path(db).exists():
         raise FileNotFoundError(f"no store at {db}")
@@ -39,6 +43,8 @@ def create_app(db: str | Path, settings: Settings | None = None) -> FastAPI:
         import igraph  # noqa: F401
         import leidenalg  # noqa: F401
         yield
+        if own_jobs:
+            shutil.rmtree(jobs_dir, ignore_errors=True)
         if app.state.checkpointer is not None:
             app.state.checkpointer.stop()
         app.state.graphsvc.service.close()
@@ -47,14 +53,19 @@ def create_app(db: str | Path, settings: Settings | None = None) -> FastAPI:
                   docs_url="/docs", openapi_url="/openapi.json",
                   generate_unique_id_function=lambda route: route.name)  # operation ids = route names
     store = open_store(str(db), settings=settings)
+    own_jobs = jobs_dir is None
+    jobs_dir = Path(tempfile.mkdtemp(prefix="graphsvc-jobs-")) if own_jobs else Path(jobs_dir)
     app.state.graphsvc = AppState(service=Service(store, settings), settings=settings,
                                   limiter=RateLimiter(settings.api_rate_per_second, settings.api_rate_burst),
-                                  handle_salt=handle_salt(settings))
+                                  handle_salt=handle_salt(settings), jobs_dir=jobs_dir)
     # the embedded file's write-ahead log is checkpointed off the request path; Neo4j needs nothing
     checkpoints = getattr(store, "background_checkpoints", None)
     app.state.checkpointer = checkpoints() if checkpoints else None
     registry = CollectorRegistry()
-    app.state.registry = registry
+    app.state.registry = registry  # what /metrics shows: with several workers, all of theirs added up
+    if os.environ.get(serving.METRICS):
+        app.state.registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(app.state.registry)
     requests = Counter("graphsvc_requests", "HTTP requests", ["route", "method", "status"], registry=registry)
     latency = Histogram("graphsvc_request_seconds", "HTTP request latency", ["route"], registry=registry,
                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))

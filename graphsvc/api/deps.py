@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
@@ -27,7 +28,9 @@ class AppState:
     limiter: RateLimiter
     #: keys the handles of masked nodes in network answers (``masking.node_handle``, :func:`handle_salt`)
     handle_salt: bytes
-    jobs: dict = field(default_factory=dict)
+    #: re-score jobs' records, shared by the workers serving the store (``routes/jobs.py``)
+    jobs_dir: Path
+    jobs: dict = field(default_factory=dict)  # job id -> process, of the jobs this process started
 
 
 def handle_salt(settings: Settings) -> bytes:

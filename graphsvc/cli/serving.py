@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -17,21 +18,28 @@ def serve(
     db: DbOption = DEFAULT_DB,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(
+        min=0, help="Worker processes sharing the port and the store (0: one per CPU core).")] = 0,
     session_key: Annotated[str | None, typer.Option(
         help="Also admit a fresh key of this role (underwriter, investigator, collector, admin) for this process "
              "only: printed once, for trying the console and the API without configuring GRAPHSVC_API_KEYS.")] = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /docs) and the investigators' console (/ui) over the store with uvicorn."""
+    """Serve the HTTP API (OpenAPI at /docs) and the investigators' console (/ui) over the store with uvicorn.
+
+    Several workers share the store: score-on-write commits one application at a time,
+    whichever worker takes it; metrics add up across them; a key's rate limit is split
+    between them."""
     try:
         import uvicorn
 
-        from graphsvc.api import create_app
+        from graphsvc.api import create_app, serving
         from graphsvc.api.security import new_key
     except ImportError as exc:
         raise _fail(MissingExtraError(f"the API needs its extra: pip install 'graphsvc[api]' ({exc})")) from exc
     from graphsvc.settings import ApiKey, get_settings
 
     settings = get_settings()
+    workers = workers or os.cpu_count() or 1
     if session_key is not None:
         _check_role("--session-key", session_key)
         key, key_digest = new_key()
@@ -39,11 +47,17 @@ def serve(
         settings = settings.model_copy(update={"api_keys": {**settings.api_keys, key_digest: entry}})
         typer.echo(f"key of role {session_key} for this process only (shown once): {key}")
     try:
-        application = create_app(db, settings)
+        application = create_app(db, settings) if workers == 1 else serving.check(db, settings)
     except FileNotFoundError as exc:
         raise _fail(exc) from exc
-    typer.echo(f"console: http://{host}:{port}/ui/ · API: http://{host}:{port}/docs")
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    typer.echo(f"console: http://{host}:{port}/ui/ · API: http://{host}:{port}/docs"
+               + (f" · {workers} workers" if workers > 1 else ""))
+    if application is not None:
+        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+        return
+    with serving.shared(db, settings, workers):
+        uvicorn.run(serving.FACTORY, factory=True, host=host, port=port, workers=workers, log_level="warning",
+                    access_log=False)
 
 
 @app.command()
