@@ -392,7 +392,8 @@ def score_neighbourhood(store: Store, prepared: Prepared, *, deadline: float | N
         "versions": {"run_id": basis.run_id, "policy_version": policy.version,
                      "consent_version": policy.consent.version,
                      "model_id": basis.model.model_id if basis.model else None},
-        "neighbourhood": {"identifiers": len(found.degree), "hubs": hubs, "applicants": len(found.applicants) - 1},
+        "neighbourhood": {"identifiers": len(found.degree), "hubs": hubs, "applicants": len(found.applicants) - 1,
+                          "truncated": found.truncated},
         "decision": decision.notice(me, listed),
         "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

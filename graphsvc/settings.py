@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     neo4j_password: SecretStr | None = Field(default=None, description="Neo4j password.")
     neo4j_database: str = Field(default="neo4j", description="Neo4j database name.")
     api_timeout_seconds: float = Field(default=2.0, gt=0, description="Time budget of one traversal request.")
+    score_budget_ms: float = Field(
+        default=25.0, gt=0, description="Time budget of growing a new applicant's group on score-on-write; past it "
+                                        "the answer says neighbourhood.truncated (as past policy.online_group_cap).")
 
     @field_validator("default_region")
     @classmethod

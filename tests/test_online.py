@@ -158,6 +158,28 @@ def test_a_forming_ring_is_flagged_on_write(tmp_path, settings):
     assert (device["kind"], device["value"], device["others"]) == ("device", "farm-7", 6)
 
 
+def test_a_spent_budget_stops_the_walk_and_says_so(tmp_path, settings):
+    """Past its time budget the group is not grown further: the answer is built from what
+    was fetched (the farm's holders, one hop) and marked truncated."""
+    import time
+
+    from conftest import application
+
+    from graphsvc.online import score_neighbourhood
+
+    path = _parity_store(tmp_path, settings)
+    with open_store(str(path)) as store:
+        prepared = prepare_application(application(60, day=104, device="farm-7"), [{"contact_phone": "13700000000"}],
+                                       get_settings())
+        store_application(store, prepared)
+        whole = score_neighbourhood(store, prepared)
+        cut = score_neighbourhood(store, prepared, deadline=time.monotonic() - 1)
+    assert whole["neighbourhood"]["truncated"] is False and whole["group"]["truncated"] is False
+    assert cut["neighbourhood"]["truncated"] is True and cut["group"]["truncated"] is True
+    assert cut["group"]["members"] == ["A001", "A002", "A003", "A004", "A005", "A006", "A060"]
+    assert cut["neighbourhood"]["applicants"] <= whole["neighbourhood"]["applicants"]
+
+
 def test_the_same_invalid_phone_typed_by_a_few_links_them_and_is_a_reason(tmp_path, settings):
     """Four applicants months apart type one junk phone (written three ways): kept as
     raw_phone 138001380, they are linked under its rule and each carries

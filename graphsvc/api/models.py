@@ -89,9 +89,15 @@ class Versions(BaseModel):
 
 
 class Neighbourhood(BaseModel):
+    """What the answer read: identifiers fetched, hubs among them (counted, never expanded)
+    and other applicants."""
+
     identifiers: int
     hubs: int
     applicants: int
+    truncated: bool = Field(False, description="the walk stopped at its budget (policy.online_group_cap applicants "
+                                               "or settings.score_budget_ms): the answer saw less than the batch "
+                                               "would")
 
 
 class PlainReason(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -45,7 +46,8 @@ async def score_application(
     if dry_run:
         check_application(store, prepared)
     stored = False if dry_run else store_application(store, prepared)
-    result = score_neighbourhood(store, prepared)
+    deadline = time.monotonic() + app_state.settings.score_budget_ms / 1000
+    result = score_neighbourhood(store, prepared, deadline=deadline)
     subjects = [result["applicant_id"], *(p for r in result["reasons"] for p in r["evidence"].get("path", []))]
     audit(request, app_state, caller, subjects)
     return ScoreOut(application_id=body.application_id, stored=stored, dry_run=dry_run, ignored=prepared.ignored,
