@@ -114,7 +114,7 @@ class _Links:
         if len(key) and not (key[1:] >= key[:-1]).all():
             order = np.lexsort((seen, key))
             key, seen = key[order], seen[order]
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
+        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if len(key) else np.zeros(0, np.int64)
         self.key = key[starts]
         self.seen = np.minimum.reduceat(seen, starts) if len(starts) else seen
         self.applicant = (self.key >> 33).astype(np.int32)
@@ -221,7 +221,7 @@ def _index(projection: Projection, fraud_at: np.ndarray, default_at: np.ndarray)
                                   np.maximum(links.seen, fraud_at[links.applicant])[listed], m),
     }
     pair = (links.applicant.astype(np.int64) << 32) | links.identifier  # any role: the earliest of the roles
-    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if len(pair) else np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], pair[1:] != pair[:-1]))) if len(pair) else np.zeros(0, np.int64)
     anyone = _Counter(links.identifier[starts],
                       np.minimum.reduceat(links.seen, starts) if len(starts) else links.seen, m)
     projection.cache["features"] = links, counters, anyone
@@ -361,7 +361,7 @@ def compute(projection: Projection, policy: Policy, *, at=None, positions: np.nd
         def __init__(self, mask: np.ndarray) -> None:
             self.index = np.flatnonzero(mask)
             mine = r[self.index]
-            self.starts = np.flatnonzero(np.r_[True, mine[1:] != mine[:-1]]) if len(mine) else mine
+            self.starts = np.flatnonzero(np.concatenate(([True], mine[1:] != mine[:-1]))) if len(mine) else mine
             self.rows = mine[self.starts] if len(mine) else mine
 
         def reduce(self, ufunc, values, neutral: float) -> np.ndarray:
@@ -451,13 +451,18 @@ def add_linked(table: Features, projection: Projection, linked, policy: Policy) 
 def _linked(projection: Projection, strong, positions: np.ndarray, when: np.ndarray) -> dict[str, np.ndarray]:
     """Strongly linked applicants whose first application fell in the last 1, 7 and
     30 days before each row's time (a group forming), and their burst."""
-    graph = strong[positions].tocoo()
-    first = projection.first_applied[graph.col]
-    age = when[graph.row] - first
+    if len(positions) == 1:  # score-on-write's one row: its slice of the CSR arrays, no new matrix
+        begin, end = strong.indptr[positions[0]], strong.indptr[positions[0] + 1]
+        row, col = np.zeros(end - begin, dtype=np.int64), strong.indices[begin:end]
+    else:
+        graph = strong[positions].tocoo()
+        row, col = graph.row, graph.col
+    first = projection.first_applied[col]
+    age = when[row] - first
     out = {}
     for w in WINDOWS:
         recent = (age >= 0) & (age < w * DAY)
-        out[f"linked_recent_{w}d"] = np.bincount(graph.row[recent], minlength=len(positions)).astype(float)
+        out[f"linked_recent_{w}d"] = np.bincount(row[recent], minlength=len(positions)).astype(float)
     out["linked_burst"] = out["linked_recent_7d"] + out["linked_recent_1d"]
     return out
 

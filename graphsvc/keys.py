@@ -92,6 +92,13 @@ def _text(value: object) -> str:
 
 def row_ids(table: str, columns: Sequence[np.ndarray | pd.Series]) -> np.ndarray:
     """Ids of fact rows from several key columns, combined order-sensitively."""
+    if len(columns[0]) <= _SMALL and not any(isinstance(c, pd.Series) for c in columns):
+        # a handful of rows (the API's one application): the same sums in plain integers
+        small = [0] * len(columns[0])
+        for position, column in enumerate(columns):
+            parts = salted(f"{table}:{position}", np.array([_text(v) for v in column], dtype=object)).tolist()
+            small = [_mix_int(a ^ b) for a, b in zip(small, parts)]
+        return np.array([a & _MASK63_INT for a in small], dtype=np.int64)
     acc = np.zeros(len(columns[0]), dtype=np.uint64)
     for position, column in enumerate(columns):
         if len(column) <= _SMALL and not isinstance(column, pd.Series):

@@ -24,6 +24,8 @@ Timestamps
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import hashlib
 import hmac
 import ipaddress
@@ -80,6 +82,7 @@ _SERVICE_TYPES = {
 }
 
 
+@lru_cache(maxsize=65_536)  # asked again for the same numbers on every scoring near them
 def is_service_number(e164: str) -> bool:
     """Whether a canonical phone is a business service line (toll-free, shared-cost,
     universal access), which belongs to no person however many lists carry it."""

@@ -136,13 +136,16 @@ def application_digest(content: list, extras: list) -> np.ndarray:
     digest = keys.row_ids("application-content", content)
     if not extras:
         return digest
-    held = np.column_stack([pd.Series(e).notna().to_numpy(dtype=bool) for e in extras])
-    patterns, which = np.unique(held, axis=0, return_inverse=True)
+    held = np.column_stack([~pd.isna(np.asarray(e, dtype=object)) for e in extras])
+    if len(held) == 1:  # one application (score-on-write): its own pattern
+        patterns, which = held, np.zeros(1, dtype=np.int64)
+    else:
+        patterns, which = np.unique(held, axis=0, return_inverse=True)
     for code, pattern in enumerate(patterns):
         if pattern.any():
             rows = np.flatnonzero(which.ravel() == code)
-            picked = [pd.Series(np.asarray(c, dtype=object)[rows]) for c in content]
-            picked += [pd.Series(np.asarray(e, dtype=object)[rows]) for e, h in zip(extras, pattern) if h]
+            picked = [np.asarray(c, dtype=object)[rows] for c in content]
+            picked += [np.asarray(e, dtype=object)[rows] for e, h in zip(extras, pattern) if h]
             digest[rows] = keys.row_ids("application-content", picked)
     return digest
 

@@ -62,6 +62,19 @@ class Results:
     def served_run(self) -> dict | None:
         if not self._has_runs():
             return None
+        # Which run is served changes only with a promotion or a run written or removed:
+        # score-on-write asks on every request, and parsing the run's policy and model
+        # each time cost more than the question
+        stamp = self._con.execute("SELECT (SELECT max(id) FROM promotions), (SELECT count(*) FROM runs), "
+                                  "(SELECT max(created_at) FROM runs)").fetchone()
+        cached = getattr(self, "_served", None)
+        if cached is not None and cached[0] == stamp:
+            return dict(cached[1]) if cached[1] is not None else None
+        record = self._served_record()
+        self._served = (stamp, record)
+        return dict(record) if record is not None else None
+
+    def _served_record(self) -> dict | None:
         record = first(self._con, "SELECT r.* FROM promotions p JOIN runs r ON r.run_id = p.run_id "
                                   f"WHERE p.action IN ({', '.join(repr(a) for a in SERVING)}) "
                                   "ORDER BY p.id DESC LIMIT 1")
