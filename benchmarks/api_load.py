@@ -1,131 +1,162 @@
-"""API load benchmark: score-on-write against a served, re-scored store.
+"""Underwriting load, open loop: score-on-write at fixed arrival rates against a served store.
 
-1. Copies ``bench-data/store-N.db`` (made by ``benchmarks/load.py`` and
-   ``benchmarks/rescore.py``; re-scored here if it has no run yet).
-2. Serves it with ``graphsvc serve`` (uvicorn, one process) on loopback.
-3. From this process, ``--concurrency`` threads with keep-alive connections post
-   new applications to ``POST /v1/applications/score`` for ``--seconds``: each a
-   new applicant with a new phone and contacts; a third reuse a device and a
-   quarter an IP already in the graph, so that neighbourhoods are real.
-4. Prints throughput, latency percentiles and errors. The networkx way has no
-   equivalent (it would rebuild the graph per request), so this compares with
-   the bar: 300 scored applications per second, p99 at most 25 ms.
+For each store size and each code version (this checkout; with ``--baseline REV`` also
+that git revision, checked out into a temporary worktree), in the same run:
 
-    python benchmarks/api_load.py --size 1000000 --seconds 60
+1. copy ``bench-data/store-N.db`` (made by ``benchmarks/load.py`` and re-scored; re-scored
+   here if it has no run yet) and serve the copy with ``graphsvc serve --workers W``;
+2. warm it up (ten seconds at 50/s), then from a separate client process
+   (``benchmarks/loadgen.py``) post applications of the mix in ``benchmarks/traffic.py``
+   at each ``--rates`` for ``--seconds``, open loop: latency from the scheduled send time;
+3. drive it closed loop for ``--ceiling-seconds`` to find its saturation throughput.
+
+Then the same for the trivial endpoint (``benchmarks/ceiling.py``: FastAPI, one insert and
+two look-ups, as many workers), whose saturation throughput is the ceiling the framework
+and the file leave; each version's throughput is printed as a share of it. The networkx
+way has no equivalent (it would rebuild the graph per request). The bars: at 500/s p99
+at most 10 ms and p99.9 at most 25 ms with no error; p99 at most 25 ms up to 800/s.
+
+    python benchmarks/api_load.py --sizes 100000,1000000 --rates 100,300,500,800 --seconds 60
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import random
 import shutil
+import subprocess
 import sys
-import threading
-import time
+import tempfile
 from pathlib import Path
 
 import jobs
-import numpy as np
+import traffic
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
 KEY = "benchmark-key-0123456789-abcdefghijkl"
 API_KEY = "bench-underwriter-key"
 
 
-def _existing(db: Path, kind: str, limit: int = 20_000) -> list[str]:
-    from graphsvc.store.embedded import sql
+def _environment() -> dict:
+    from graphsvc.api.security import digest
 
-    con = sql.connect(db, readonly=True)
-    try:
-        return [r[0] for r in con.execute("SELECT value FROM identifiers WHERE kind = ? LIMIT ?", (kind, limit))]
-    finally:
-        con.close()
+    return {**os.environ, "GRAPHSVC_HMAC_KEY": KEY,
+            "GRAPHSVC_API_KEYS": f'{{"{digest(API_KEY)}": {{"name": "bench", "role": "underwriter"}}}}',
+            "GRAPHSVC_API_RATE_PER_SECOND": "100000", "GRAPHSVC_API_RATE_BURST": "100000"}
 
 
-def application(rng: random.Random, tag: str, n: int, devices: list[str], ips: list[str]) -> dict:
-    """A new applicant's application: a new phone and contacts; a third reuse a device
-    and a quarter an IP already in the graph, so that neighbourhoods are real."""
-    return {
-        "application_id": f"BENCH-{tag}-{n}", "applicant_id": f"BENCHA-{tag}-{n}",
-        "applied_at": "2026-01-15T10:00:00Z", "phone": f"139{rng.randrange(10**8):08d}",
-        "device_id": rng.choice(devices) if rng.random() < 1 / 3 else f"bench-dev-{tag}-{n}",
-        # a new address anywhere (consecutive applicants on one /24 would be a packaging ring)
-        "ip": rng.choice(ips) if rng.random() < 1 / 4 else f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
-        "contacts": [{"contact_phone": f"138{rng.randrange(10**8):08d}", "relation": "friend",
-                      "source": "emergency"} for _ in range(rng.randrange(1, 4))],
-    }
+def drive(base: str, bodies: Path, rate: float, seconds: float, connections: int = 16) -> dict:
+    """One run of the load client in its own process (``rate`` 0: closed loop)."""
+    port = base.rsplit(":", 1)[1]
+    out = subprocess.run([sys.executable, str(HERE / "loadgen.py"), "--port", port, "--bodies", str(bodies),
+                          "--rate", str(rate), "--seconds", str(seconds), "--connections", str(connections),
+                          "--key", API_KEY], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _row(name: str, result: dict) -> str:
+    offered = "closed loop" if not result["rate"] else f"offered {result['rate']:>5.0f}/s"
+    ms = "  ".join(f"{k} {result[k]:6.1f}" if result[k] is not None else f"{k}    -"
+                   for k in ("p50", "p95", "p99", "p999"))
+    errors = sum(result["errors"].values())
+    return (f"{name:<28} {offered:<17} answered {result['throughput']:>6.1f}/s  {ms} ms  "
+            f"errors {errors}{' ' + json.dumps(result['errors']) if errors else ''}")
+
+
+def _fresh_copy(source: Path, target: Path) -> Path:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    shutil.copy(source, target)
+    return target
+
+
+def measure(name: str, served, population: traffic.Population, args, scratch: Path) -> dict:
+    """Warm-up, the open-loop rates and the closed-loop ceiling of one served version."""
+    results = {}
+    with served as base:
+        tag = name.split()[0]
+        warm = traffic.write_bodies(scratch / f"{tag}-warm.jsonl", population, f"warm-{tag}", 500, 0)
+        drive(base, warm, 50, 10)
+        for rate in args.rates:
+            bodies = traffic.write_bodies(scratch / f"{tag}-{rate:g}.jsonl", population, f"{tag}-{rate:g}",
+                                          int(rate * args.seconds), int(rate))
+            results[rate] = drive(base, bodies, rate, args.seconds)
+            print(_row(name, results[rate]), flush=True)
+        bodies = traffic.write_bodies(scratch / f"{tag}-ceiling.jsonl", population, f"{tag}-ceiling", 200_000, 1)
+        results["ceiling"] = drive(base, bodies, 0, args.ceiling_seconds)
+        print(_row(name, results["ceiling"]), flush=True)
+    return results
+
+
+def summary(name: str, results: dict, ceiling: float) -> None:
+    met = [r for r in results if r != "ceiling" and results[r]["p99"] is not None and results[r]["p99"] <= 25
+           and not results[r]["errors"]]
+    at500 = results.get(500.0)
+    highest = f"{max(met):.0f}/s" if met else "none"
+    print(f"{name}: saturates at {results['ceiling']['throughput']:.0f}/s, "
+          f"{results['ceiling']['throughput'] / ceiling:.2f} of the trivial endpoint's {ceiling:.0f}/s; "
+          f"highest offered rate with p99 <= 25 ms: {highest}", flush=True)
+    if at500 is not None:
+        ok = at500["p99"] is not None and at500["p99"] <= 10 and at500["p999"] <= 25 and not at500["errors"]
+        print(f"{name}: at 500/s p99 {at500['p99']} ms, p99.9 {at500['p999']} ms, "
+              f"errors {sum(at500['errors'].values())}: bar (p99 <= 10, p99.9 <= 25, 0 errors) "
+              f"{'met' if ok else 'NOT met'}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", type=int, default=1_000_000)
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--rates", default="100,300,500,800")
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--concurrency", type=int, default=3)
-    parser.add_argument("--workdir", default=str(HERE.parent / "bench-data"))
+    parser.add_argument("--ceiling-seconds", type=float, default=15)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--baseline", help="a git revision to measure beside this checkout (served by one worker)")
+    parser.add_argument("--workdir", default=str(REPO / "bench-data"))
     args = parser.parse_args()
+    args.rates = [float(r) for r in args.rates.split(",")]
+    env = _environment()
+    worktree = None
+    if args.baseline:
+        worktree = Path(tempfile.mkdtemp(prefix="graphsvc-baseline-"))
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(worktree), args.baseline],
+                       check=True, capture_output=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="graphsvc-load-") as scratch:
+            for size in (int(s) for s in args.sizes.split(",")):
+                source = Path(args.workdir) / f"store-{size}.db"
+                if not source.exists():
+                    sys.exit(f"no {source}: run benchmarks/load.py --sizes {size} first")
+                import graphsvc
 
-    import httpx2 as httpx  # the dev extra installs httpx2, which keeps httpx's API
-
-    from graphsvc.api.security import digest
-
-    source = Path(args.workdir) / f"store-{args.size}.db"
-    if not source.exists():
-        sys.exit(f"no {source}: run benchmarks/load.py --sizes {args.size} first")
-    db = Path(args.workdir) / f"api-{args.size}.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    shutil.copy(source, db)
-    env = {**os.environ, "GRAPHSVC_HMAC_KEY": KEY,
-           "GRAPHSVC_API_KEYS": f'{{"{digest(API_KEY)}": {{"name": "bench", "role": "underwriter"}}}}',
-           "GRAPHSVC_API_RATE_PER_SECOND": "100000", "GRAPHSVC_API_RATE_BURST": "100000"}
-    import graphsvc
-
-    with graphsvc.open(db) as service:
-        if not len(service.runs()):
-            print("re-scoring the store first ...", flush=True)
-            service.rescore()
-    devices, ips = _existing(db, "device"), _existing(db, "ip")
-    with jobs.served(db, env) as base:
-        latencies: list[float] = []
-        errors: dict[str, int] = {}
-        counter = iter(range(10**9))
-        lock = threading.Lock()
-        stop_at = time.perf_counter() + args.seconds
-
-        def drive(worker: int) -> None:
-            rng = random.Random(worker)
-            with httpx.Client(base_url=base, headers={"X-API-Key": API_KEY}, timeout=10) as client:
-                while time.perf_counter() < stop_at:
-                    with lock:
-                        n = next(counter)
-                    body = application(rng, str(worker), n, devices, ips)
-                    started = time.perf_counter()
-                    try:
-                        response = client.post("/v1/applications/score", json=body)
-                        status = str(response.status_code)
-                    except httpx.HTTPError as exc:
-                        status = type(exc).__name__
-                    elapsed = time.perf_counter() - started
-                    with lock:
-                        if status == "200":
-                            latencies.append(elapsed)
-                        else:
-                            errors[status] = errors.get(status, 0) + 1
-
-        began = time.perf_counter()
-        threads = [threading.Thread(target=drive, args=(w,)) for w in range(args.concurrency)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        took = time.perf_counter() - began
-    ms = np.array(latencies) * 1000
-    print(f"applicants {args.size:,}  seconds {took:.1f}  concurrency {args.concurrency}")
-    print(f"scored {len(ms):,}  throughput {len(ms) / took:.1f}/s  errors {sum(errors.values())} {errors or ''}")
-    if len(ms):
-        p50, p95, p99 = np.percentile(ms, [50, 95, 99])
-        print(f"latency ms  p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {ms.max():.1f}")
+                with graphsvc.open(source) as service:
+                    if not len(service.runs()):
+                        print(f"re-scoring {source} first ...", flush=True)
+                        service.rescore()
+                population = traffic.Population.of(source)
+                print(f"applicants {size:,}  workers {args.workers}  {args.seconds:g} s per rate", flush=True)
+                ceiling_db = _fresh_copy(source, Path(args.workdir) / f"ceiling-{size}.db")
+                trivial = measure("trivial endpoint", jobs.served(ceiling_db, {**env, "CEILING_DB": str(ceiling_db)},
+                                  command=[sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "--factory",
+                                           "ceiling:create", "--port", "{port}", "--workers", str(args.workers),
+                                           "--log-level", "warning", "--no-access-log"]),
+                                  population, args, Path(scratch))
+                ceiling = trivial["ceiling"]["throughput"]
+                summary("trivial endpoint", trivial, ceiling)
+                versions = [("this checkout", None, args.workers)]
+                if worktree is not None:
+                    versions.insert(0, (f"baseline {args.baseline}", worktree, 1))
+                for name, tree, workers in versions:
+                    db = _fresh_copy(source, Path(args.workdir) / f"api-{size}.db")
+                    results = measure(f"{name} ({workers} worker{'s' if workers > 1 else ''})",
+                                      jobs.served(db, env, workers=workers, tree=tree), population, args,
+                                      Path(scratch))
+                    summary(name, results, ceiling)
+    finally:
+        if worktree is not None:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(worktree)],
+                           capture_output=True)
 
 
 if __name__ == "__main__":

@@ -39,9 +39,11 @@ def parser(doc: str, networkx_up_to: int) -> argparse.ArgumentParser:
 
 
 @contextlib.contextmanager
-def served(db: Path, env: dict):
-    """``graphsvc serve`` over ``db`` in its own process on a free port, once it is
-    ready; yields its base URL and stops it afterwards."""
+def served(db: Path, env: dict, *, workers: int = 1, tree: Path | None = None, command: list[str] | None = None):
+    """``graphsvc serve`` over ``db`` in its own process on a free port (with ``workers``
+    worker processes; from the source tree ``tree`` when given: another version's
+    checkout), once it is ready; yields its base URL and stops it afterwards.
+    ``command`` serves something else instead: its ``{port}`` is filled in."""
     import socket
     import time
 
@@ -50,11 +52,16 @@ def served(db: Path, env: dict):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "graphsvc.cli", "serve", "--db", str(db), "--port", str(port)],
-                              env=env)
+    argv = [a.format(port=port) for a in command] if command else [
+        sys.executable, "-m", "graphsvc.cli", "serve", "--db", str(db), "--port", str(port),
+        *(["--workers", str(workers)] if workers != 1 else [])]
+    if tree is not None:
+        env = {**env, "PYTHONPATH": str(tree), "GRAPHSVC_QUERIES_DIR": str(tree / "queries")}
+    # ``-m`` puts the working directory first on the path: run each version from its own tree
+    server = subprocess.Popen(argv, env=env, cwd=tree or HERE.parent, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
+        for _ in range(900):
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
