@@ -52,7 +52,9 @@ def drive(base: str, bodies: Path, rate: float, seconds: float, connections: int
     port = base.rsplit(":", 1)[1]
     out = subprocess.run([sys.executable, str(HERE / "loadgen.py"), "--port", port, "--bodies", str(bodies),
                           "--rate", str(rate), "--seconds", str(seconds), "--connections", str(connections),
-                          "--key", API_KEY], capture_output=True, text=True, check=True)
+                          "--key", API_KEY], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"the load client failed: {out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -45,9 +45,8 @@ def served(db: Path, env: dict, *, workers: int = 1, tree: Path | None = None, c
     checkout), once it is ready; yields its base URL and stops it afterwards.
     ``command`` serves something else instead: its ``{port}`` is filled in."""
     import socket
-    import time
 
-    import httpx2 as httpx  # the dev extra installs httpx2, which keeps httpx's API
+    from graphsvc.api.serving import wait_until_ready
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -61,13 +60,7 @@ def served(db: Path, env: dict, *, workers: int = 1, tree: Path | None = None, c
     server = subprocess.Popen(argv, env=env, cwd=tree or HERE.parent, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(900):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
+        if not wait_until_ready(base, 180):
             sys.exit("the server did not come up")
         yield base
     finally:

@@ -1,7 +1,8 @@
 """The load client of the API benchmarks, run in a process of its own.
 
 Open loop (``--rate R``): request ``i`` is sent at ``start + i / R`` whatever has come
-back, on the first free keep-alive connection (a new one is opened when all are busy),
+back, on the first free keep-alive connection (a new one is opened when all are busy, up
+to 512; past that a request waits for one, and the wait counts in its latency),
 and its latency is measured from that scheduled time, so a slow answer shows as the
 queue it makes (no coordinated omission). Closed loop (``--rate 0``): ``--connections``
 clients each send the next request when the last answer is in, as fast as the
@@ -59,8 +60,16 @@ class Client:
             self.errors[status] = self.errors.get(status, 0) + 1
 
     async def one(self, payload: bytes, scheduled: float) -> None:
+        async with self.pool:  # a client's pool of connections: past it, a request waits its turn
+            await self._send(payload, scheduled)
+
+    async def _send(self, payload: bytes, scheduled: float) -> None:
         reused = bool(self.idle)
-        stream = self.idle.pop() if reused else await self.connect()
+        try:
+            stream = self.idle.pop() if reused else await self.connect()
+        except OSError as exc:
+            self.record(type(exc).__name__, 0)
+            return
         try:
             status = await _exchange(stream, payload)
         except (OSError, asyncio.IncompleteReadError) as exc:
@@ -69,8 +78,8 @@ class Client:
                 self.record(type(exc).__name__, 0)
                 return
             # the server closed a connection idle past its keep-alive: what any client does, once
-            stream = await self.connect()
             try:
+                stream = await self.connect()
                 status = await _exchange(stream, payload)
             except (OSError, asyncio.IncompleteReadError) as again:
                 stream[1].close()
@@ -79,8 +88,9 @@ class Client:
         self.record(status, time.perf_counter() - scheduled)
         self.idle.append(stream)
 
-    async def open_loop(self, rate: float, seconds: float, connections: int) -> float:
+    async def open_loop(self, rate: float, seconds: float, connections: int, most: int = 512) -> float:
         self.idle = [await self.connect() for _ in range(connections)]
+        self.pool = asyncio.Semaphore(most)
         tasks = []
         start = time.perf_counter() + 0.05  # the event loop's clock ticks in milliseconds under uvloop
         for i in range(int(rate * seconds)):

@@ -137,16 +137,22 @@ def test_an_application_scores_on_write_as_in_the_next_batch_run(tmp_path, setti
     assert seen[2] == []
 
 
-def test_a_forming_ring_is_flagged_on_write(tmp_path, settings):
+def _farm_application(store):
+    """The seventh applicant on device farm-7 (the parity store's six), stored."""
     from conftest import application
 
+    prepared = prepare_application(application(60, day=104, device="farm-7"), [{"contact_phone": "13700000000"}],
+                                   get_settings())
+    store_application(store, prepared)
+    return prepared
+
+
+def test_a_forming_ring_is_flagged_on_write(tmp_path, settings):
     from graphsvc.online import score_neighbourhood
 
     path = _parity_store(tmp_path, settings)
     with open_store(str(path)) as store:
-        prepared = prepare_application(application(60, day=104, device="farm-7"), [{"contact_phone": "13700000000"}],
-                                       get_settings())
-        store_application(store, prepared)
+        prepared = _farm_application(store)
         answer = score_neighbourhood(store, prepared)
     codes = [r["code"] for r in answer["reasons"]]
     assert answer["band"] == "high" and codes[0] == "EMERGING_RING"
@@ -163,15 +169,11 @@ def test_a_spent_budget_stops_the_walk_and_says_so(tmp_path, settings):
     was fetched (the farm's holders, one hop) and marked truncated."""
     import time
 
-    from conftest import application
-
     from graphsvc.online import score_neighbourhood
 
     path = _parity_store(tmp_path, settings)
     with open_store(str(path)) as store:
-        prepared = prepare_application(application(60, day=104, device="farm-7"), [{"contact_phone": "13700000000"}],
-                                       get_settings())
-        store_application(store, prepared)
+        prepared = _farm_application(store)
         whole = score_neighbourhood(store, prepared)
         cut = score_neighbourhood(store, prepared, deadline=time.monotonic() - 1)
     assert whole["neighbourhood"]["truncated"] is False and whole["group"]["truncated"] is False

@@ -24,6 +24,7 @@ import httpx2 as httpx
 import pytest
 
 from graphsvc.api.security import digest
+from graphsvc.api.serving import wait_until_ready
 from graphsvc.store.embedded import EmbeddedStore
 
 from conftest import TEST_KEY
@@ -49,13 +50,7 @@ def served(scored_db, tmp_path_factory):
                                    str(port), "--workers", "2"], env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
+        if not wait_until_ready(base, 60):
             pytest.fail(f"the server did not come up: {log.read_text()}")
         time.sleep(3)  # the second worker finishes starting
         yield base, db, folder

@@ -29,6 +29,24 @@ _DB, _WORKERS, _JOBS = "GRAPHSVC_SERVE_DB", "GRAPHSVC_SERVE_WORKERS", "GRAPHSVC_
 METRICS = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own name for it
 
 
+def wait_until_ready(base: str, seconds: float = 120) -> bool:
+    """Poll ``{base}/readyz`` until a worker answers 200 (True) or ``seconds`` pass (False)."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=1) as answer:
+                if answer.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    return False
+
+
 def check(db: str | Path, settings: Settings) -> None:
     """What ``create_app`` checks before serving, without opening anything."""
     if settings.backend == "embedded" and not Path(db).exists():
