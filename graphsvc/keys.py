@@ -92,21 +92,21 @@ def _text(value: object) -> str:
 
 def row_ids(table: str, columns: Sequence[np.ndarray | pd.Series]) -> np.ndarray:
     """Ids of fact rows from several key columns, combined order-sensitively."""
-    if len(columns[0]) <= _SMALL and not any(isinstance(c, pd.Series) for c in columns):
-        # a handful of rows (the API's one application): the same sums in plain integers
-        small = [0] * len(columns[0])
-        for position, column in enumerate(columns):
-            parts = salted(f"{table}:{position}", np.array([_text(v) for v in column], dtype=object)).tolist()
-            small = [_mix_int(a ^ b) for a, b in zip(small, parts)]
-        return np.array([a & _MASK63_INT for a in small], dtype=np.int64)
-    acc = np.zeros(len(columns[0]), dtype=np.uint64)
+    # a handful of rows (the API's one application): the same sums in plain integers
+    small = len(columns[0]) <= _SMALL and not any(isinstance(c, pd.Series) for c in columns)
+    acc = [0] * len(columns[0]) if small else np.zeros(len(columns[0]), dtype=np.uint64)
     for position, column in enumerate(columns):
         if len(column) <= _SMALL and not isinstance(column, pd.Series):
             values = np.array([_text(v) for v in column], dtype=object)
         else:
             values = np.asarray(pd.Series(column).astype("string").fillna("\x00").to_numpy(object))
-        part = salted(f"{table}:{position}", values).astype(np.uint64)
-        acc = _mix(acc ^ part)
+        part = salted(f"{table}:{position}", values)
+        if small:
+            acc = [_mix_int(a ^ b) for a, b in zip(acc, part.tolist())]
+        else:
+            acc = _mix(acc ^ part.astype(np.uint64))
+    if small:
+        return np.array([a & _MASK63_INT for a in acc], dtype=np.int64)
     return (acc & _MASK63).astype(np.int64)
 
 

@@ -35,8 +35,7 @@ def create_app(db: str | Path, settings: Settings | None = None, *, jobs_dir: Pa
     """The API over the store at ``db`` (which must exist). ``jobs_dir``: the folder of re-score
     jobs' records, shared by the workers serving the store (default: one of this app's own)."""
     settings = settings or get_settings()
-    if settings.backend == "embedded" and not Path(db).exists():
-        raise FileNotFoundError(f"no store at {db}")
+    serving.check(db, settings)
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         # score-on-write may split a group with Leiden: import it now, not on an underwriter's request
@@ -61,11 +60,12 @@ def create_app(db: str | Path, settings: Settings | None = None, *, jobs_dir: Pa
     # the embedded file's write-ahead log is checkpointed off the request path; Neo4j needs nothing
     checkpoints = getattr(store, "background_checkpoints", None)
     app.state.checkpointer = checkpoints() if checkpoints else None
-    registry = CollectorRegistry()
-    app.state.registry = registry  # what /metrics shows: with several workers, all of theirs added up
+    registry = CollectorRegistry()  # what this process counts
+    shown = registry  # what /metrics shows: with several workers, all of theirs added up
     if os.environ.get(serving.METRICS):
-        app.state.registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(app.state.registry)
+        shown = CollectorRegistry()
+        multiprocess.MultiProcessCollector(shown)
+    app.state.registry = shown
     requests = Counter("graphsvc_requests", "HTTP requests", ["route", "method", "status"], registry=registry)
     latency = Histogram("graphsvc_request_seconds", "HTTP request latency", ["route"], registry=registry,
                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))

@@ -48,7 +48,8 @@ def wait_until_ready(base: str, seconds: float = 120) -> bool:
 
 
 def check(db: str | Path, settings: Settings) -> None:
-    """What ``create_app`` checks before serving, without opening anything."""
+    """Refuse (FileNotFoundError) an embedded store that does not exist: ``create_app``'s
+    first check, which ``serve --workers`` makes before any worker starts."""
     if settings.backend == "embedded" and not Path(db).exists():
         raise FileNotFoundError(f"no store at {db}")
 

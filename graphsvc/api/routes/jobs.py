@@ -37,6 +37,8 @@ def _run(db: str, settings, as_of: int | None, seed: int, promote: bool, record:
     from graphsvc.rescore import rescore
     from graphsvc.store import open_store
 
+    # the only writer of the record from now on (the API writes it again only once this process is gone)
+    _write(record, {**_read(record), "pid": os.getpid()})
     try:
         with open_store(db, settings=settings) as store:
             run = rescore(store, as_of=as_of, seed=seed, promote=promote)
@@ -94,7 +96,6 @@ async def start_rescore(body: JobIn, app_state: State,
     process = multiprocessing.get_context("spawn").Process(
         target=_run, args=(db, app_state.settings, as_of, body.seed, body.promote, record), daemon=True)
     process.start()
-    _write(record, {**job, "pid": getattr(process, "pid", None)})
     app_state.jobs[job["job_id"]] = process
     return JobOut(**job)
 

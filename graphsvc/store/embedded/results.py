@@ -20,6 +20,7 @@ class Results:
 
     _con: Connection
     readonly: bool
+    _served: tuple | None = None  # (stamp, record) of the served run, as last read
 
     def _has_runs(self) -> bool:
         """False for a file written before runs existed and opened read-only."""
@@ -67,7 +68,7 @@ class Results:
         # each time cost more than the question
         stamp = self._con.execute("SELECT (SELECT max(id) FROM promotions), (SELECT count(*) FROM runs), "
                                   "(SELECT max(created_at) FROM runs)").fetchone()
-        cached = getattr(self, "_served", None)
+        cached = self._served
         if cached is not None and cached[0] == stamp:
             return dict(cached[1]) if cached[1] is not None else None
         record = self._served_record()
