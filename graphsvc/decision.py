@@ -109,12 +109,18 @@ def close(store: Store, review_id: str, *, by: str, outcome: str, note: str) -> 
     """
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of: {', '.join(OUTCOMES)}")
-    if len(note.strip()) < 3:
-        raise ValueError("the note must say what the review found (3 characters or more)")
-    closed = {"closed_at": _now(), "closed_by": by, "outcome": outcome, "note": note.strip()}
+    closed = {"closed_at": _now(), "closed_by": by, "outcome": outcome, "note": review_note(note)}
     if not store.close_review(review_id, closed):
         raise NotFoundError(f"no open review {review_id!r}")
     return store.reviews(review_id=review_id).iloc[0].to_dict()
+
+
+def review_note(note: str) -> str:
+    """The reviewer's note without surrounding whitespace (Python's: control separators
+    such as U+001D count); ValueError when fewer than 3 characters are left."""
+    if len(note.strip()) < 3:
+        raise ValueError("the note must say what the review found (3 characters or more)")
+    return note.strip()
 
 
 def _now() -> str:

@@ -61,6 +61,10 @@ def test_the_answer_is_marked_automated_and_a_review_goes_from_request_to_close(
         assert [r["review_id"] for r in listed] == [review["review_id"]]
         close = f"/v1/review-requests/{review['review_id']}/close"
         assert client.post(close, headers=iv, json={"outcome": "reversed", "note": "x"}).status_code == 422
+        # three characters, two once Python strips the group separator: refused as the body, not as a 400
+        blank = client.post(close, headers=iv, json={"outcome": "upheld", "note": "\u00afT\u001d"})
+        assert blank.status_code == 422
+        assert "the note must say what the review found (3 characters or more)" in blank.text
         closed = client.post(close, headers=iv, json={"outcome": "changed", "note": "a family tablet, not a farm"})
         assert closed.status_code == 200
         assert {k: closed.json()[k] for k in ("status", "outcome", "closed_by", "note")} == {

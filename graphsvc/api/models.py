@@ -128,6 +128,14 @@ class ReviewClose(BaseModel):
     outcome: Literal["upheld", "changed"]
     note: str = Field(min_length=3, max_length=2000, description="what the review found")
 
+    @field_validator("note")
+    @classmethod
+    def _says_something(cls, note: str) -> str:  # the rule of decision.close: a 422 here, not a 400 there
+        from graphsvc.decision import review_note
+
+        review_note(note)
+        return note
+
 
 class ReviewOut(BaseModel):
     review_id: str
