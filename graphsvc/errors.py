@@ -11,7 +11,9 @@ catch ``GraphsvcError`` and still tell the cases apart::
      ├── StoreError              the store of record failed or is inconsistent
      │    └── KeyCollisionError    two natural keys hashed to one internal id
      ├── ModelError              a scorecard cannot be fitted (too few outcomes)
-     └── NotFoundError           an applicant or identifier is not in the store
+     ├── NotFoundError           an applicant or identifier is not in the store
+     ├── ConflictError           an application id is stored with other content
+     └── InvalidApplicationError an application's key field is missing or invalid
 """
 
 from __future__ import annotations
@@ -54,3 +56,16 @@ class NotFoundError(GraphsvcError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class ConflictError(GraphsvcError):
+    """An application id already stored with other content (score-on-write)."""
+
+
+class InvalidApplicationError(GraphsvcError):
+    """An application breaks the data contract in a key field; ``problems`` lists
+    each problem as ``{"field", "reason", "detail"}``."""
+
+    def __init__(self, problems: list[dict]) -> None:
+        super().__init__("; ".join(f"{p['field']}: {p['detail']}" for p in problems))
+        self.problems = problems

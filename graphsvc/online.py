@@ -44,26 +44,14 @@ from graphsvc.contract import (
     Kind,
     Reason,
 )
-from graphsvc.errors import GraphsvcError
-from graphsvc.policy import Policy
+from graphsvc.errors import ConflictError, InvalidApplicationError
 from graphsvc.features import DAY
 from graphsvc.model import Model
+from graphsvc.policy import Policy
 from graphsvc.scoring import MIN_POINTS, STRENGTH, STRUCTURAL, ReasonCode, combine
 from graphsvc.settings import Settings
 from graphsvc.store.base import Store
 from graphsvc.validate import CONSENT_DETAIL, KEY_DETAIL, TIMESTAMP_DETAIL, Context, application_digest, identifier_rule
-
-
-class ConflictError(GraphsvcError):
-    """An application id already stored with other content."""
-
-
-class InvalidApplicationError(GraphsvcError):
-    """The application or a contact breaks the data contract; ``problems`` says where."""
-
-    def __init__(self, problems: list[dict]) -> None:
-        super().__init__("; ".join(f"{p['field']}: {p['detail']}" for p in problems))
-        self.problems = problems
 
 
 @dataclass

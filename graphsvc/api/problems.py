@@ -9,8 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from graphsvc.errors import ConfigurationError, GraphsvcError, NotFoundError
-from graphsvc.online import ConflictError, InvalidApplicationError
+from graphsvc.errors import ConfigurationError, ConflictError, GraphsvcError, InvalidApplicationError, NotFoundError
 
 MEDIA_TYPE = "application/problem+json"
 
