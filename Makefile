@@ -32,9 +32,11 @@ console: $(CONSOLE)
 demo: $(STAMP)
 	$(BIN)/graphsvc demo --workdir demo-data
 
+# ruff first (pyproject.toml's [tool.ruff]: the rules the code meets), then the suite.
 # The suite runs on the embedded store and, on a throw-away Neo4j with GDS started for
 # it (tools/neo4j: Java 17 and Maven), on Neo4j too; without Java the Neo4j tests skip.
 test: $(STAMP) $(LINTER) $(CONSOLE)
+	$(BIN)/ruff check .
 	$(BIN)/python tools/neo4j/server.py run -- $(BIN)/python -m pytest -q
 
 # A Neo4j with GDS on bolt://127.0.0.1:7687 in the background, for notebooks and trials

@@ -41,7 +41,8 @@ def create() -> FastAPI:
     con.set_busy_timeout(30_000)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=NORMAL")
-    con.execute("CREATE TABLE IF NOT EXISTS ceiling (application_id TEXT PRIMARY KEY, applicant INTEGER, phone INTEGER)")
+    con.execute("CREATE TABLE IF NOT EXISTS ceiling "
+                "(application_id TEXT PRIMARY KEY, applicant INTEGER, phone INTEGER)")
     app = FastAPI()
 
     @app.post("/v1/applications/score")

@@ -120,7 +120,8 @@ def main() -> None:
         with httpx.Client(base_url=base, headers={"X-API-Key": API_KEY}) as client:
             for applicant in sample:
                 started = time.perf_counter()
-                client.get(f"/v1/applicants/{applicant}/network", params={"hops": 2, "max_nodes": 200}).raise_for_status()
+                client.get(f"/v1/applicants/{applicant}/network",
+                           params={"hops": 2, "max_nodes": 200}).raise_for_status()
                 api.append((time.perf_counter() - started) * 1000)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, headless=True, args=FLAGS)
@@ -135,7 +136,8 @@ def main() -> None:
             page.fill("#key", API_KEY)
             started = time.perf_counter()
             page.click("#signin-form button")
-            page.wait_for_function("a => document.body.dataset.rendered === a && Number(document.body.dataset.expanded) >= 1",
+            page.wait_for_function("a => document.body.dataset.rendered === a"
+                                   " && Number(document.body.dataset.expanded) >= 1",
                                    arg=f"#/applicant/{sample[0]}")
             page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
             first_view = (time.perf_counter() - started) * 1000
@@ -146,7 +148,8 @@ def main() -> None:
     print(f"store: {db} ({args.size:,} applicants), Chromium {chromium}")
     print(f"first paint, the sign-in page:                  {sign_in_page:7.1f} ms")
     print(f"first view, sign-in to applicant page and graph: {first_view:7.1f} ms")
-    print(f"node expansion in the browser (API + merge + draw): {_percentiles(expansions)}; {drawn:,} nodes drawn at the end")
+    print(f"node expansion in the browser (API + merge + draw): {_percentiles(expansions)}; "
+          f"{drawn:,} nodes drawn at the end")
     print(f"the same network requests, API only:                {_percentiles(api)}")
     for name, runs in libraries.items():
         first = ", ".join(f"{r['first']:.0f}" for r in runs)

@@ -77,7 +77,8 @@ def job_networkx(data: Path) -> dict:
                            "relation": "", "seen": seen}) for kind, values in columns.items()]
     parts.append(pd.DataFrame({"applicant": contacts["applicant_id"], "kind": "phone",
                                "value": normalise.phones(contacts["contact_phone"]), "role": "contact",
-                               "relation": contacts["relation"], "seen": normalise.timestamps(contacts["recorded_at"])}))
+                               "relation": contacts["relation"],
+                               "seen": normalise.timestamps(contacts["recorded_at"])}))
     links = pd.concat(parts, ignore_index=True).dropna(subset=["value"])
     links["seen"] = pd.to_numeric(links["seen"])
     grouped = links.groupby(["applicant", "kind", "value", "role", "relation"], sort=False)["seen"].agg(
@@ -129,7 +130,8 @@ def main() -> None:
         first = run_job("facts-first", str(data), str(first_db))
         print(f"{size:>10} {'facts first':<18} {first['seconds']:>8.1f} {first['rows'] / first['seconds']:>9.0f} "
               f"{first['links']:>10} {first['peak_mb']:>8.0f}   ({first['attached']} facts waited and were attached, "
-              f"{first['still_pending']} still wait; links {'the same' if first['links'] == store['links'] else 'DIFFER'})",
+              f"{first['still_pending']} still wait; "
+              f"links {'the same' if first['links'] == store['links'] else 'DIFFER'})",
               flush=True)
         if size <= args.skip_networkx_above:
             nxr = run_job("networkx", str(data))

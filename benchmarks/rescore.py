@@ -225,7 +225,8 @@ def job_networkx(data: Path, db: Path) -> dict:
     members = pd.DataFrame({"ring_id": label[label >= 0], "applicant_id": projection.applicants[label >= 0]})
     scores = pd.DataFrame({"applicant_id": projection.applicants, "band": "low",
                            "ring_id": np.where(label >= 0, label, None)})
-    return {"seconds": seconds, "peak_mb": jobs.peak_mb(), "rings": int(keep.sum()), "hubs": len(hubs), **_quality(members, scores, data)}
+    return {"seconds": seconds, "peak_mb": jobs.peak_mb(), "rings": int(keep.sum()), "hubs": len(hubs),
+            **_quality(members, scores, data)}
 
 
 def run_job(*args: str) -> dict:
@@ -274,8 +275,8 @@ def main() -> None:
                   f"{results['model']['seconds'] / results['graphsvc']['seconds']:.2f}x "
                   f"time; stages (s): {results['model']['timings']}")
         if "networkx" in results:
-            print(f"{size:>10} networkx / graphsvc: {results['networkx']['seconds'] / results['graphsvc']['seconds']:.1f}x "
-                  "time", flush=True)
+            ratio = results['networkx']['seconds'] / results['graphsvc']['seconds']
+            print(f"{size:>10} networkx / graphsvc: {ratio:.1f}x time", flush=True)
 
 
 if __name__ == "__main__":

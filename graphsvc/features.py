@@ -16,8 +16,9 @@ column's meaning, is in ``docs/features.md``; in short:
   (``k_fraud_share``, ``k_default_share``) and whether one is a hub (``k_hub``);
 * contacts: numbers listed, those that are applicants' own phones (and
   fraudsters' phones, and phones their owner took up in the last 7 days:
-  ``listing_recent_7d``, ``listing_burst`` counting the last day twice), co-listers of numbers nobody owns (an agent's phone:
-  most co-listers, most recent ones, fraud among them, smoothed share), hubs;
+  ``listing_recent_7d``, ``listing_burst`` counting the last day twice), co-listers of
+  numbers nobody owns (an agent's phone: most co-listers, most recent ones, fraud among
+  them, smoothed share), hubs;
 * who lists the applicant's own phone (most listers, recent ones, fraud);
 * given the linkage, applicants strongly linked to it that first applied in
   the last 1, 7 and 30 days (``linked_recent_1d`` ...; ``linked_burst`` counts

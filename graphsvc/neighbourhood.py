@@ -112,7 +112,7 @@ class Neighbourhood:
         index = {key: i for i, key in enumerate(identifiers)}
         kinds = tuple(sorted({k for k, _ in identifiers}))
         # in the order fetched: what reads the arrays does not need them sorted
-        links = [l for l in self.links if known(l[4])]
+        links = [link for link in self.links if known(link[4])]
         outcomes = [o for o in self.outcomes if labelled(o[2])]
         applications = [p for p in self.applications if known(p[1])]
         relations = [r for r in self._relation_rows() if known(r[3])]
@@ -121,11 +121,11 @@ class Neighbourhood:
             applicants=applicants, kinds=kinds,
             identifier_kind=np.array([kinds.index(k) for k, _ in identifiers], dtype=np.int8),
             identifier_ref=np.arange(len(identifiers), dtype=np.int64),
-            link_applicant=np.array([where[l[0]] for l in links], dtype=np.int32),
-            link_identifier=np.array([index[(l[1], l[2])] for l in links], dtype=np.int32),
-            link_contact=np.array([l[3] for l in links], dtype=bool),
-            link_first_seen=np.array([np.nan if l[4] is None else l[4] for l in links], dtype=float),
-            link_source=np.array([SOURCE_CODES.get(l[5], 0) for l in links], dtype=np.int8),
+            link_applicant=np.array([where[link[0]] for link in links], dtype=np.int32),
+            link_identifier=np.array([index[(link[1], link[2])] for link in links], dtype=np.int32),
+            link_contact=np.array([link[3] for link in links], dtype=bool),
+            link_first_seen=np.array([np.nan if link[4] is None else link[4] for link in links], dtype=float),
+            link_source=np.array([SOURCE_CODES.get(link[5], 0) for link in links], dtype=np.int8),
             applicant_consents=np.array([self.consents.get(a) for a in applicants], dtype=object),
             outcome_applicant=np.array([where[o[0]] for o in outcomes], dtype=np.int32),
             outcome=np.array([o[1] for o in outcomes], dtype=object),

@@ -24,8 +24,6 @@ Timestamps
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import hashlib
 import hmac
 import ipaddress
@@ -33,6 +31,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np

@@ -207,7 +207,8 @@ document.querySelectorAll("svg.graph").forEach(function (svg) {
       if (l.dataset.b === c.id) near.add(l.dataset.a);
     });
     svg.querySelectorAll("circle").forEach(o => o.classList.toggle("dim", !near.has(o.id)));
-    svg.querySelectorAll("line").forEach(l => l.classList.toggle("dim", !(l.dataset.a === c.id || l.dataset.b === c.id)));
+    svg.querySelectorAll("line").forEach(l =>
+      l.classList.toggle("dim", !(l.dataset.a === c.id || l.dataset.b === c.id)));
   }));
 });
 """

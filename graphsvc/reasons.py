@@ -158,7 +158,8 @@ def scorecard(model, table: Features) -> tuple[np.ndarray, dict[ReasonCode, np.n
     families = model.family_contributions(table)
     logit = model.base_logit() + sum(families.values())
     p = 1 / (1 + np.exp(-logit))
-    points = {ReasonCode(f"SCORECARD_{family}"): np.rint(1000 * (p - 1 / (1 + np.exp(-(logit - part))))).astype(np.int64)
+    points = {ReasonCode(f"SCORECARD_{family}"):
+              np.rint(1000 * (p - 1 / (1 + np.exp(-(logit - part))))).astype(np.int64)
               for family, part in sorted(families.items())}
     return p, points
 

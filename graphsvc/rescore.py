@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from graphsvc import linkage as linkage_
 from graphsvc import features, normalise, propagation, reasons, rings, serving
+from graphsvc import linkage as linkage_
 from graphsvc.background import PARALLEL_ROWS, ahead
+from graphsvc.model import Model
 from graphsvc.policy import Policy
 from graphsvc.projection import Projection
-from graphsvc.model import Model
 from graphsvc.scoring import MIN_POINTS, STRENGTH, STRUCTURAL, VELOCITY_CODES, ReasonCode, combine, saturate
 from graphsvc.store.base import Store
 

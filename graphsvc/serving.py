@@ -19,6 +19,7 @@ import pandas as pd
 from graphsvc.errors import NotFoundError
 from graphsvc.normalise import format_timestamp
 from graphsvc.store.base import SERVING, Store
+
 #: a new run that finds fewer than this share of the served run's rings is held (when the
 #: served run found at least MIN_RINGS): a collapse is a broken input, not a safer world
 RING_FLOOR, MIN_RINGS = 0.5, 4

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator

@@ -26,7 +26,6 @@ from graphsvc.contract import (
 from graphsvc.errors import ConfigurationError
 from graphsvc.store.base import QUARANTINED, REJECT_COLUMNS
 
-
 TIMESTAMP_DETAIL = "not an ISO 8601 date or timestamp between 1900-01-01 and 2100-12-31"
 KEY_DETAIL = "{} is over 256 characters or holds control or invisible characters"
 CONSENT_DETAIL = f"consents must name scopes among: {', '.join(CONSENT_SCOPES)} (or none)"

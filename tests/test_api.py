@@ -6,14 +6,13 @@ import shutil
 import time
 
 import pytest
+from conftest import BACKENDS, TEST_KEY, loaded_neo4j, scenario_sources
 from fastapi.testclient import TestClient
 
 from graphsvc.api import create_app
 from graphsvc.api.security import ROLE_MATRIX, Role, digest
 from graphsvc.settings import Settings
 from graphsvc.store.embedded import EmbeddedStore
-
-from conftest import BACKENDS, TEST_KEY, loaded_neo4j, scenario_sources
 
 KEYS = {role: f"key-{role.value}" for role in Role}
 

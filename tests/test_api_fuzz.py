@@ -6,14 +6,13 @@ import shutil
 
 import pytest
 import schemathesis
+from conftest import TEST_KEY
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode, checks
 
 from graphsvc.api import create_app
 from graphsvc.api.security import digest
 from graphsvc.settings import Settings
-
-from conftest import TEST_KEY
 
 ADMIN = "fuzz-admin-key"
 

@@ -14,6 +14,7 @@ from graphsvc.settings import use_settings
 from graphsvc.sources import canonical_sources
 from graphsvc.store import open_store
 
+
 @pytest.fixture(params=BACKENDS)
 def backend(request, tmp_path, settings):
     """A fresh, empty store of each backend."""

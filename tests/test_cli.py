@@ -3,12 +3,11 @@
 import json
 
 import pandas as pd
+from conftest import P2P_DIR, REPO, TEST_KEY, empty_neo4j, live_neo4j, on_neo4j, write_csv
 from typer.testing import CliRunner
 
 from graphsvc.cli import app
 from graphsvc.settings import Settings, use_settings
-
-from conftest import P2P_DIR, REPO, TEST_KEY, empty_neo4j, live_neo4j, on_neo4j, write_csv
 
 runner = CliRunner(env={"COLUMNS": "250"})
 

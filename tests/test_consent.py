@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TABLE_FILES, TEST_KEY, application, build_store, contact, write_csv
 from fastapi.testclient import TestClient
 
 from graphsvc.api import create_app
@@ -15,8 +16,6 @@ from graphsvc.settings import Settings
 from graphsvc.skiptrace import lost_contact_borrowers, skiptrace
 from graphsvc.sources import canonical_sources
 from graphsvc.store import open_store
-
-from conftest import TABLE_FILES, TEST_KEY, application, build_store, contact, write_csv
 
 PERMISSIVE = Policy.overrides({"consent": {"sources": {"address_book": {"linkage": "allowed",
                                                                          "collections": "allowed"}}}})

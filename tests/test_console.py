@@ -11,12 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import TEST_KEY
 
 import graphsvc
 from graphsvc.api.security import Role, digest
 from graphsvc.settings import Settings
-
-from conftest import TEST_KEY
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright = pytest.importorskip("playwright.sync_api")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import TEST_KEY
 
 from graphsvc.loader import load
 from graphsvc.scenarios import TABLE_FILES
@@ -21,8 +22,6 @@ from graphsvc.settings import Settings
 from graphsvc.sources import batch_sizes, canonical_sources
 from graphsvc.store import open_store
 from graphsvc.store.embedded import sql
-
-from conftest import TEST_KEY
 
 BATCH = 400
 COMPARED = ["applicants", "applications", "identifiers", "links", "holders", "contact_records", "outcomes"]

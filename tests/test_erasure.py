@@ -180,7 +180,7 @@ def test_forget_removes_own_and_orphan_identifiers_keeps_shared_ones_and_screens
     moved = tmp_path / "again"  # the same rows from other files: every row is read again
     moved.mkdir()
     copies = {t: shutil.copy(f, moved / f"{t}-2.csv") for t, f in files.items()}
-    for table, copy in copies.items():
+    for copy in copies.values():
         frame = pd.read_csv(copy, dtype=str)
         frame.iloc[::-1, ::-1].to_csv(copy, index=False)  # rows and columns in another order
     with open_store(str(path)) as store:

@@ -4,15 +4,13 @@ import math
 
 import numpy as np
 import pytest
+from conftest import TEST_KEY, application, build_store, contact, on_day
 
 from graphsvc import features, linkage, neighbourhood
 from graphsvc.policy import Policy
 from graphsvc.projection import Projection
-from graphsvc.store import open_store
-
 from graphsvc.settings import Settings, use_settings
-
-from conftest import TEST_KEY, application, build_store, contact, on_day
+from graphsvc.store import open_store
 
 DAY = 86_400
 T0 = 1704067200  # 2024-01-01, day 1
@@ -156,10 +154,10 @@ def test_the_neighbourhood_projection_gives_the_batch_features(small):
 
 
 def test_relation_features_per_type_and_direction(tmp_path):
+    from conftest import write_csv
+
     from graphsvc.loader import load
     from graphsvc.sources import canonical_sources
-
-    from conftest import write_csv
 
     apps = write_csv(tmp_path / "apps.csv", [application(n) for n in (1, 2, 3, 4)])
     relations = write_csv(tmp_path / "relations.csv", [

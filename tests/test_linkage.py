@@ -5,13 +5,12 @@ import itertools
 import networkx as nx
 import numpy as np
 import pytest
+from conftest import application, build_store, contact
 
 from graphsvc.linkage import link, rarity
 from graphsvc.policy import KindRule, Policy
 from graphsvc.projection import Projection
 from graphsvc.store import open_store
-
-from conftest import application, build_store, contact
 
 
 def _weight(linkage, projection, a: str, b: str) -> float:
@@ -127,6 +126,7 @@ def test_shared_identifier_weights_match_networkx(scenario_db):
 
 def test_relations_link_once_per_pair_and_type(tmp_path):
     from conftest import write_csv
+
     from graphsvc.loader import load
     from graphsvc.sources import canonical_sources
 

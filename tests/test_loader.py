@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import application, write_csv
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -15,8 +16,6 @@ from graphsvc.loader import load
 from graphsvc.settings import Settings
 from graphsvc.sources import canonical_sources
 from graphsvc.store.base import QUARANTINED
-
-from conftest import application, write_csv
 
 GOOD = {"application_id": "AP1", "applicant_id": "A1", "applied_at": "2024-03-01T10:00:00+08:00",
         "phone": "138 0013 8000", "device_id": "dev-1", "ip": "10.0.0.1", "id_number": "11010119900307123X"}

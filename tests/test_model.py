@@ -15,9 +15,9 @@ AS_OF = "2025-06-30"
 
 @pytest.fixture(scope="module")
 def fitted(population):
-    from graphsvc.settings import Settings, use_settings
-
     from conftest import TEST_KEY
+
+    from graphsvc.settings import Settings, use_settings
 
     use_settings(Settings(hmac_key=TEST_KEY))
     with graphsvc.open(population / "graph.db", readonly=True) as service:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import NO_NEO4J, NEO4J_URI, P2P_DIR, empty_neo4j, on_neo4j
+from conftest import NEO4J_URI, NO_NEO4J, P2P_DIR, empty_neo4j, on_neo4j
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9]*.py"))
 NEEDS = {  # notebooks that need something a machine may lack: the reason they skip without it

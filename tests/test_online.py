@@ -5,6 +5,7 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import write_csv
 
 from graphsvc.loader import load
 from graphsvc.online import prepare_application, store_application
@@ -12,8 +13,6 @@ from graphsvc.settings import get_settings
 from graphsvc.sources import canonical_sources
 from graphsvc.store import open_store
 from graphsvc.store.embedded import sql
-
-from conftest import write_csv
 
 APPLICATIONS = [
     {"application_id": "P1", "applicant_id": "A1", "applied_at": "2024-03-01T10:00:00+08:00",

@@ -3,10 +3,9 @@
 from pathlib import Path
 
 import pytest
+from conftest import P2P_DIR, mapped_store
 
 from graphsvc.sources import read_mapping
-
-from conftest import P2P_DIR, mapped_store
 
 pytestmark = pytest.mark.skipif(not (P2P_DIR / "User.parquet").exists(),
                                 reason=f"P2P dataset not found at {P2P_DIR} (set GRAPHSVC_P2P_DIR)")

@@ -2,20 +2,19 @@
 
 import pandas as pd
 import pytest
+from conftest import scenario_sources
 
 from graphsvc.replay import replay
 from graphsvc.rescore import parse_as_of
 from graphsvc.scenarios import Scenario, generate
 from graphsvc.store import open_store
 
-from conftest import scenario_sources
-
 
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory):
-    from graphsvc.settings import Settings, use_settings
-
     from conftest import TEST_KEY
+
+    from graphsvc.settings import Settings, use_settings
 
     out = tmp_path_factory.mktemp("replay")
     generate(Scenario(5_000, seed=13, ring_share=0.06), out)

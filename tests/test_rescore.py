@@ -2,10 +2,9 @@
 as-of projections, and ring quality on a generated scenario."""
 
 import json
-
-import numpy as np
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -17,7 +16,6 @@ from graphsvc.policy import Policy
 from graphsvc.rescore import analyse, parse_as_of
 from graphsvc.scoring import ReasonCode
 from graphsvc.store import open_store
-
 
 
 @pytest.fixture

@@ -1,10 +1,11 @@
 """Rings: components over strong links, Leiden refinement, stable ids, features."""
 
 import networkx as nx
-from hypothesis import given, settings
-from hypothesis import strategies as st
 import numpy as np
 import pytest
+from conftest import application, build_store, contact
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import sparse
 
 from graphsvc.linkage import link
@@ -12,8 +13,6 @@ from graphsvc.policy import Policy
 from graphsvc.projection import Projection
 from graphsvc.rings import communities, features, members, relabel, risk, stable_ids
 from graphsvc.store import open_store
-
-from conftest import application, build_store, contact
 
 
 def _graph(n: int, edges: list[tuple[int, int, float]]) -> sparse.csr_matrix:

@@ -2,14 +2,13 @@
 
 import networkx as nx
 import pytest
+from conftest import write_csv
 
 import graphsvc
 from graphsvc.errors import NotFoundError
 from graphsvc.loader import load
 from graphsvc.service import node_id
 from graphsvc.sources import canonical_sources
-
-from conftest import write_csv
 
 
 @pytest.fixture

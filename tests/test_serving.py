@@ -22,12 +22,11 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+from conftest import TEST_KEY
 
 from graphsvc.api.security import digest
 from graphsvc.api.serving import wait_until_ready
 from graphsvc.store.embedded import EmbeddedStore
-
-from conftest import TEST_KEY
 
 UNDERWRITER, ADMIN = "serving-underwriter", "serving-admin"
 

@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+from conftest import TEST_KEY, application, build_store, contact, on_day
 from fastapi.testclient import TestClient
 
 from graphsvc.api import create_app, masking
@@ -10,8 +11,6 @@ from graphsvc.errors import NotFoundError
 from graphsvc.settings import Settings
 from graphsvc.skiptrace import evaluate, lost_contact_borrowers, skiptrace
 from graphsvc.store import open_store
-
-from conftest import TEST_KEY, application, build_store, contact, on_day
 
 LOST = {"applicant_id": "A001", "outcome": "lost_contact", "observed_at": on_day(100)}
 

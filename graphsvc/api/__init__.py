@@ -19,11 +19,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
 
+from graphsvc import console
 from graphsvc.api import problems, serving
 from graphsvc.api.deps import AppState, handle_salt
 from graphsvc.api.routes import applicants, applications, identifiers, jobs, reviews, rings, skiptrace, subjects, system
 from graphsvc.api.security import RateLimiter
-from graphsvc import console
 from graphsvc.service import Service
 from graphsvc.settings import Settings, get_settings
 from graphsvc.store import open_store
@@ -48,7 +48,8 @@ def create_app(db: str | Path, settings: Settings | None = None, *, jobs_dir: Pa
             app.state.checkpointer.stop()
         app.state.graphsvc.service.close()
 
-    app = FastAPI(title="graphsvc", lifespan=lifespan, version="1", summary="Graph-based fraud-ring and relationship analysis",
+    app = FastAPI(title="graphsvc", lifespan=lifespan, version="1",
+                  summary="Graph-based fraud-ring and relationship analysis",
                   docs_url="/docs", openapi_url="/openapi.json",
                   generate_unique_id_function=lambda route: route.name)  # operation ids = route names
     store = open_store(str(db), settings=settings)

@@ -9,11 +9,10 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from graphsvc.cli import DEFAULT_DB, DbOption, _fail, _require_store, _progress_bar, _table, app, console
+from graphsvc.cli import DEFAULT_DB, DbOption, _fail, _progress_bar, _require_store, _table, app, console
 from graphsvc.contract import TOKENISED
 from graphsvc.errors import GraphsvcError
 from graphsvc.store.embedded.sql import Error as SQLiteError
-
 
 ApplicationsOption = Annotated[Path | None, typer.Option(help="Applications file (CSV or Parquet).")]
 ContactsOption = Annotated[Path | None, typer.Option(help="Contacts file.")]
@@ -128,7 +127,8 @@ def generate(
 
 
 @app.command()
-def info(db: DbOption = DEFAULT_DB, top: Annotated[int, typer.Option(help="Shared identifiers shown per kind.")] = 5) -> None:
+def info(db: DbOption = DEFAULT_DB,
+         top: Annotated[int, typer.Option(help="Shared identifiers shown per kind.")] = 5) -> None:
     """What the graph holds: counts per kind and the most shared identifiers."""
     import graphsvc
 

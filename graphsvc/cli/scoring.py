@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from graphsvc.cli import DEFAULT_DB, DbOption, _fail, _require_store, _progress_bar, _table, app, console
+from graphsvc.cli import DEFAULT_DB, DbOption, _fail, _progress_bar, _require_store, _table, app, console
 from graphsvc.errors import GraphsvcError
 from graphsvc.files import write_frame
 from graphsvc.store.embedded.sql import Error as SQLiteError
@@ -85,7 +84,8 @@ def rescore(
 
 
 @app.command()
-def runs(db: DbOption = DEFAULT_DB, output: Annotated[str, typer.Option("--format", help="table or json")] = "table") -> None:
+def runs(db: DbOption = DEFAULT_DB,
+         output: Annotated[str, typer.Option("--format", help="table or json")] = "table") -> None:
     """Re-score runs, newest first: which one is served, and why each was promoted or held."""
     with _service(db) as service:
         frame = service.runs()
@@ -273,7 +273,8 @@ def report(
     out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("report.html"),
     run: RunOption = None,
     top: Annotated[int, typer.Option(help="Rings drawn, by descending risk.")] = 10,
-    backtest_file: Annotated[Path | None, typer.Option("--backtest", help="Figures of `graphsvc backtest --format json`.")] = None,
+    backtest_file: Annotated[Path | None, typer.Option(
+        "--backtest", help="Figures of `graphsvc backtest --format json`.")] = None,
 ) -> None:
     """A self-contained HTML report of a re-score run: rings drawn, scores, hubs, backtest."""
     from graphsvc import report as run_report

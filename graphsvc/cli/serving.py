@@ -104,7 +104,8 @@ def audit(
 
 @app.command()
 def query(
-    name: Annotated[str | None, typer.Argument(help="Query name, e.g. investigate/contact_cycles; none lists them.")] = None,
+    name: Annotated[str | None, typer.Argument(
+        help="Query name, e.g. investigate/contact_cycles; none lists them.")] = None,
     param: Annotated[list[str], typer.Option("--param", "-p", help="KEY=VALUE (VALUE as JSON when it parses).")] = [],  # noqa: B006
     output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:

@@ -269,7 +269,8 @@ def stated_consents(applicant: np.ndarray, rows: pd.DataFrame) -> list[tuple[int
     stated = rows["consents"].notna().to_numpy()
     if not stated.any():
         return []
-    part = pd.DataFrame({"applicant": np.asarray(applicant)[stated], "consents": rows["consents"].to_numpy(object)[stated],
+    part = pd.DataFrame({"applicant": np.asarray(applicant)[stated],
+                         "consents": rows["consents"].to_numpy(object)[stated],
                          "at": rows["applied_at"].to_numpy(np.int64)[stated]})
     part = part.sort_values(["applicant", "at", "consents"], ascending=[True, True, False])
     newest = part.drop_duplicates("applicant", keep="last")

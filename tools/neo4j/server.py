@@ -10,8 +10,8 @@ root, Bolt on 127.0.0.1, authentication off, the GDS procedures registered. The
 first start compiles it and resolves its jars from Maven Central into
 ``~/.m2`` (a few minutes, once). Without ``java`` or ``mvn``, ``run`` runs the
 command without a server (the Neo4j tests then skip and say why), unless
-``GRAPHSVC_REQUIRE_NEO4J`` is set (CI), and ``start`` fails with the same advice. Only the standard library is used, so the script
-runs before the project is installed.
+``GRAPHSVC_REQUIRE_NEO4J`` is set (CI), and ``start`` fails with the same advice. Only
+the standard library is used, so the script runs before the project is installed.
 """
 
 from __future__ import annotations

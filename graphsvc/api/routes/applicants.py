@@ -39,7 +39,8 @@ async def get_applicant(applicant_id: str, request: Request, app_state: State,
     links = service.links_of([applicant_id]).sort_values(["role", "kind", "value"])
     outcomes, applied = service.store.timelines([applicant_id])
     timeline = sorted([TimelineEvent(at=normalise.format_timestamp(at), event="applied") for _, at in applied]
-                      + [TimelineEvent(at=normalise.format_timestamp(at), event=outcome) for _, outcome, at in outcomes],
+                      + [TimelineEvent(at=normalise.format_timestamp(at), event=outcome)
+                         for _, outcome, at in outcomes],
                       key=lambda e: (e.at is None, e.at or "", e.event))
     audit(request, app_state, caller, [applicant_id])
     return ApplicantOut(

@@ -34,7 +34,8 @@ async def identifier_applicants(
     hub = degree > Policy().rule(kind).hub
     links = service.links_to([(kind, canonical)] if degree and not hub else [])
     holders = [HolderOut(applicant_id=r.applicant_id, role=r.role, relation=r.relation or None,
-                         first_seen=normalise.format_timestamp(r.first_seen), last_seen=normalise.format_timestamp(r.last_seen), count=int(r.count))
+                         first_seen=normalise.format_timestamp(r.first_seen),
+                         last_seen=normalise.format_timestamp(r.last_seen), count=int(r.count))
                for r in links.sort_values(["applicant_id", "role"]).itertuples(index=False)]
     audit(request, app_state, caller, [h.applicant_id for h in holders])
     return IdentifierOut(kind=kind, value=masking.identifier(kind, canonical, caller.role), degree=degree, hub=hub,

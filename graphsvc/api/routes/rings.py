@@ -79,7 +79,8 @@ async def get_ring(ring_id: str, request: Request, app_state: State,
     ring = service.store.run_table(run_id, "rings", where={"ring_id": [ring_id]}).iloc[0]
     audit(request, app_state, caller, members["applicant_id"].tolist())
     return RingDetail(**_ring(ring).model_dump(), run_id=run_id,
-                      members=[MemberOut(applicant_id=m.applicant_id, score=None if m.score != m.score else int(m.score),
+                      members=[MemberOut(applicant_id=m.applicant_id,
+                                         score=None if m.score != m.score else int(m.score),
                                          band=m.band if isinstance(m.band, str) else None)
                                for m in members.itertuples(index=False)])
 

@@ -22,7 +22,8 @@ ERRORS = {401: {"description": "no or unknown API key"}, 403: {"description": "r
                     "content": {"application/json": {"schema": {"type": "object"}},
                                 "text/html": {"schema": {"type": "string"}}}}})
 async def subject_access(
-    applicant_id: str, request: Request, app_state: State, caller: Annotated[Caller, Depends(allowed("subject_access"))],
+    applicant_id: str, request: Request, app_state: State,
+    caller: Annotated[Caller, Depends(allowed("subject_access"))],
     purpose_: Annotated[str, Header(alias="X-Purpose", min_length=3, max_length=200,
                                     description="why (audited), e.g. a subject access request's reference")],
     format: Annotated[str, Query(pattern="^(json|html)$")] = "json",  # noqa: A002 - the query parameter's name

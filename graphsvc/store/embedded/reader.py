@@ -149,7 +149,8 @@ class Reader:
             "(SELECT id FROM applicants WHERE key IN (SELECT value FROM json_each(?2)))), "
             "deg AS MATERIALIZED (SELECT i.id, i.kind, i.value, (SELECT count(*) FROM (SELECT 1 FROM holders x "
             "WHERE x.identifier = i.id LIMIT ?3)) AS degree FROM identifiers i JOIN ids ON ids.id = i.id) "
-            "SELECT d.kind, d.value, d.degree, a.key, l.role, l.relation, l.first_seen, l.source, a.consents FROM deg d "
+            "SELECT d.kind, d.value, d.degree, a.key, l.role, l.relation, l.first_seen, l.source, a.consents "
+            "FROM deg d "
             "LEFT JOIN holders h ON h.identifier = d.id AND d.degree < ?3 "
             "LEFT JOIN links l ON l.applicant = h.applicant AND l.identifier = h.identifier "
             "LEFT JOIN applicants a ON a.id = l.applicant ORDER BY d.kind, d.value, a.key",

@@ -110,7 +110,8 @@ class Results:
     def run_table(self, run_id: str, table: str, *, where: dict[str, list] | None = None) -> pd.DataFrame:
         if table not in RUN_TABLES:
             raise ValueError(f"unknown result table {table!r}; one of {sorted(RUN_TABLES)}")
-        if not self._has_runs() or self._con.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
+        known = self._has_runs() and self._con.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if not known:
             raise NotFoundError(f"no run {run_id!r}")
         columns = RUN_TABLES[table]
         clauses, params = ["run_id = ?"], [run_id]

@@ -528,7 +528,8 @@ class Writer:
             ids = np.sort(waiting.loc[waiting["tbl"] == table, "id"].to_numpy(np.int64))
             for start in range(0, len(ids), self.ATTACH_ROWS):
                 part = sql.ints(ids[start:start + self.ATTACH_ROWS])
-                records = frame(con, "SELECT since, body FROM pending WHERE id IN carray(?)", (part,)).to_dict("records")
+                records = frame(con, "SELECT since, body FROM pending WHERE id IN carray(?)",
+                                (part,)).to_dict("records")
                 con.execute("DELETE FROM pending WHERE id IN carray(?)", (part,))
                 rows, prepared = self.stage(table, staging.pending_frame(table, records))
                 pending = getattr(self, f"_apply_{table}")(rows, prepared)[3]
