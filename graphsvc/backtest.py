@@ -18,6 +18,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from graphsvc import normalise
+from graphsvc.errors import InputError
 from graphsvc.linkage import link
 from graphsvc.model import fit as fit_model
 from graphsvc.policy import Policy
@@ -143,7 +144,7 @@ def holdout(store: Store, share: float = 0.3, *, seed: int = 7, policy: Policy |
     ``fit``, a scorecard is fitted on the labels left (:mod:`graphsvc.model`) and
     scores with it."""
     if not 0 < share < 1:
-        raise ValueError("the held-out share must be between 0 and 1")
+        raise InputError("the held-out share must be between 0 and 1")
     fraud = sorted(set(store.outcome_events("fraud")["applicant_id"]))
     rng = np.random.default_rng(seed)
     hidden = set(rng.choice(np.array(fraud, dtype=object), size=max(1, round(share * len(fraud))), replace=False))

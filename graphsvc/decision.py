@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from graphsvc.errors import NotFoundError
+from graphsvc.errors import InputError, NotFoundError
 from graphsvc.scoring import ReasonCode
 from graphsvc.store.base import Store, require_applicant
 
@@ -108,7 +108,7 @@ def close(store: Store, review_id: str, *, by: str, outcome: str, note: str) -> 
         When the outcome is not one of :data:`OUTCOMES` or the note is empty.
     """
     if outcome not in OUTCOMES:
-        raise ValueError(f"outcome must be one of: {', '.join(OUTCOMES)}")
+        raise InputError(f"outcome must be one of: {', '.join(OUTCOMES)}")
     closed = {"closed_at": _now(), "closed_by": by, "outcome": outcome, "note": review_note(note)}
     if not store.close_review(review_id, closed):
         raise NotFoundError(f"no open review {review_id!r}")
@@ -119,7 +119,7 @@ def review_note(note: str) -> str:
     """The reviewer's note without surrounding whitespace (Python's: control separators
     such as U+001D count); ValueError when fewer than 3 characters are left."""
     if len(note.strip()) < 3:
-        raise ValueError("the note must say what the review found (3 characters or more)")
+        raise InputError("the note must say what the review found (3 characters or more)")
     return note.strip()
 
 

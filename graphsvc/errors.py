@@ -6,6 +6,7 @@ catch ``GraphsvcError`` and still tell the cases apart::
     GraphsvcError
      ├── ConfigurationError      settings missing or unsafe (no HMAC key, bad region)
      ├── MissingExtraError       an optional dependency is not installed
+     ├── InputError              a value given by the caller is unusable (a date, a kind, a parameter)
      ├── ContractError           an input file does not meet the data contract
      │    └── MappingError        a source mapping (loaders/*.toml) is invalid
      ├── StoreError              the store of record failed or is inconsistent
@@ -29,6 +30,12 @@ class ConfigurationError(GraphsvcError):
 
 class MissingExtraError(GraphsvcError, ImportError):
     """An optional dependency is needed; the message names the extra to install."""
+
+
+class InputError(GraphsvcError, ValueError):
+    """A value the caller gave cannot be used: a date that is not ISO 8601, an unknown
+    kind or outcome, a missing query parameter. The API answers 400 with the message;
+    the CLI prints it. A ``ValueError`` too, so pydantic validators report it as theirs."""
 
 
 class ContractError(GraphsvcError):

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from graphsvc.errors import InputError
+
 PRIVATE = 0o600
 
 
@@ -41,7 +43,7 @@ def write_frame(frame: pd.DataFrame, path: str | Path, form: str | None = None) 
     path = Path(path)
     form = form or path.suffix.lstrip(".")
     if form not in ("parquet", "csv"):
-        raise ValueError(f"{path}: write .parquet or .csv")
+        raise InputError(f"{path}: write .parquet or .csv")
     private(path)
     if form == "parquet":
         frame.to_parquet(path, index=False)

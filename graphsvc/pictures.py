@@ -15,7 +15,7 @@ from pathlib import Path
 import networkx as nx
 
 from graphsvc.contract import TOKENISED
-from graphsvc.errors import MissingExtraError
+from graphsvc.errors import InputError, MissingExtraError
 from graphsvc.files import private, write_text
 
 KIND_COLOURS = {"applicant": "#9e9e9e", "phone": "#1e88e5", "device": "#43a047", "ip": "#8e24aa",
@@ -66,7 +66,7 @@ def save(graph: nx.Graph, path: str | Path, title: str = "") -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
-        raise ValueError(f"{path.name}: the picture format follows the suffix, one of {', '.join(FORMATS)}")
+        raise InputError(f"{path.name}: the picture format follows the suffix, one of {', '.join(FORMATS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     {".png": to_png, ".html": to_html, ".graphml": to_file, ".gexf": to_file}[suffix](graph, path, title)
     return path

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from graphsvc.errors import ConfigurationError
+from graphsvc.errors import ConfigurationError, InputError
 
 #: node labels the backend writes: identifier kinds map to the labels of DESIGN section 5
 LABELS = ("Applicant", "Application", "Identifier", "Device", "Phone", "IP", "IdNumber", "Fact", "Outcome",
@@ -38,7 +38,7 @@ def kind_label(kind: str) -> str:
     a declared kind such as ``bank_card`` -> ``BankCard``)."""
     label = _KIND_LABELS.get(kind) or "".join(part.capitalize() for part in kind.split("_"))
     if not _LABEL.match(label):
-        raise ValueError(f"identifier kind {kind!r} gives no valid label")
+        raise InputError(f"identifier kind {kind!r} gives no valid label")
     return label
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 from graphsvc import features, normalise, propagation, reasons, rings, serving
 from graphsvc import linkage as linkage_
 from graphsvc.background import PARALLEL_ROWS, ahead
+from graphsvc.errors import InputError
 from graphsvc.model import Model
 from graphsvc.policy import Policy
 from graphsvc.projection import Projection
@@ -63,7 +64,7 @@ def parse_as_of(text: str | None, timezone: str = "UTC") -> int | None:
         return None
     value = normalise.timestamps(pd.Series([text]), timezone).iloc[0]
     if value is None or value != value:
-        raise ValueError(f"as-of {text!r} is not an ISO 8601 date or timestamp between 1900-01-01 and 2100-12-31")
+        raise InputError(f"as_of {text!r} is not an ISO 8601 date or timestamp between 1900-01-01 and 2100-12-31")
     return int(value) + (86_399 if len(text.strip()) == 10 else 0)
 
 

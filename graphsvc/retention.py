@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from graphsvc import erasure, normalise
 from graphsvc.contract import CONTACT_SOURCES, OUTCOMES
-from graphsvc.errors import ConfigurationError
+from graphsvc.errors import ConfigurationError, InputError
 from graphsvc.keys import model_digest
 from graphsvc.store.base import Store, access_entry
 
@@ -71,9 +71,9 @@ def _periods(value: dict[str, float], allowed: tuple[str, ...], what: str) -> di
     """Retention periods by name: only ``allowed`` names, every period positive."""
     unknown = sorted(set(value) - set(allowed))
     if unknown:
-        raise ValueError(f"unknown {what} {unknown}; the {what} are {list(allowed)}")
+        raise InputError(f"unknown {what} {unknown}; the {what} are {list(allowed)}")
     if any(v <= 0 for v in value.values()):
-        raise ValueError("retention periods must be positive")
+        raise InputError("retention periods must be positive")
     return value
 
 

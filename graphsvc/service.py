@@ -18,7 +18,7 @@ import pandas as pd
 from graphsvc import normalise, serving
 from graphsvc.backtest import backtest
 from graphsvc.consent import ConsentRules
-from graphsvc.errors import ConfigurationError, NotFoundError
+from graphsvc.errors import ConfigurationError, InputError, NotFoundError
 from graphsvc.explain import explain
 from graphsvc.model import Model
 from graphsvc.policy import Policy
@@ -69,7 +69,7 @@ class Service:
         out = normalise.identifiers(kind, pd.Series([value]), region=self.settings.default_region,
                                     identity_key=self.settings.identity_key).iloc[0]
         if out is None:
-            raise ValueError(f"{value!r} is not a valid {kind}")
+            raise InputError(f"{value!r} is not a valid {kind}")
         return out
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -135,7 +135,7 @@ class Service:
         ``max_degree`` per identifier and ``max_nodes`` overall.
         """
         if hops < 0:
-            raise ValueError("hops must be >= 0")
+            raise InputError("hops must be >= 0")
         self._require(applicant_id)
         graph = nx.Graph(center=node_id("applicant", applicant_id), truncated=False)
         graph.add_node(node_id("applicant", applicant_id), kind="applicant", value=applicant_id)
@@ -299,7 +299,7 @@ class Service:
         from graphsvc.linkage import link
 
         if at not in ("as-of", "own"):
-            raise ValueError("at must be 'as-of' or 'own'")
+            raise InputError("at must be 'as-of' or 'own'")
         policy = policy or Policy()
         when = parse_as_of(as_of, self.settings.timezone)
         projection = Projection.from_store(self.store, when, policy.consent)
@@ -433,7 +433,7 @@ class Service:
         from graphsvc.store.base import access_entry
 
         if len(reason.strip()) < 3:
-            raise ValueError("the reason must say why (3 characters or more)")
+            raise InputError("the reason must say why (3 characters or more)")
         plan = erasure.plan(self.store, applicant_id, reason.strip(), self.settings.identity_key())
         if dry_run:
             return {**plan.summary(), "removed": {}}
@@ -500,7 +500,7 @@ class Service:
         query = queries.get(name)
         missing = set(query.parameters) - set(parameters)
         if missing:
-            raise ValueError(f"{name} needs parameters {sorted(missing)}")
+            raise InputError(f"{name} needs parameters {sorted(missing)}")
         return pd.DataFrame(runner(name, **parameters))
 
     def _require(self, applicant_id: str) -> None:
@@ -531,5 +531,5 @@ def open(path: str | Path | None = None, *, readonly: bool = False,  # noqa: A00
     """
     settings = settings or get_settings()
     if path is None and settings.backend == "embedded":
-        raise ValueError("graphsvc.open needs the store file's path (or settings with backend='neo4j')")
+        raise InputError("graphsvc.open needs the store file's path (or settings with backend='neo4j')")
     return Service(open_store(str(path), readonly=readonly, settings=settings), settings)

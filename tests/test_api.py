@@ -278,6 +278,27 @@ def test_an_application_sharing_a_ring_device_scores_high(client, sample):
     assert clean["score"] < body["score"]
 
 
+def test_only_input_errors_are_400s(api_db, tmp_path, monkeypatch):
+    """A caller's unusable value (InputError) is a 400 with its message; a ValueError
+    from anywhere else is a bug, a 500 that shows nothing of it."""
+    from graphsvc.errors import InputError
+    from graphsvc.service import Service
+
+    path = tmp_path / "graph.db"
+    shutil.copy(api_db, path)
+    with TestClient(create_app(path, _settings()), raise_server_exceptions=False) as client:
+        url = "/v1/applicants/A00000002/network"
+        for raised, expected in ((InputError("hops must be >= 0"), (400, "hops must be >= 0")),
+                                 (ValueError("operands could not be broadcast"), (500, "internal error"))):
+            def fail(*args, raised=raised, **kwargs):
+                raise raised
+
+            monkeypatch.setattr(Service, "ego_network", fail)
+            answer = client.get(url, headers=_as(Role.INVESTIGATOR))
+            assert (answer.status_code, answer.json()["detail"]) == expected, raised
+            assert answer.headers["content-type"] == "application/problem+json"
+
+
 def test_invalid_key_fields_are_422_problems(client):
     bad = client.post("/v1/applications/score", json=_application(11, applied_at="soon", phone="12"),
                       headers=_as(Role.UNDERWRITER))

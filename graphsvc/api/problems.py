@@ -9,7 +9,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from graphsvc.errors import ConfigurationError, ConflictError, GraphsvcError, InvalidApplicationError, NotFoundError
+from graphsvc.errors import (
+    ConfigurationError,
+    ConflictError,
+    GraphsvcError,
+    InputError,
+    InvalidApplicationError,
+    NotFoundError,
+)
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -115,8 +122,8 @@ def install(app: FastAPI) -> None:
     async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
         return problem(404, str(exc), request.url.path)
 
-    @app.exception_handler(ValueError)
-    async def bad_value(request: Request, exc: ValueError) -> JSONResponse:
+    @app.exception_handler(InputError)
+    async def bad_input(request: Request, exc: InputError) -> JSONResponse:
         return problem(400, str(exc), request.url.path)
 
     @app.exception_handler(ConfigurationError)

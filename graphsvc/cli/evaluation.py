@@ -22,7 +22,7 @@ from graphsvc.cli.loading import (
     sources_of,
 )
 from graphsvc.cli.scoring import ModelOption, PolicyOption, SeedOption, _policy, _service, _with_progress
-from graphsvc.errors import GraphsvcError
+from graphsvc.errors import GraphsvcError, InputError
 from graphsvc.files import write_frame
 
 AsOfOption = Annotated[str | None, typer.Option(help="Use only what was known at this ISO date or time.")]
@@ -192,7 +192,7 @@ def replay(
         with bar, open_store(str(db)) as store:
             held = store.counts()["nodes"].get("applicant", 0)
             if held:  # on Neo4j the working store is the configured database
-                raise ValueError(f"the Neo4j database holds {held} applicants: replay builds a new working "
+                raise InputError(f"the Neo4j database holds {held} applicants: replay builds a new working "
                                  "store, so point GRAPHSVC_NEO4J_URI (or _DATABASE) at an empty one")
             task = bar.add_task("replaying", total=None)
             report = run_replay(store, sources, cut, truth=known, policy=_policy(policy), seed=seed,

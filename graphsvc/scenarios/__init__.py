@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from graphsvc.errors import InputError
 from graphsvc.scenarios import identities as ids
 from graphsvc.scenarios import lost_contact, population, rings
 from graphsvc.scenarios.draft import Draft, People
@@ -43,11 +44,11 @@ class Scenario:
 def generate(scenario: Scenario, out: Path, fmt: str = "parquet") -> dict:
     """Generate ``scenario`` into ``out``; returns the summary written to truth.json."""
     if scenario.applicants < 50:
-        raise ValueError("a scenario needs at least 50 applicants")
+        raise InputError("a scenario needs at least 50 applicants")
     if scenario.population not in ("households", "skewed"):
-        raise ValueError("population must be households or skewed")
+        raise InputError("population must be households or skewed")
     if fmt not in ("parquet", "csv"):
-        raise ValueError("fmt must be parquet or csv")
+        raise InputError("fmt must be parquet or csv")
     rng = np.random.default_rng(scenario.seed)
     n = scenario.applicants
     n_ring = int(round(n * scenario.ring_share))
@@ -78,7 +79,7 @@ def generate(scenario: Scenario, out: Path, fmt: str = "parquet") -> dict:
     defaulters = base_truth[base_truth["outcome"] == "default"]
     borrowers = defaulters.sample(n=min(n_lost, len(defaulters)), random_state=rng.integers(2**31))
     if len(borrowers) < n_lost:
-        raise ValueError(f"only {len(defaulters)} defaulters for {n_lost} lost-contact borrowers; "
+        raise InputError(f"only {len(defaulters)} defaulters for {n_lost} lost-contact borrowers; "
                          "use more applicants")
     knowers = _knowers(rng, base_truth, borrowers["person"].to_numpy())
     lost_truth = lost_contact.build(rng, alloc, people, borrowers["person"].to_numpy(),

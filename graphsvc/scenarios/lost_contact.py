@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from graphsvc.errors import InputError
 from graphsvc.scenarios import identities as ids
 from graphsvc.scenarios.draft import DAY, Draft, People, pick_weighted
 
@@ -49,7 +50,7 @@ def build(rng: np.random.Generator, alloc: ids.Allocator, people: People, borrow
 
     by_account = np.isin(route, ("own_device", "same_identity"))
     if by_account.sum() != len(accounts):
-        raise ValueError("one new account is needed per own_device/same_identity borrower")
+        raise InputError("one new account is needed per own_device/same_identity borrower")
     who = np.flatnonzero(by_account)
     device_route = route[who] == "own_device"
     people.name[accounts] = people.name[borrowers[who]]

@@ -14,6 +14,7 @@ from graphsvc.api import masking
 from graphsvc.api.deps import State, allowed, audit
 from graphsvc.api.models import MemberOut, RingDetail, RingNetworkOut, RingOut, RingPage
 from graphsvc.api.security import Caller
+from graphsvc.errors import InputError
 from graphsvc.rings import TYPOLOGY_NAMES, typologies
 
 router = APIRouter(prefix="/v1/rings", tags=["rings"])
@@ -58,9 +59,9 @@ async def list_rings(
                 raise TypeError("a cursor holds a run id, a finite risk and a ring id")
             risk = float(risk)
         except (ValueError, TypeError) as exc:
-            raise ValueError("cursor is not one this API issued") from exc
+            raise InputError("cursor is not one this API issued") from exc
         if run != run_id:
-            raise ValueError("cursor belongs to an older run: start again without a cursor")
+            raise InputError("cursor belongs to an older run: start again without a cursor")
         rings = rings[(rings["risk"] < risk) | ((rings["risk"] == risk) & (rings["ring_id"] > ring_id))]
     page = rings.head(limit)
     more = len(rings) > limit

@@ -7,7 +7,7 @@ import time
 
 import pandas as pd
 
-from graphsvc.errors import NotFoundError, StoreError
+from graphsvc.errors import InputError, NotFoundError, StoreError
 from graphsvc.store.base import PROMOTION_COLUMNS, REVIEW_COLUMNS, RUN_TABLES, SERVING, with_none
 from graphsvc.store.embedded.sql import Connection, first
 from graphsvc.store.staging import plain_rows
@@ -109,7 +109,7 @@ class Results:
 
     def run_table(self, run_id: str, table: str, *, where: dict[str, list] | None = None) -> pd.DataFrame:
         if table not in RUN_TABLES:
-            raise ValueError(f"unknown result table {table!r}; one of {sorted(RUN_TABLES)}")
+            raise InputError(f"unknown result table {table!r}; one of {sorted(RUN_TABLES)}")
         known = self._has_runs() and self._con.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if not known:
             raise NotFoundError(f"no run {run_id!r}")
@@ -117,7 +117,7 @@ class Results:
         clauses, params = ["run_id = ?"], [run_id]
         for column, values in (where or {}).items():
             if column not in columns:
-                raise ValueError(f"{table} has no column {column!r}")
+                raise InputError(f"{table} has no column {column!r}")
             if not values:
                 return pd.DataFrame(columns=columns)
             clauses.append(f'"{column}" IN ({",".join("?" * len(values))})')

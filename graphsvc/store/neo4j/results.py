@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from graphsvc import keys
-from graphsvc.errors import NotFoundError
+from graphsvc.errors import InputError, NotFoundError
 from graphsvc.store.base import PROMOTION_COLUMNS, REVIEW_COLUMNS, RUN_TABLES, SERVING, with_none
 from graphsvc.store.neo4j.tx import frame, records, run, run_rows
 
@@ -85,14 +85,14 @@ class Results:
 
     def run_table(self, run_id: str, table: str, *, where: dict[str, list] | None = None) -> pd.DataFrame:
         if table not in RUN_TABLES:
-            raise ValueError(f"unknown result table {table!r}; one of {sorted(RUN_TABLES)}")
+            raise InputError(f"unknown result table {table!r}; one of {sorted(RUN_TABLES)}")
         if not self._read("results/run_exists", run_id=run_id):
             raise NotFoundError(f"no run {run_id!r}")
         columns = RUN_TABLES[table]
         where = dict(where or {})
         for column, values in where.items():
             if column not in columns:
-                raise ValueError(f"{table} has no column {column!r}")
+                raise InputError(f"{table} has no column {column!r}")
             if not values:
                 return pd.DataFrame(columns=columns)
         # applicant and ring filters run in the database; any other column is filtered here
