@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from graphsvc.contract import CONTACT_SOURCES, Role
+from graphsvc.contract import CONTACT_SOURCES, LinkRole
 from graphsvc.keys import model_digest
 from graphsvc.store.base import SOURCE_NAMES
 
@@ -109,7 +109,7 @@ class ConsentRules(BaseModel):
         """The rows of a link frame (``store.base.LINK_COLUMNS``) usable for ``purpose``."""
         if not len(frame):
             return frame
-        keep = self.allows(purpose, (frame["role"] == str(Role.CONTACT)).to_numpy(),
+        keep = self.allows(purpose, (frame["role"] == str(LinkRole.CONTACT)).to_numpy(),
                            frame["source"].to_numpy(object), frame["consents"].to_numpy(object))
         return frame if keep.all() else frame[keep].reset_index(drop=True)
 

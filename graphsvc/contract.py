@@ -69,7 +69,7 @@ CONSENT_SCOPES = ("address_book",)
 OUTCOMES = ("fraud", "default", "repaid", "lost_contact", "contact_restored")
 
 
-class Role(StrEnum):
+class LinkRole(StrEnum):
     """How an applicant is linked to an identifier."""
 
     OWN = "own"  # the applicant's own phone, device, IP, identity, card ...

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from graphsvc.contract import APPLICATION_IDENTIFIER_COLUMNS, DERIVED_KINDS, RAW_KINDS, Reason, Role
+from graphsvc.contract import APPLICATION_IDENTIFIER_COLUMNS, DERIVED_KINDS, RAW_KINDS, LinkRole, Reason
 from graphsvc.store.base import QUARANTINED, REJECT_COLUMNS, Store, require_applicant
 
 #: what replaces a removed value inside other applicants' reasons
@@ -80,11 +80,11 @@ def plan(store: Store, applicant_id: str, reason: str, key: bytes) -> Plan:
     """
     require_applicant(store, applicant_id)
     links = store.applicant_links([applicant_id])
-    own = sorted(set(zip(*[links.loc[links["role"] == str(Role.OWN), c] for c in ("kind", "value")])))
-    listed = sorted(set(zip(*[links.loc[links["role"] == str(Role.CONTACT), c] for c in ("kind", "value")])))
+    own = sorted(set(zip(*[links.loc[links["role"] == str(LinkRole.OWN), c] for c in ("kind", "value")])))
+    listed = sorted(set(zip(*[links.loc[links["role"] == str(LinkRole.CONTACT), c] for c in ("kind", "value")])))
     around = store.identifier_links(sorted(set(own) | set(listed)))
     others = around[around["applicant_id"] != applicant_id]
-    kept_own = set(zip(*[others.loc[others["role"] == str(Role.OWN), c] for c in ("kind", "value")]))
+    kept_own = set(zip(*[others.loc[others["role"] == str(LinkRole.OWN), c] for c in ("kind", "value")]))
     linked = set(zip(others["kind"], others["value"]))
     removed_own = [i for i in own if i not in kept_own]
     removed = sorted(set(removed_own) | {i for i in listed if i not in linked and i not in kept_own})
@@ -120,7 +120,7 @@ def plan_contacts(store: Store, contacts: list[tuple[str, str]], key: bytes) -> 
     around = store.identifier_links([("phone", p) for p in phones]) if phones else None
     gone = set(pairs)
     kept = set() if around is None else {v for a, v, r in zip(around["applicant_id"], around["value"], around["role"])
-                                         if (a, v) not in gone or r != str(Role.CONTACT)}
+                                         if (a, v) not in gone or r != str(LinkRole.CONTACT)}
     orphans = [("phone", p) for p in phones if p not in kept]
     return ContactPlan(pairs, orphans, [(contact_digest(a, p, key), "contact") for a, p in pairs],
                        [(json.dumps(p, ensure_ascii=False), json.dumps(FORGOTTEN)) for _, p in orphans])

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from graphsvc.consent import ConsentRules
-from graphsvc.contract import Role
+from graphsvc.contract import LinkRole
 from graphsvc.projection import Projection
 from graphsvc.store.base import SOURCE_CODES, GraphArrays, Store
 
@@ -50,7 +50,7 @@ class Neighbourhood:
 
     def add_rows(self, rows: list[tuple]) -> None:
         """Rows of :meth:`Store.neighbourhood`."""
-        contact = str(Role.CONTACT)
+        contact = str(LinkRole.CONTACT)
         for kind, value, degree, holder, role, _relation, first_seen, source, consents in rows:
             key = (kind, value)
             if degree > self.degree.get(key, 0):

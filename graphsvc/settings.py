@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -18,11 +19,20 @@ from graphsvc.errors import ConfigurationError
 MIN_KEY_LENGTH = 32
 
 
+class Role(StrEnum):
+    """What a caller of the API may do (``graphsvc.api.security.ROLE_MATRIX``)."""
+
+    UNDERWRITER = "underwriter"
+    INVESTIGATOR = "investigator"
+    COLLECTOR = "collector"
+    ADMIN = "admin"
+
+
 class ApiKey(BaseModel):
     """Who holds an API key: a name for the audit trail and a role."""
 
     name: str = Field(min_length=1, max_length=64)
-    role: Literal["underwriter", "investigator", "collector", "admin"]
+    role: Role
 
 
 class Settings(BaseSettings):

@@ -16,7 +16,7 @@ import html
 import json
 from datetime import UTC, datetime
 
-from graphsvc.contract import TOKENISED, Role
+from graphsvc.contract import TOKENISED, LinkRole
 from graphsvc.normalise import format_timestamp
 from graphsvc.store.base import Store, require_applicant
 
@@ -32,11 +32,11 @@ def export(store: Store, applicant_id: str) -> dict:
     require_applicant(store, applicant_id)
     outcomes, applications = store.timelines([applicant_id])
     links = store.applicant_links([applicant_id])
-    own = links[links["role"] == str(Role.OWN)].sort_values(["kind", "value"])
-    declared = links[links["role"] == str(Role.CONTACT)].sort_values("value")
+    own = links[links["role"] == str(LinkRole.OWN)].sort_values(["kind", "value"])
+    declared = links[links["role"] == str(LinkRole.CONTACT)].sort_values("value")
     phones = [("phone", v) for v in own.loc[own["kind"] == "phone", "value"]]
     listing = store.identifier_links(phones) if phones else links.iloc[0:0]
-    listers = listing[(listing["role"] == str(Role.CONTACT)) & (listing["applicant_id"] != applicant_id)]
+    listers = listing[(listing["role"] == str(LinkRole.CONTACT)) & (listing["applicant_id"] != applicant_id)]
     relations = store.applicant_relations([applicant_id])
     scores = []
     for run in store.runs().itertuples(index=False):

@@ -12,15 +12,10 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from enum import StrEnum
 
+from graphsvc.settings import Role
 
-class Role(StrEnum):
-    UNDERWRITER = "underwriter"
-    INVESTIGATOR = "investigator"
-    COLLECTOR = "collector"
-    ADMIN = "admin"
-
+__all__ = ["ROLE_MATRIX", "Caller", "RateLimiter", "Role", "digest"]
 
 U, I, C, A = Role.UNDERWRITER, Role.INVESTIGATOR, Role.COLLECTOR, Role.ADMIN  # noqa: E741 (the matrix's initials)
 #: route name -> roles allowed; the tests walk every route under every role

@@ -76,7 +76,7 @@ def apikey(
 
 def _check_role(option: str, role: str) -> None:
     """Refuse (exit 2) a role the API does not know."""
-    from graphsvc.api.security import Role
+    from graphsvc.settings import Role
 
     if role not in {r.value for r in Role}:
         raise _fail(ValueError(f"{option} {role!r}: one of {', '.join(r.value for r in Role)}"))

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from graphsvc import keys
-from graphsvc.contract import Reason, Role
+from graphsvc.contract import LinkRole, Reason
 
 #: per fact table: the hash namespace and the columns of the natural key
 #: tables whose rows link applicants to identifiers
@@ -83,7 +83,7 @@ def sightings(table: str, rows: pd.DataFrame, applicant: np.ndarray) -> dict[str
                 parts.append({"applicant": np.asarray(applicant)[present],
                               "identifier": rows[f"_h:{name[3:]}"].to_numpy(np.int64)[present],
                               "kind": column(name[3:], n), "value": column(rows[name])[present],
-                              "role": column(str(Role.OWN), n), "relation": column("", n),
+                              "role": column(str(LinkRole.OWN), n), "relation": column("", n),
                               "seen": pd.to_numeric(rows["applied_at"]).to_numpy(float)[present]})
         if not parts:
             return {"applicant": np.zeros(0, dtype=np.int64), "identifier": np.zeros(0, dtype=np.int64),
@@ -93,12 +93,12 @@ def sightings(table: str, rows: pd.DataFrame, applicant: np.ndarray) -> dict[str
     n = len(rows)
     if table == "identifiers":
         return {"applicant": np.asarray(applicant), "identifier": rows["_h"].to_numpy(np.int64),
-                "kind": column(rows["kind"]), "value": column(rows["value"]), "role": column(str(Role.OWN), n),
+                "kind": column(rows["kind"]), "value": column(rows["value"]), "role": column(str(LinkRole.OWN), n),
                 "relation": column("", n), "seen": pd.to_numeric(rows["observed_at"]).to_numpy(float)}
     if table == "contacts":
         return {"applicant": np.asarray(applicant), "identifier": rows["_h"].to_numpy(np.int64),
                 "kind": column("phone", n), "value": column(rows["contact_phone"]),
-                "role": column(str(Role.CONTACT), n), "relation": column(rows["relation"]),
+                "role": column(str(LinkRole.CONTACT), n), "relation": column(rows["relation"]),
                 "seen": pd.to_numeric(rows["recorded_at"]).to_numpy(float),
                 "name": column(rows["contact_name"]), "source": column(rows["source"])}
     raise ValueError(f"{table} rows carry no identifiers")

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from graphsvc import keys
-from graphsvc.contract import Role
+from graphsvc.contract import LinkRole
 from graphsvc.errors import KeyCollisionError, StoreError
 from graphsvc.store import staging
 from graphsvc.store.base import REJECT_COLUMNS, Batch, BatchResult, rejected_rows
@@ -404,7 +404,7 @@ class Writer:
             for column in sorted(c for c in application if c.startswith("id:")):
                 if application[column] is not None:
                     held.append(self._one_identifier(column[3:], application[column]))
-                    con.execute(_UPSERT_LINK, (applicant, held[-1], str(Role.OWN), "", at, at, 1, None, None))
+                    con.execute(_UPSERT_LINK, (applicant, held[-1], str(LinkRole.OWN), "", at, at, 1, None, None))
             if application.get("consents") is not None:
                 con.execute(_SET_CONSENTS, (application["consents"], at, applicant))
             new_contacts, listed = self._one_contacts(application["applicant_id"], applicant, contacts)
@@ -485,7 +485,7 @@ class Writer:
             last = ordered[-1]
             listed.append(self._one_identifier("phone", phone))
             self._con.execute(_UPSERT_LINK, (
-                applicant, listed[-1], str(Role.CONTACT), relation,
+                applicant, listed[-1], str(LinkRole.CONTACT), relation,
                 min(times) if times else None, max(times) if times else None, len(rows),
                 last.get("contact_name"), last.get("source")))
         return len(fresh), listed
