@@ -23,7 +23,7 @@ from pathlib import Path
 
 from graphsvc.errors import ConfigurationError, InputError
 
-#: node labels the backend writes: identifier kinds map to the labels of DESIGN section 5
+#: node labels the backend writes (docs/neo4j.md): built-in identifier kinds have a label of their own
 LABELS = ("Applicant", "Application", "Identifier", "Device", "Phone", "IP", "IdNumber", "Fact", "Outcome",
           "Batch", "Reject", "Pending", "Promotion", "Run", "Ring", "Access", "Tombstone", "Review")
 #: relationship types the backend writes

@@ -1,6 +1,6 @@
 """Runtime configuration, read from ``GRAPHSVC_*`` environment variables.
 
-Use :func:`get_settings` everywhere; tests replace it with :func:`override_settings`.
+Use :func:`get_settings` everywhere; tests and the demo replace it with :func:`use_settings`.
 """
 
 from __future__ import annotations
