@@ -57,9 +57,12 @@ class Query:
 
 
 def folder() -> Path:
-    """Where the library lives: ``GRAPHSVC_QUERIES_DIR``, else ``queries/`` beside the package."""
+    """Where the library lives: ``GRAPHSVC_QUERIES_DIR``, else ``graphsvc/cypher`` in an
+    installed wheel (built from ``queries/``), else ``queries/`` beside the package in a checkout."""
     configured = os.environ.get("GRAPHSVC_QUERIES_DIR")
-    path = Path(configured) if configured else Path(__file__).resolve().parents[1] / "queries"
+    here = Path(__file__).resolve().parent
+    path = Path(configured) if configured else next(
+        (p for p in (here / "cypher", here.parent / "queries") if p.is_dir()), here.parent / "queries")
     if not path.is_dir():
         raise ConfigurationError(f"no Cypher query library at {path} (set GRAPHSVC_QUERIES_DIR)")
     return path
