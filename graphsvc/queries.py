@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from graphsvc.errors import ConfigurationError, InputError
+from graphsvc.errors import ConfigurationError, InputError, NotFoundError
 
 #: node labels the backend writes (docs/neo4j.md): built-in identifier kinds have a label of their own
 LABELS = ("Applicant", "Application", "Identifier", "Device", "Phone", "IP", "IdNumber", "Fact", "Outcome",
@@ -93,7 +93,7 @@ def parse(name: str, text: str) -> Query:
 def _load(root: str, name: str) -> Query:
     path = Path(root) / f"{name}.cypher"
     if not path.is_file():
-        raise KeyError(f"no query {name!r} in {root}")
+        raise NotFoundError(f"no query {name!r} in {root}")
     return parse(name, path.read_text(encoding="utf-8"))
 
 

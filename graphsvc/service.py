@@ -18,7 +18,7 @@ import pandas as pd
 from graphsvc import normalise, serving
 from graphsvc.backtest import backtest
 from graphsvc.consent import ConsentRules
-from graphsvc.errors import ConfigurationError, InputError, NotFoundError
+from graphsvc.errors import InputError, NotFoundError
 from graphsvc.explain import explain
 from graphsvc.model import Model
 from graphsvc.policy import Policy
@@ -489,19 +489,18 @@ class Service:
         ------
         ConfigurationError
             On the embedded store, which speaks SQL, not Cypher.
-        KeyError
+        NotFoundError
             For an unknown query name.
         """
         from graphsvc import queries
 
-        runner = getattr(self.store, "query", None)
-        if runner is None:
-            raise ConfigurationError("named Cypher queries run on the neo4j backend only (GRAPHSVC_BACKEND=neo4j)")
+        if not self.store.speaks_cypher:
+            return pd.DataFrame(self.store.query(name, **parameters))  # raises ConfigurationError
         query = queries.get(name)
         missing = set(query.parameters) - set(parameters)
         if missing:
             raise InputError(f"{name} needs parameters {sorted(missing)}")
-        return pd.DataFrame(runner(name, **parameters))
+        return pd.DataFrame(self.store.query(name, **parameters))
 
     def _require(self, applicant_id: str) -> None:
         require_applicant(self.store, applicant_id)

@@ -59,8 +59,7 @@ def create_app(db: str | Path, settings: Settings | None = None, *, jobs_dir: Pa
                                   limiter=RateLimiter(settings.api_rate_per_second, settings.api_rate_burst),
                                   handle_salt=handle_salt(settings), jobs_dir=jobs_dir)
     # the embedded file's write-ahead log is checkpointed off the request path; Neo4j needs nothing
-    checkpoints = getattr(store, "background_checkpoints", None)
-    app.state.checkpointer = checkpoints() if checkpoints else None
+    app.state.checkpointer = store.background_checkpoints()
     registry = CollectorRegistry()  # what this process counts
     shown = registry  # what /metrics shows: with several workers, all of theirs added up
     if os.environ.get(serving.METRICS):

@@ -14,11 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from graphsvc.contract import CONTACT_SOURCES
+from graphsvc.errors import ConfigurationError
 
 REJECT_COLUMNS = ["row", "column", "reason", "detail"]
 #: the detail of a field left out while its row loaded (a quarantined field, not a rejected row)
@@ -172,6 +174,24 @@ class Store(ABC):
     #: no limit beyond ``GRAPHSVC_BATCH_ROWS``; a constant, so that batch boundaries (and
     #: so resuming an interrupted load) stay the same from run to run
     max_batch_rows: int | None = None
+    #: whether :meth:`query` runs the named Cypher queries of ``queries/`` (Neo4j does)
+    speaks_cypher: bool = False
+
+    def query(self, name: str, **parameters: Any) -> list[dict]:
+        """Run a named query of the Cypher library (read-only), e.g. ``investigate/contact_cycles``.
+
+        Raises
+        ------
+        ConfigurationError
+            On a store that does not speak Cypher (``speaks_cypher`` false): the default.
+        """
+        raise ConfigurationError("named Cypher queries run on the neo4j backend only (GRAPHSVC_BACKEND=neo4j)")
+
+    def background_checkpoints(self) -> Any:
+        """Start the housekeeping a busy writer needs off the request path and return a
+        handle whose ``stop()`` ends it, or None when the store needs none (the default;
+        the embedded file checkpoints its write-ahead log from a thread)."""
+        return None
 
     def stage(self, table: str, rows: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         """Work on a batch that needs no database (hashing keys, aggregating links):

@@ -123,6 +123,8 @@ class Neo4jStore(Writer, Reader, Results, Store):
             self._gds = GraphDataScience(self._driver, database=self._database)
         return GdsAlgorithms(self._gds.run_cypher)
 
+    speaks_cypher = True
+
     def query(self, name: str, **parameters: Any) -> list[dict]:
         """Run a named query of the library (read-only), e.g. ``investigate/contact_cycles``."""
         return self._read(name, **parameters)
