@@ -280,8 +280,9 @@ def test_an_application_sharing_a_ring_device_scores_high(client, sample):
 
 def test_only_input_errors_are_400s(api_db, tmp_path, monkeypatch):
     """A caller's unusable value (InputError) is a 400 with its message; a ValueError
-    from anywhere else is a bug, a 500 that shows nothing of it."""
-    from graphsvc.errors import InputError
+    from anywhere else is a bug, a 500 that shows nothing of it; a failed store, a 500
+    that names no file."""
+    from graphsvc.errors import InputError, StoreError
     from graphsvc.service import Service
 
     path = tmp_path / "graph.db"
@@ -289,7 +290,9 @@ def test_only_input_errors_are_400s(api_db, tmp_path, monkeypatch):
     with TestClient(create_app(path, _settings()), raise_server_exceptions=False) as client:
         url = "/v1/applicants/A00000002/network"
         for raised, expected in ((InputError("hops must be >= 0"), (400, "hops must be >= 0")),
-                                 (ValueError("operands could not be broadcast"), (500, "internal error"))):
+                                 (ValueError("operands could not be broadcast"), (500, "internal error")),
+                                 (StoreError(f"{path}: neighbourhood failed: disk I/O error"),
+                                  (500, "the store of record failed"))):
             def fail(*args, raised=raised, **kwargs):
                 raise raised
 

@@ -152,7 +152,8 @@ def test_info_on_a_file_that_is_not_a_store(tmp_path):
     other = tmp_path / "other.db"
     other.write_bytes(b"not a database at all" * 100)
     result = runner.invoke(app, ["info", "--db", str(other)])
-    assert result.exit_code == 2 and "error:" in result.output
+    assert result.exit_code == 2 and f"error: {other}: cannot open the store: " in " ".join(result.output.split())
+    assert "file is not a database" in result.output and "Traceback" not in result.output
 
 
 def test_rescore_and_its_views(scenario_db, tmp_path):

@@ -110,6 +110,21 @@ def test_read_only_store_writes_nothing():
                              "status": 200, "subjects": []})
 
 
+def test_driver_errors_become_store_errors_naming_the_query():
+    from neo4j.exceptions import ClientError, ServiceUnavailable
+
+    def refuse(name, parameters):
+        raise {"store/counts": ClientError("Invalid input 'X'"), "results/runs": ServiceUnavailable("gone")}[name]
+
+    store = Neo4jStore(Recorder(refuse), readonly=True)
+    with pytest.raises(StoreError) as failed:
+        store.counts()
+    assert str(failed.value) == "Neo4j read failed (query store/counts): Invalid input 'X'"
+    assert isinstance(failed.value.__cause__, ClientError)
+    with pytest.raises(StoreError, match=r"^Neo4j read failed \(query results/runs\): gone$"):
+        store.runs()
+
+
 def test_a_load_through_the_loader_emits_these_statements(tmp_path, neo, recorder, graph):
     apps = [application(1, device="shared"), application(2, device="shared")]
     files = {"applications": write_csv(tmp_path / "applications.csv", apps),

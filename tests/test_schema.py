@@ -89,3 +89,13 @@ def test_a_version_4_store_gets_the_consents_columns_tombstones_and_reviews(scen
         assert store.tombstones() == frozenset() and store.reviews().empty
         assert store.graph_arrays().applicant_consents.tolist().count(None) == len(store.graph_arrays().applicants)
     assert _pairs(old, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
+
+
+def test_sqlite_errors_end_at_the_store_as_store_errors(tmp_path):
+    path = tmp_path / "g.db"
+    store = open_store(str(path))
+    store._con.execute("DROP TABLE holders")  # what a damaged or foreign file may lack
+    with pytest.raises(StoreError, match=rf"^{path}: identifier_degrees failed: no such table: holders$") as failed:
+        store.identifier_degrees([("phone", "+8613800138000")])
+    assert isinstance(failed.value.__cause__, sql.Error)
+    store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -16,7 +17,10 @@ from graphsvc.errors import (
     InputError,
     InvalidApplicationError,
     NotFoundError,
+    StoreError,
 )
+
+LOG = logging.getLogger("graphsvc.api")
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -129,6 +133,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ConfigurationError)
     async def misconfigured(request: Request, exc: ConfigurationError) -> JSONResponse:
         return problem(503, str(exc), request.url.path)
+
+    @app.exception_handler(StoreError)
+    async def store_failed(request: Request, exc: StoreError) -> JSONResponse:
+        # the detail names files and the database's own words: for the operator, not the caller
+        LOG.error("%s %s: %s", request.method, request.url.path, exc)
+        return problem(500, "the store of record failed", request.url.path)
 
     @app.exception_handler(GraphsvcError)
     async def failed(request: Request, exc: GraphsvcError) -> JSONResponse:

@@ -12,7 +12,6 @@ import typer
 from graphsvc.cli import DEFAULT_DB, DbOption, _fail, _progress_bar, _require_store, _table, app, console
 from graphsvc.contract import TOKENISED
 from graphsvc.errors import GraphsvcError
-from graphsvc.store.embedded.sql import Error as SQLiteError
 
 ApplicationsOption = Annotated[Path | None, typer.Option(help="Applications file (CSV or Parquet).")]
 ContactsOption = Annotated[Path | None, typer.Option(help="Contacts file.")]
@@ -136,7 +135,7 @@ def info(db: DbOption = DEFAULT_DB,
     try:
         with graphsvc.open(db, readonly=True) as service:
             show_graph(service, top)
-    except (GraphsvcError, SQLiteError) as exc:
+    except GraphsvcError as exc:
         raise _fail(exc) from exc
 
 

@@ -13,7 +13,6 @@ import typer
 from graphsvc.cli import DEFAULT_DB, DbOption, _fail, _progress_bar, _require_store, _table, app, console
 from graphsvc.errors import GraphsvcError
 from graphsvc.files import write_frame
-from graphsvc.store.embedded.sql import Error as SQLiteError
 
 RunOption = Annotated[str | None, typer.Option("--run", help="Run id; default: the served run.")]
 SeedOption = Annotated[int, typer.Option(help="Seed of community detection (same seed, same rings).")]
@@ -30,7 +29,7 @@ def _service(db: Path, *, readonly: bool = True) -> Iterator:
     try:
         with graphsvc.open(db, readonly=readonly) as service:
             yield service
-    except (GraphsvcError, ValueError, SQLiteError) as exc:
+    except (GraphsvcError, ValueError) as exc:
         raise _fail(exc) from exc
 
 

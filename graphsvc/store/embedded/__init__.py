@@ -6,6 +6,8 @@ Several processes may read while one writes. Writing is in :mod:`.writer`, one
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 from importlib import resources
 from pathlib import Path
@@ -17,7 +19,7 @@ from graphsvc.store.embedded.checkpoint import Checkpointer
 from graphsvc.store.embedded.known import ApplicantIds
 from graphsvc.store.embedded.reader import Reader
 from graphsvc.store.embedded.results import Results
-from graphsvc.store.embedded.sql import Connection, connect
+from graphsvc.store.embedded.sql import Connection, Error, connect
 from graphsvc.store.embedded.writer import Writer
 
 SCHEMA_VERSION = "5"
@@ -38,6 +40,12 @@ class EmbeddedStore(Writer, Reader, Results, Store):
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
+        try:
+            self._open(readonly)
+        except Error as exc:
+            raise StoreError(f"{self.path}: cannot open the store: {exc}") from exc
+
+    def _open(self, readonly: bool) -> None:
         if readonly:
             if not self.path.exists():
                 raise StoreError(f"no store at {self.path}")
@@ -116,6 +124,26 @@ class EmbeddedStore(Writer, Reader, Results, Store):
 
     def close(self) -> None:
         self._con.close()
+
+
+def _translated(name: str, method):
+    """``method`` raising :class:`StoreError` (naming the file and the operation) where
+    SQLite raised its own error, so that nothing above the store sees APSW's."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except Error as exc:
+            raise StoreError(f"{self.path}: {name} failed: {exc}") from exc
+
+    return call
+
+
+# SQLite's errors end at this edge: every public method of the store translates them
+for _name in sorted({n for cls in EmbeddedStore.__mro__[:-1] for n, v in vars(cls).items()
+                     if not n.startswith("_") and inspect.isfunction(v)}):
+    setattr(EmbeddedStore, _name, _translated(_name, getattr(EmbeddedStore, _name)))
 
 
 def _upgrade(con: Connection) -> None:

@@ -14,7 +14,8 @@ and, for re-scoring, the Graph Data Science plugin (2.x).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -30,6 +31,20 @@ from graphsvc.store.neo4j.writer import Writer
 
 T = TypeVar("T")
 SCHEMA = tuple(q.name for q in queries.library() if q.name.startswith("schema/"))
+
+
+@contextmanager
+def _translated(operation: str) -> Iterator[None]:
+    """The driver's errors as :class:`StoreError`, naming the query that failed (the
+    note :func:`.tx.run` adds). Outside the managed transaction, so that the driver
+    still retries what it deems transient before anything is translated."""
+    from neo4j.exceptions import DriverError, Neo4jError
+
+    try:
+        yield
+    except (DriverError, Neo4jError) as exc:
+        where = "; ".join(getattr(exc, "__notes__", [])) or "no named query"
+        raise StoreError(f"Neo4j {operation} failed ({where}): {exc}") from exc
 
 
 class Neo4jStore(Writer, Reader, Results, Store):
@@ -79,13 +94,14 @@ class Neo4jStore(Writer, Reader, Results, Store):
         return self._read_all(lambda tx: run(tx, name, **parameters))
 
     def _read_all(self, work: Callable[[Any], T]) -> T:
-        with self._driver.session(database=self._database, default_access_mode="READ") as session:
+        with _translated("read"), self._driver.session(database=self._database,
+                                                       default_access_mode="READ") as session:
             return session.execute_read(work)
 
     def _write(self, work: Callable[[Any], T]) -> T:
         if self.readonly:
             raise StoreError("the store is open read-only")
-        with self._driver.session(database=self._database) as session:
+        with _translated("write"), self._driver.session(database=self._database) as session:
             return session.execute_write(work)
 
     def forget(self, plans: list, entries: list[dict]) -> list[dict[str, int]]:

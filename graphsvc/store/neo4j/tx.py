@@ -13,15 +13,24 @@ CHUNK = 10_000  # rows per UNWIND statement; a batch's statements share one tran
 
 
 def run(tx: Any, name: str, **parameters: Any) -> list[dict]:
-    """Run the named query in ``tx`` and return its records as dicts."""
-    return tx.run(queries.get(name).text, parameters).data()
+    """Run the named query in ``tx`` and return its records as dicts (an error it
+    raises carries the query's name as a note)."""
+    try:
+        return tx.run(queries.get(name).text, parameters).data()
+    except Exception as exc:
+        exc.add_note(f"query {name}")
+        raise
 
 
 def run_values(tx: Any, name: str, **parameters: Any) -> list[list]:
     """Run the named query and return each record's values as a list, without the
     per-value conversion of ``.data()``: for the whole-graph reads, whose records
     carry long lists of plain values (ids, refs, times)."""
-    return [record.values() for record in tx.run(queries.get(name).text, parameters)]
+    try:
+        return [record.values() for record in tx.run(queries.get(name).text, parameters)]
+    except Exception as exc:
+        exc.add_note(f"query {name}")
+        raise
 
 
 def run_rows(tx: Any, name: str, rows: list[dict], **parameters: Any) -> list[dict]:
