@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from graphsvc.cli import DEFAULT_DB, DbOption, _fail, _progress_bar, _table, app, console
+from graphsvc.cli.common import DEFAULT_DB, DbOption, _fail, _progress_bar, _table, app, console
 from graphsvc.cli.loading import (
     ApplicantsOption,
     ApplicationsOption,

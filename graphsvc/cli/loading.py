@@ -9,7 +9,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from graphsvc.cli import DEFAULT_DB, DbOption, _fail, _progress_bar, _require_store, _table, app, console
+from graphsvc.cli.common import DEFAULT_DB, DbOption, _fail, _progress_bar, _require_store, _table, app, console
 from graphsvc.contract import TOKENISED
 from graphsvc.errors import GraphsvcError
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from graphsvc.cli import DEFAULT_DB, DbOption, _fail, _progress_bar, _require_store, _table, app, console
+from graphsvc.cli.common import DEFAULT_DB, DbOption, _fail, _progress_bar, _require_store, _table, app, console
 from graphsvc.errors import GraphsvcError
 from graphsvc.files import write_frame
 

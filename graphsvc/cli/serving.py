@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from graphsvc.cli import DEFAULT_DB, DbOption, _fail, _require_store, _table, app, console
+from graphsvc.cli.common import DEFAULT_DB, DbOption, _fail, _require_store, _table, app, console
 from graphsvc.errors import MissingExtraError
 
 
