@@ -18,7 +18,7 @@ import pandas as pd
 from graphsvc import normalise, serving
 from graphsvc.backtest import backtest
 from graphsvc.consent import ConsentRules
-from graphsvc.errors import InputError, NotFoundError
+from graphsvc.errors import ConfigurationError, InputError, NotFoundError
 from graphsvc.explain import explain
 from graphsvc.model import Model
 from graphsvc.policy import Policy
@@ -493,9 +493,10 @@ class Service:
             For an unknown query name.
         """
         from graphsvc import queries
+        from graphsvc.store.base import NO_CYPHER
 
         if not self.store.speaks_cypher:
-            return pd.DataFrame(self.store.query(name, **parameters))  # raises ConfigurationError
+            raise ConfigurationError(NO_CYPHER)
         query = queries.get(name)
         missing = set(query.parameters) - set(parameters)
         if missing:

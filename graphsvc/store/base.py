@@ -23,6 +23,8 @@ from graphsvc.contract import CONTACT_SOURCES
 from graphsvc.errors import ConfigurationError
 
 REJECT_COLUMNS = ["row", "column", "reason", "detail"]
+#: what a store without Cypher answers a named query
+NO_CYPHER = "named Cypher queries run on the neo4j backend only (GRAPHSVC_BACKEND=neo4j)"
 #: the detail of a field left out while its row loaded (a quarantined field, not a rejected row)
 QUARANTINED = "left out, the row loaded without it: "
 
@@ -185,7 +187,7 @@ class Store(ABC):
         ConfigurationError
             On a store that does not speak Cypher (``speaks_cypher`` false): the default.
         """
-        raise ConfigurationError("named Cypher queries run on the neo4j backend only (GRAPHSVC_BACKEND=neo4j)")
+        raise ConfigurationError(NO_CYPHER)
 
     def background_checkpoints(self) -> Any:
         """Start the housekeeping a busy writer needs off the request path and return a
