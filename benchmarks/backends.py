@@ -58,8 +58,9 @@ def job(backend: str, split: str) -> dict:
     import pandas as pd
 
     import graphsvc
+    from graphsvc.intake import prepare_application, store_application
     from graphsvc.loader import load
-    from graphsvc.online import prepare_application, score_neighbourhood, store_application
+    from graphsvc.online import score_neighbourhood
     from graphsvc.settings import Settings, use_settings
     from graphsvc.sources import canonical_sources
     from graphsvc.store import open_store

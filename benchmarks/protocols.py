@@ -37,9 +37,9 @@ from graphsvc.backtest import auc, backtest, holdout, precision_at  # noqa: E402
 from graphsvc.linkage import link  # noqa: E402
 from graphsvc.loader import load  # noqa: E402
 from graphsvc.model import fit, training_set  # noqa: E402
+from graphsvc.normalise import parse_as_of  # noqa: E402
 from graphsvc.policy import Policy  # noqa: E402
 from graphsvc.projection import Projection  # noqa: E402
-from graphsvc.rescore import parse_as_of  # noqa: E402
 from graphsvc.settings import Settings, use_settings  # noqa: E402
 from graphsvc.sources import read_mapping  # noqa: E402
 from graphsvc.store import open_store  # noqa: E402

@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 import phonenumbers
 
+from graphsvc.errors import InputError
+
 _SEPARATORS = r"[\s\-().\u3000]"
 _CN_EXPLICIT = r"^(?:\+86|0086)(1[3-9][0-9]{9})$"
 _CN_BARE = r"^(1[3-9][0-9]{9})$"
@@ -297,6 +299,16 @@ def consents(values: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
 def numbers(values: pd.Series) -> pd.Series:
     """Decimal numbers; unparseable values become missing."""
     return pd.to_numeric(values.astype("string").str.strip(), errors="coerce")
+
+
+def parse_as_of(text: str | None, timezone: str = "UTC") -> int | None:
+    """ISO date or timestamp as epoch seconds; a bare date means its end (23:59:59)."""
+    if text is None:
+        return None
+    value = timestamps(pd.Series([text]), timezone).iloc[0]
+    if value is None or value != value:
+        raise InputError(f"as_of {text!r} is not an ISO 8601 date or timestamp between 1900-01-01 and 2100-12-31")
+    return int(value) + (86_399 if len(text.strip()) == 10 else 0)
 
 
 def format_timestamp(seconds: float | None) -> str | None:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from graphsvc import normalise
 from graphsvc.loader import load
-from graphsvc.online import prepare_application, score_neighbourhood, screen_forgotten, store_application
+from graphsvc.online import score_on_write
 from graphsvc.policy import Policy
 from graphsvc.rescore import rescore
 from graphsvc.settings import Settings, get_settings
@@ -97,14 +97,11 @@ def replay(store: Store, sources: list[TableSource], cut: int, *, truth: pd.Data
         listed = [{k: c[k] for k in ("contact_phone", "relation", "contact_name", "source", "recorded_at")
                    if k in c and not _missing(c[k])} for c in contacts.get(record["application_id"], [])]
         started = time.perf_counter()
-        prepared = prepare_application(application, listed, settings)
-        screen_forgotten(store, prepared, settings.identity_key())
-        store_application(store, prepared)
-        answer = score_neighbourhood(store, prepared)
+        answer = score_on_write(store, application, listed, settings)
         elapsed = time.perf_counter() - started
         answers.append({"application_id": record["application_id"], "applicant_id": record["applicant_id"],
                         "applied_at": int(record["_at"]), "score": answer["score"], "band": answer["band"],
-                        "codes": ",".join(r["code"] for r in answer["reasons"]), "ignored": len(prepared.ignored),
+                        "codes": ",".join(r["code"] for r in answer["reasons"]), "ignored": len(answer["ignored"]),
                         "ms": round(1000 * elapsed, 3)})
         if progress:
             progress("replaying", done, total)

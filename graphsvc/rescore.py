@@ -18,10 +18,9 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from graphsvc import features, normalise, propagation, reasons, rings, serving
+from graphsvc import features, propagation, reasons, rings, serving
 from graphsvc import linkage as linkage_
 from graphsvc.background import PARALLEL_ROWS, ahead
-from graphsvc.errors import InputError
 from graphsvc.model import Model
 from graphsvc.policy import Policy
 from graphsvc.projection import Projection
@@ -56,16 +55,6 @@ class Analysis:
                 "rings": len(self.rings),
                 "ring_members": len(self.ring_members), "hubs": len(self.hubs),
                 **{f"band_{b}": int(bands.get(b, 0)) for b in ("low", "review", "high")}}
-
-
-def parse_as_of(text: str | None, timezone: str = "UTC") -> int | None:
-    """ISO date or timestamp as epoch seconds; a bare date means its end (23:59:59)."""
-    if text is None:
-        return None
-    value = normalise.timestamps(pd.Series([text]), timezone).iloc[0]
-    if value is None or value != value:
-        raise InputError(f"as_of {text!r} is not an ISO 8601 date or timestamp between 1900-01-01 and 2100-12-31")
-    return int(value) + (86_399 if len(text.strip()) == 10 else 0)
 
 
 def _previous_rings(store: Store) -> dict[str, set[str]]:

@@ -120,7 +120,7 @@ def test_the_role_matrix_is_the_readme_s_table(api_db, tmp_path):
 
 @pytest.mark.parametrize("role", list(Role))
 def test_every_route_under_every_role(client, sample, role, monkeypatch):
-    from graphsvc.api.routes import jobs
+    from graphsvc import jobs
 
     real = jobs.multiprocessing.get_context
     monkeypatch.setattr(jobs.multiprocessing, "get_context", lambda method: _no_process_context(real(method)))

@@ -8,7 +8,7 @@ import pytest
 from conftest import REPO, mapped_store
 
 from graphsvc.backtest import auc, backtest, precision_at
-from graphsvc.rescore import parse_as_of
+from graphsvc.normalise import parse_as_of
 
 AWS_DIR = os.environ.get("GRAPHSVC_AWS_DIR", str(REPO.parent / "shared" / "data" / "aws"))
 CUT = "2022-11-17T12:25:06Z"  # the 70th percentile of EVENT_TIMESTAMP

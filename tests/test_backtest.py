@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from graphsvc.backtest import adjusted_rand, auc, backtest, precision_at
-from graphsvc.rescore import parse_as_of
+from graphsvc.normalise import parse_as_of
 from graphsvc.store import open_store
 
 

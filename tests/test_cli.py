@@ -292,7 +292,7 @@ def test_every_command_runs_on_neo4j(scenario_dir, tmp_path, settings, monkeypat
                             "-p", "limit=5", "--format", "json"))
     assert cycles and cycles[0]["size"] >= 3
     refused = runner.invoke(app, ["--backend", "neo4j", "replay", "--from", "2025-06-01", "--db", "unused", *files])
-    assert refused.exit_code == 2 and "the Neo4j database holds 3000 applicants" in refused.output
+    assert refused.exit_code == 2 and "the store holds 3000 applicants" in refused.output
     empty_neo4j(live)  # replay builds its working store: on Neo4j, an empty database
     replayed = json.loads(run("replay", "--from", "2025-06-01", "--db", "unused", *files, "--limit", "30",
                               "--format", "json"))

@@ -17,8 +17,9 @@ import numpy as np
 from conftest import application, contact, empty_neo4j, live_neo4j, on_day, on_neo4j, write_csv
 from neo4j_fake import Recorder, Tap, replayer
 
+from graphsvc.intake import prepare_application, store_application
 from graphsvc.loader import load
-from graphsvc.online import prepare_application, score_neighbourhood, store_application
+from graphsvc.online import score_neighbourhood
 from graphsvc.rescore import rescore
 from graphsvc.service import Service
 from graphsvc.sources import canonical_sources

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from conftest import write_csv
 
+from graphsvc.intake import prepare_application, store_application
 from graphsvc.loader import load
-from graphsvc.online import prepare_application, store_application
 from graphsvc.settings import get_settings
 from graphsvc.sources import canonical_sources
 from graphsvc.store import open_store
@@ -110,8 +110,9 @@ def test_an_application_scores_on_write_as_in_the_next_batch_run(tmp_path, setti
 
     from conftest import application, on_day
 
+    from graphsvc.normalise import parse_as_of
     from graphsvc.online import score_neighbourhood
-    from graphsvc.rescore import parse_as_of, rescore
+    from graphsvc.rescore import rescore
 
     path = _parity_store(tmp_path, settings)
     cases = [(application(50, day=103, device="farm-7"), [{"contact_phone": "13700000000"}]),  # joins the farm

@@ -12,8 +12,9 @@ import graphsvc
 from graphsvc.backtest import ring_recovery
 from graphsvc.errors import NotFoundError
 from graphsvc.explain import as_text, catalogue
+from graphsvc.normalise import parse_as_of
 from graphsvc.policy import Policy
-from graphsvc.rescore import analyse, parse_as_of
+from graphsvc.rescore import analyse
 from graphsvc.scoring import ReasonCode
 from graphsvc.store import open_store
 

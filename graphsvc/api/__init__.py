@@ -24,9 +24,8 @@ from graphsvc.api import problems, serving
 from graphsvc.api.deps import AppState, handle_salt
 from graphsvc.api.routes import applicants, applications, identifiers, jobs, reviews, rings, skiptrace, subjects, system
 from graphsvc.api.security import RateLimiter
-from graphsvc.service import Service
+from graphsvc.service import open as open_service
 from graphsvc.settings import Settings, get_settings
-from graphsvc.store import open_store
 
 __all__ = ["create_app"]
 
@@ -52,14 +51,14 @@ def create_app(db: str | Path, settings: Settings | None = None, *, jobs_dir: Pa
                   summary="Graph-based fraud-ring and relationship analysis",
                   docs_url="/docs", openapi_url="/openapi.json",
                   generate_unique_id_function=lambda route: route.name)  # operation ids = route names
-    store = open_store(str(db), settings=settings)
+    service = open_service(db, settings=settings)
     own_jobs = jobs_dir is None
     jobs_dir = Path(tempfile.mkdtemp(prefix="graphsvc-jobs-")) if own_jobs else Path(jobs_dir)
-    app.state.graphsvc = AppState(service=Service(store, settings), settings=settings,
+    app.state.graphsvc = AppState(service=service, settings=settings,
                                   limiter=RateLimiter(settings.api_rate_per_second, settings.api_rate_burst),
                                   handle_salt=handle_salt(settings), jobs_dir=jobs_dir)
     # the embedded file's write-ahead log is checkpointed off the request path; Neo4j needs nothing
-    app.state.checkpointer = store.background_checkpoints()
+    app.state.checkpointer = service.background_checkpoints()
     registry = CollectorRegistry()  # what this process counts
     shown = registry  # what /metrics shows: with several workers, all of theirs added up
     if os.environ.get(serving.METRICS):

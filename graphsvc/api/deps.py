@@ -16,7 +16,6 @@ from graphsvc.api.security import ROLE_MATRIX, Caller, RateLimiter, Role, digest
 from graphsvc.errors import ConfigurationError
 from graphsvc.service import Service
 from graphsvc.settings import Settings
-from graphsvc.store.base import access_entry
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key (see `graphsvc apikey`).")
 
@@ -88,8 +87,8 @@ def _refused(request: Request, app_state: AppState, who: str, role: str, status:
              headers: dict | None = None) -> HTTPException:
     """Record a refused call in the audit trail (who asked, if known; no personal data:
     no subjects) and return the exception that answers it."""
-    app_state.service.store.record_access(access_entry(who, role, _route(request), request.method, status, [],
-                                                       purpose=purpose(request), reason=reason))
+    app_state.service.record_access(who, role, _route(request), request.method, status, [],
+                                    purpose=purpose(request), reason=reason)
     return HTTPException(status, reason, headers=headers)
 
 
@@ -114,5 +113,5 @@ def audit(request: Request, app_state: AppState, caller: Caller, subjects: list[
           revealed: list[str] = ()) -> None:
     """Append one audit row for a response carrying personal data about ``subjects``
     (``revealed``: keyed digests of the phone numbers it showed in full)."""
-    app_state.service.store.record_access(access_entry(caller.name, str(caller.role), _route(request), request.method,
-                                                       status, subjects, purpose=purpose(request), revealed=revealed))
+    app_state.service.record_access(caller.name, str(caller.role), _route(request), request.method, status, subjects,
+                                    purpose=purpose(request), revealed=revealed)

@@ -327,7 +327,7 @@ class JobIn(BaseModel):
     @classmethod
     def _a_time(cls, value: str | None) -> str | None:
         """An as-of the service can read (else 422): ISO 8601, 1900-01-01 to 2100-12-31."""
-        from graphsvc.rescore import parse_as_of
+        from graphsvc.normalise import parse_as_of
         from graphsvc.settings import get_settings
 
         parse_as_of(value, get_settings().timezone)

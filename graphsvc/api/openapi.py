@@ -11,14 +11,14 @@ import tempfile
 from pathlib import Path
 
 from graphsvc.api import create_app
+from graphsvc.service import open as open_service
 from graphsvc.settings import Settings
-from graphsvc.store import open_store
 
 
 def document() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "graph.db"
-        open_store(str(db)).close()
+        open_service(db, settings=Settings()).close()  # a new, empty store
         app = create_app(db, Settings())
         out = app.openapi()
         app.state.checkpointer.stop()

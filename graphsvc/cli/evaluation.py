@@ -21,8 +21,8 @@ from graphsvc.cli.loading import (
     SourceOption,
     sources_of,
 )
-from graphsvc.cli.scoring import ModelOption, PolicyOption, SeedOption, _policy, _service, _with_progress
-from graphsvc.errors import GraphsvcError, InputError
+from graphsvc.cli.scoring import ModelOption, PolicyOption, SeedOption, _service, _with_progress
+from graphsvc.errors import GraphsvcError
 from graphsvc.files import write_frame
 
 AsOfOption = Annotated[str | None, typer.Option(help="Use only what was known at this ISO date or time.")]
@@ -68,7 +68,7 @@ def features(
 ) -> None:
     """Write the point-in-time feature table, one row per applicant (docs/features.md)."""
     with _service(db) as service:
-        frame = service.features(as_of=as_of, at=at, policy=_policy(policy))
+        frame = service.features(as_of=as_of, at=at, policy=policy)
     _write(frame, out)
     console.print(f"{len(frame):,} applicants x {frame.shape[1] - 1} features written to {out}")
 
@@ -87,7 +87,7 @@ def fit(
     """Fit a scorecard on the fraud outcomes known at a date (features as of each
     applicant's own first application); score with it by `rescore --model`."""
     with _service(db) as service:
-        model = service.fit(as_of, maturity_days=maturity_days, seed=seed, policy=_policy(policy))
+        model = service.fit(as_of, maturity_days=maturity_days, seed=seed, policy=policy)
     model.save(out)
     summary = {"model_id": model.model_id, "file": str(out), "features": len(model.features),
                **{k: v for k, v in model.metrics.items() if k != "calibration"}}
@@ -111,7 +111,7 @@ def backtest(
     """Score as of a date and evaluate against fraud observed after it (and ring truth)."""
     with _service(db) as service:
         figures = _with_progress(lambda progress: service.backtest(
-            as_of, seed=seed, policy=_policy(policy), k=k, truth=truth, model=model, new_applications=new,
+            as_of, seed=seed, policy=policy, k=k, truth=truth, model=model, new_applications=new,
             limit=limit, progress=progress))
     _figures(figures, f"backtest as of {as_of}", output, skip=("timings", "known"))
 
@@ -133,7 +133,7 @@ def holdout(
     except ValueError:
         raise _fail(ValueError("--seeds takes integers separated by commas")) from None
     with _service(db) as service:
-        runs = [service.holdout(share, seed=s, policy=_policy(policy), k=k, fit=fit_model) for s in chosen]
+        runs = [service.holdout(share, seed=s, policy=policy, k=k, fit=fit_model) for s in chosen]
     aucs = [r["auc"] for r in runs if r["auc"] is not None]
     report = {"share": share, "seeds": chosen, "mean_auc": round(sum(aucs) / len(aucs), 4) if aucs else None,
               "runs": runs}
@@ -173,11 +173,8 @@ def replay(
     then re-score in batch: who was flagged at application time, and who afterwards."""
     import pandas as pd
 
-    from graphsvc.model import Model
-    from graphsvc.replay import replay as run_replay
-    from graphsvc.rescore import parse_as_of
+    import graphsvc
     from graphsvc.settings import get_settings
-    from graphsvc.store import open_store
 
     if get_settings().backend == "embedded" and db.exists():
         raise _fail(FileExistsError(f"{db} exists: replay builds a new working store"))
@@ -185,19 +182,13 @@ def replay(
              "contacts": contacts, "outcomes": outcomes, "relations": relations}
     try:
         sources = sources_of(files, source, data_dir, kind)
-        cut = parse_as_of(start, get_settings().timezone)
         known = pd.read_parquet(truth) if truth and truth.suffix == ".parquet" else (
             pd.read_csv(truth) if truth else None)
         bar = _progress_bar()
-        with bar, open_store(str(db)) as store:
-            held = store.counts()["nodes"].get("applicant", 0)
-            if held:  # on Neo4j the working store is the configured database
-                raise InputError(f"the Neo4j database holds {held} applicants: replay builds a new working "
-                                 "store, so point GRAPHSVC_NEO4J_URI (or _DATABASE) at an empty one")
+        with bar, graphsvc.open(db) as service:  # on Neo4j the working store is the configured database
             task = bar.add_task("replaying", total=None)
-            report = run_replay(store, sources, cut, truth=known, policy=_policy(policy), seed=seed,
-                                model=Model.load(model) if model else None, limit=limit,
-                                progress=lambda d, done, total: bar.update(task, completed=done, total=total))
+            report = service.replay(sources, start, truth=known, policy=policy, seed=seed, model=model, limit=limit,
+                                    progress=lambda d, done, total: bar.update(task, completed=done, total=total))
     except (GraphsvcError, ValueError) as exc:
         raise _fail(exc) from exc
     table = report.pop("answers")

@@ -72,14 +72,14 @@ def load(
     Bad rows are rejected with a reason into the rejects report; the rest loads.
     Re-running a load skips what is done, so it also resumes a killed load.
     """
-    from graphsvc.store import open_store
+    import graphsvc
 
     files = {"applicants": applicants, "applications": applications, "identifiers": identifiers,
              "contacts": contacts, "outcomes": outcomes, "relations": relations}
     try:
         sources = sources_of(files, source, data_dir, kind)
-        with open_store(str(db)) as store:
-            report = _load_with_progress(store, sources)
+        with graphsvc.open(db) as service:
+            report = _load_with_progress(service, sources)
     except GraphsvcError as exc:
         raise _fail(exc) from exc
     path = report.write_rejects(rejects or db.with_suffix(".rejects.csv"))
@@ -91,14 +91,12 @@ def load(
         console.print(f"rejects report: {path} ({len(report.rejects)} rows)")
 
 
-def _load_with_progress(store, sources, settings=None):
+def _load_with_progress(service, sources):
     """Run a load under a rich progress bar (rows done of rows in all files)."""
-    from graphsvc.loader import load as run_load
-
     bar = _progress_bar()
     with bar:
         task = bar.add_task("loading", total=None)
-        return run_load(store, sources, settings=settings, progress=lambda description, done, total: bar.update(
+        return service.load(sources, progress=lambda description, done, total: bar.update(
             task, completed=done, total=total, description=description))
 
 
@@ -155,7 +153,7 @@ def show_graph(service, top: int) -> None:
     else:
         console.print("pending: no fact waits for its applicant")
     open_reviews = len(service.reviews(status="open"))
-    console.print(f"personal information: {len(service.store.tombstones())} tombstones of erased people, "
+    console.print(f"personal information: {len(service.tombstones())} tombstones of erased people, "
                   f"{open_reviews} open request{'s' if open_reviews != 1 else ''} for human review", markup=False)
     for kind in sorted(k for k in counts["nodes"] if k != "applicant"):
         shared = service.shared_identifiers(kind)
@@ -201,7 +199,7 @@ def demo(
     db = workdir / "graph.db"
     sources = canonical_sources({t: data / f"{t}.parquet" for t in TABLE_FILES})
     with graphsvc.open(db, settings=settings) as service:
-        report = _load_with_progress(service.store, sources, settings)
+        report = _load_with_progress(service, sources)
     _print_summary(report.summary(), f"load into {db}")
     report.write_rejects(workdir / "rejects.csv")
     with graphsvc.open(db, readonly=True, settings=settings) as service:

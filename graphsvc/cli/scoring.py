@@ -33,12 +33,6 @@ def _service(db: Path, *, readonly: bool = True) -> Iterator:
         raise _fail(exc) from exc
 
 
-def _policy(path: Path | None):
-    from graphsvc.policy import Policy
-
-    return Policy.from_file(path) if path else None
-
-
 def _with_progress(work):
     bar = _progress_bar()
     with bar:
@@ -64,7 +58,7 @@ def rescore(
     kept, held, until `graphsvc promote RUN`.
     """
     with _service(db, readonly=False) as service:
-        run = _with_progress(lambda progress: service.rescore(as_of=as_of, seed=seed, policy=_policy(policy),
+        run = _with_progress(lambda progress: service.rescore(as_of=as_of, seed=seed, policy=policy,
                                                               model=model, progress=progress, promote=promote))
     if output == "json":
         typer.echo(json.dumps(run, indent=2, default=str))
@@ -229,14 +223,12 @@ def skiptrace_eval(
     """Hit@1, hit@3, MRR and coverage of skip-tracing against generated truth, per route."""
     import pandas as pd
 
-    from graphsvc.skiptrace import evaluate
-
     frame = pd.read_parquet(truth) if truth.suffix == ".parquet" else pd.read_csv(truth)
     with _service(db) as service:
         bar = _progress_bar()
         with bar:
             task = bar.add_task("skip-tracing", total=len(frame))
-            figures = evaluate(service.store, frame, progress=lambda _d, done, total: bar.update(
+            figures = service.skiptrace_eval(frame, progress=lambda _d, done, total: bar.update(
                 task, completed=done, total=total))
     if output == "json":
         typer.echo(figures.to_json(orient="records", indent=2))

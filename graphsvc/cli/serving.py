@@ -90,11 +90,11 @@ def audit(
     output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """Who saw whose personal data, when, through which route and for what purpose."""
-    from graphsvc.store import open_store
+    import graphsvc
 
     _require_store(db)
-    with open_store(str(db), readonly=True) as store:
-        rows = store.access_log(limit=limit, subject=subject)
+    with graphsvc.open(db, readonly=True) as service:
+        rows = service.access_log(limit=limit, subject=subject)
     if output == "json":
         typer.echo(rows.to_json(orient="records", indent=2))
     else:
@@ -110,15 +110,13 @@ def query(
     output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """List the Cypher query library, or run a named query on the neo4j backend."""
-    import pandas as pd
 
     import graphsvc
-    from graphsvc import queries
     from graphsvc.errors import ConfigurationError, GraphsvcError
+    from graphsvc.service import query_library
 
     if name is None:
-        rows = pd.DataFrame([{"name": q.name, "parameters": ", ".join(q.parameters), "description": q.description}
-                             for q in queries.library()])
+        rows = query_library()
         console.print(_table(rows, "queries/ (run with --backend neo4j query NAME -p KEY=VALUE)"))
         return
     parameters = {}
@@ -155,9 +153,7 @@ def _caller() -> str:
 
 def _audited(service, command: str, subjects: list[str], purpose: str | None = None) -> None:
     """Record a command's access to personal data in the audit trail (as an admin)."""
-    from graphsvc.store.base import access_entry
-
-    service.store.record_access(access_entry(_caller(), "admin", command, "CLI", 200, subjects, purpose=purpose))
+    service.record_access(_caller(), "admin", command, "CLI", 200, subjects, purpose=purpose)
 
 
 subject_app = typer.Typer(help="Personal information held about one person (subject access, erasure).",
@@ -307,33 +303,21 @@ def retention_apply(
     """Forget every applicant whose newest application or outcome is older than its
     retention period, as `graphsvc subject forget` does, and remove every contact link
     past its source's period; report what was purged."""
-    import time
-
     import graphsvc
-    from graphsvc import retention
     from graphsvc.errors import GraphsvcError
     from graphsvc.files import write_frame
-    from graphsvc.rescore import parse_as_of
 
     _require_store(db)
     try:
-        chosen = retention.RetentionRules.from_file(rules) if rules else retention.RetentionRules()
         with graphsvc.open(db) as service:
-            when = parse_as_of(as_of, service.settings.timezone) if as_of else int(time.time())
-            if dry_run:
-                found = retention.due(service.store, chosen, when)
-                contacts = len(retention.due_contacts(service.store, chosen, when))
-            else:
-                caller = _caller()
-                key = service.settings.identity_key()
-                found = retention.apply(service.store, chosen, when, key, caller=caller)
-                contacts = retention.apply_contacts(service.store, chosen, when, key, caller=caller)["links"]
+            done = service.retention(rules, as_of=as_of, dry_run=dry_run, caller=_caller())
+        found, contacts = done["applicants"], done["contact_links"]
     except (GraphsvcError, ValueError) as exc:
         raise _fail(exc) from exc
     if report is not None and len(found):
         write_frame(found, report, "csv")
     verb = "past their retention period" if dry_run else "forgotten"
     console.print(f"{len(found)} applicants {verb}, {contacts} contact links "
-                  f"{'past theirs' if dry_run else 'removed'} ({chosen.version})", markup=False)
+                  f"{'past theirs' if dry_run else 'removed'} ({done['rules_version']})", markup=False)
     if len(found):
         console.print(_table(found.head(20), "retention" + (" (first 20)" if len(found) > 20 else "")))

@@ -179,6 +179,12 @@ class Store(ABC):
     #: whether :meth:`query` runs the named Cypher queries of ``queries/`` (Neo4j does)
     speaks_cypher: bool = False
 
+    @property
+    def location(self) -> str:
+        """Where another process finds this store (:func:`graphsvc.store.open_store`'s
+        first argument): the embedded file; empty for a server, which the settings name."""
+        return ""
+
     def query(self, name: str, **parameters: Any) -> list[dict]:
         """Run a named query of the Cypher library (read-only), e.g. ``investigate/contact_cycles``.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Annotated
 
@@ -13,7 +12,6 @@ from graphsvc.api import masking
 from graphsvc.api.deps import State, allowed, audit
 from graphsvc.api.models import ApplicantOut, ExplainOut, LinkOut, NetworkOut, PathsOut, TimelineEvent
 from graphsvc.api.security import Caller
-from graphsvc.errors import NotFoundError
 
 router = APIRouter(prefix="/v1", tags=["applicants"])
 ERRORS = {401: {"description": "no or unknown API key"}, 403: {"description": "role not allowed"},
@@ -25,35 +23,17 @@ ApplicantId = Annotated[str, Query(min_length=1, max_length=128)]
 async def get_applicant(applicant_id: str, request: Request, app_state: State,
                         caller: Annotated[Caller, Depends(allowed("get_applicant"))]) -> ApplicantOut:
     """An applicant's applications, outcomes, latest score with reasons, and identifiers (masked by role)."""
-    service = app_state.service
-    info = service.store.applicants([applicant_id])
-    if not len(info):
-        raise NotFoundError(f"no applicant {applicant_id!r}")
-    row = info.iloc[0]
-    latest = service.store.served_run()
-    run_id = str(latest["run_id"]) if latest else None
-    scored = (service.store.run_table(run_id, "scores", where={"applicant_id": [applicant_id]})
-              if run_id else None)
-    score = scored.iloc[0] if scored is not None and len(scored) else None
-    reasons = json.loads(score["reasons"]) if score is not None and isinstance(score["reasons"], str) else []
-    links = service.links_of([applicant_id]).sort_values(["role", "kind", "value"])
-    outcomes, applied = service.store.timelines([applicant_id])
-    timeline = sorted([TimelineEvent(at=normalise.format_timestamp(at), event="applied") for _, at in applied]
-                      + [TimelineEvent(at=normalise.format_timestamp(at), event=outcome)
-                         for _, outcome, at in outcomes],
-                      key=lambda e: (e.at is None, e.at or "", e.event))
+    found = app_state.service.applicant(applicant_id)
     audit(request, app_state, caller, [applicant_id])
+    role = caller.role
     return ApplicantOut(
-        applicant_id=applicant_id, applications=int(row["applications"]),
-        outcomes=sorted(row["outcomes"].split(",")) if isinstance(row["outcomes"], str) else [],
-        score=None if score is None else int(score["score"]), band=None if score is None else score["band"],
-        ring_id=None if score is None else score["ring_id"], run_id=run_id,
-        reasons=masking.evidence(reasons, caller.role), timeline=timeline,
-        identifiers=[LinkOut(kind=r.kind, value=masking.identifier(r.kind, r.value, caller.role), role=r.role,
-                             relation=r.relation or None, name=masking.name(r.name, caller.role),
+        **{k: found[k] for k in ("applicant_id", "applications", "outcomes", "score", "band", "ring_id", "run_id")},
+        reasons=masking.evidence(found["reasons"], role), timeline=[TimelineEvent(**e) for e in found["timeline"]],
+        identifiers=[LinkOut(kind=r.kind, value=masking.identifier(r.kind, r.value, role), role=r.role,
+                             relation=r.relation or None, name=masking.name(r.name, role),
                              first_seen=normalise.format_timestamp(r.first_seen),
                              last_seen=normalise.format_timestamp(r.last_seen), count=int(r.count))
-                     for r in links.itertuples(index=False)])
+                     for r in found["links"].itertuples(index=False)])
 
 
 @router.get("/applicants/{applicant_id}/network", response_model=NetworkOut, name="get_network",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,13 +10,6 @@ from graphsvc.api import masking
 from graphsvc.api.deps import State, allowed, audit
 from graphsvc.api.models import ApplicationIn, ScoreOut
 from graphsvc.api.security import Caller
-from graphsvc.online import (
-    check_application,
-    prepare_application,
-    score_neighbourhood,
-    screen_forgotten,
-    store_application,
-)
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
 ERRORS = {401: {"description": "no or unknown API key"}, 403: {"description": "role not allowed"},
@@ -38,17 +30,10 @@ async def score_application(
     included) is a 409, also for a dry run.
     Invalid optional values (an identifier, a contact without a valid phone) are
     left out and listed in ``ignored``; only a missing or invalid key field is a 422."""
-    store = app_state.service.store
     application = body.model_dump(exclude={"contacts"}, exclude_none=True)
     contacts = [c.model_dump(exclude_none=True) for c in body.contacts]
-    prepared = prepare_application(application, contacts, app_state.settings)
-    screen_forgotten(store, prepared, app_state.settings.identity_key())
-    if dry_run:
-        check_application(store, prepared)
-    stored = False if dry_run else store_application(store, prepared)
-    deadline = time.monotonic() + app_state.settings.score_budget_ms / 1000
-    result = score_neighbourhood(store, prepared, deadline=deadline)
+    result = app_state.service.score_application(application, contacts, dry_run=dry_run)
     subjects = [result["applicant_id"], *(p for r in result["reasons"] for p in r["evidence"].get("path", []))]
     audit(request, app_state, caller, subjects)
-    return ScoreOut(application_id=body.application_id, stored=stored, dry_run=dry_run, ignored=prepared.ignored,
+    return ScoreOut(application_id=body.application_id, dry_run=dry_run,
                     **{**result, "reasons": masking.evidence(result["reasons"], caller.role)})

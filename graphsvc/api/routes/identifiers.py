@@ -11,7 +11,6 @@ from graphsvc.api import masking
 from graphsvc.api.deps import State, allowed, audit
 from graphsvc.api.models import HolderOut, IdentifierOut
 from graphsvc.api.security import Caller
-from graphsvc.policy import Policy
 
 router = APIRouter(prefix="/v1/identifiers", tags=["identifiers"])
 ERRORS = {400: {"description": "the value is not valid for its kind"}, 401: {"description": "no or unknown API key"},
@@ -27,16 +26,11 @@ async def identifier_applicants(
 ) -> IdentifierOut:
     """Applicants linked to an identifier written as people write it (``138 0013 8000``),
     unless it is a hub (more holders than its kind's cap), whose holders are not listed."""
-    service = app_state.service
-    canonical = service.canonical(kind, value)
-    degrees = service.store.identifier_degrees([(kind, canonical)])
-    degree = int(degrees["degree"].iloc[0]) if len(degrees) else 0
-    hub = degree > Policy().rule(kind).hub
-    links = service.links_to([(kind, canonical)] if degree and not hub else [])
+    found = app_state.service.identifier(kind, value)
     holders = [HolderOut(applicant_id=r.applicant_id, role=r.role, relation=r.relation or None,
                          first_seen=normalise.format_timestamp(r.first_seen),
                          last_seen=normalise.format_timestamp(r.last_seen), count=int(r.count))
-               for r in links.sort_values(["applicant_id", "role"]).itertuples(index=False)]
+               for r in found["holders"].itertuples(index=False)]
     audit(request, app_state, caller, [h.applicant_id for h in holders])
-    return IdentifierOut(kind=kind, value=masking.identifier(kind, canonical, caller.role), degree=degree, hub=hub,
-                         applicants=holders)
+    return IdentifierOut(kind=kind, value=masking.identifier(kind, found["value"], caller.role),
+                         degree=found["degree"], hub=found["hub"], applicants=holders)

@@ -25,7 +25,7 @@ async def healthz() -> Health:
 async def readyz(app_state: State) -> Health | Response:
     """The store answers and holds a current schema."""
     try:
-        app_state.service.store.runs()
+        app_state.service.ready()
     except (GraphsvcError, OSError) as exc:
         from graphsvc.api.problems import problem
 

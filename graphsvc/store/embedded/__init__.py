@@ -122,6 +122,10 @@ class EmbeddedStore(Writer, Reader, Results, Store):
         (the API's score-on-write commits often; requests then never wait for it)."""
         return Checkpointer(self.path, self._con)
 
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
     def close(self) -> None:
         self._con.close()
 
