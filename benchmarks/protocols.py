@@ -32,7 +32,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from graphsvc import features  # noqa: E402
+from graphsvc import feature_table, features  # noqa: E402
 from graphsvc.backtest import auc, backtest, holdout, precision_at  # noqa: E402
 from graphsvc.linkage import link  # noqa: E402
 from graphsvc.loader import load  # noqa: E402
@@ -112,7 +112,8 @@ def _libraries(data: str, store, projection: Projection, linked, cut: int | None
         test = train.table
         label = np.isin(test.applicant_id, sorted(hidden))
         keep = ~train.label
-        test = features.Features(test.applicant_id[keep], {k: v[keep] for k, v in test.columns.items()}, test.prior)
+        test = feature_table.Features(test.applicant_id[keep], {k: v[keep] for k, v in test.columns.items()},
+                                      test.prior)
         label = label[keep]
     names = sorted(train.table.columns)
     x_train = np.column_stack([train.table[n] for n in names])

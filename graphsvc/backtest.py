@@ -24,7 +24,7 @@ from graphsvc.model import fit as fit_model
 from graphsvc.policy import Policy
 from graphsvc.projection import Projection
 from graphsvc.rescore import Progress, analyse
-from graphsvc.store.base import Store
+from graphsvc.store.base import RunScore, Store
 
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
@@ -234,6 +234,6 @@ def _new_applications(store: Store, result, as_of: int, fraud: set[str], k: int,
 def _run_lookup(result):
     """``Store.latest_scores``' answer, from an analysis that was not written."""
     rings = {r.ring_id: (float(r.risk), int(r.size)) for r in result.rings.itertuples(index=False)}
-    rows = {r.applicant_id: (int(r.score), r.band, r.ring_id, r.reasons, *rings.get(r.ring_id, (None, None)))
+    rows = {r.applicant_id: RunScore(int(r.score), r.band, r.ring_id, r.reasons, *rings.get(r.ring_id, (None, None)))
             for r in result.scores.itertuples(index=False)}
     return lambda ids: {a: rows[a] for a in ids if a in rows}

@@ -33,13 +33,13 @@ import numpy as np
 from scipy.sparse import csgraph
 
 from graphsvc import decision, features, linkage, neighbourhood, reasons, rings
-from graphsvc.features import DAY
+from graphsvc.feature_table import DAY
 from graphsvc.intake import Prepared, check_application, prepare_application, screen_forgotten, store_application
 from graphsvc.model import Model
 from graphsvc.policy import Policy
 from graphsvc.scoring import MIN_POINTS, STRENGTH, STRUCTURAL, ReasonCode, combine
 from graphsvc.settings import Settings
-from graphsvc.store.base import Store
+from graphsvc.store.base import RunScore, Store
 
 _BASES: dict[str, Basis] = {}  # run_id -> what it gives an answer: parsed once per process
 
@@ -207,25 +207,25 @@ def score_as_of(store: Store, applicant_id: str, at: int, **context) -> dict:
     return score_neighbourhood(store, prepared, **context)
 
 
-def _stored_reason(run_rows: dict, applicant: str, code: ReasonCode) -> dict | None:
+def _stored_reason(run_rows: dict[str, RunScore], applicant: str, code: ReasonCode) -> dict | None:
     row = run_rows.get(applicant)
-    if row is None or not isinstance(row[3], str) or str(code) not in row[3]:
+    if row is None or not isinstance(row.reasons, str) or str(code) not in row.reasons:
         return None
-    return next((r for r in json.loads(row[3]) if r["code"] == code), None)
+    return next((r for r in json.loads(row.reasons) if r["code"] == code), None)
 
 
-def _run_ring(me: str, neighbours: dict[str, float], run_rows: dict, policy: Policy) -> dict | None:
+def _run_ring(me: str, neighbours: dict[str, float], run_rows: dict[str, RunScore], policy: Policy) -> dict | None:
     """The applicant's ring in the served run, or the ring of a member it is strongly linked to."""
-    if me in run_rows and run_rows[me][2] is not None:
-        return {"ring_id": run_rows[me][2], "member": True, "via": None, "risk": run_rows[me][4],
-                "size": run_rows[me][5]}
+    mine = run_rows.get(me)
+    if mine is not None and mine.ring_id is not None:
+        return {"ring_id": mine.ring_id, "member": True, "via": None, "risk": mine.ring_risk, "size": mine.ring_size}
     linked = [a for a, w in neighbours.items() if w >= policy.strong_link and a in run_rows
-              and run_rows[a][2] is not None]
+              and run_rows[a].ring_id is not None]
     if not linked:
         return None
     via = max(linked, key=lambda a: (neighbours[a], a))
-    return {"ring_id": run_rows[via][2], "member": False, "via": via, "risk": run_rows[via][4],
-            "size": run_rows[via][5]}
+    theirs = run_rows[via]
+    return {"ring_id": theirs.ring_id, "member": False, "via": via, "risk": theirs.ring_risk, "size": theirs.ring_size}
 
 
 def _emerging(store: Store, found: neighbourhood.Neighbourhood, policy: Policy, basis: Basis, at: int,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from graphsvc.contract import RAW_KINDS, TOKENISED
-from graphsvc.features import DAY, WINDOWS, Features, Rows
+from graphsvc.feature_table import DAY, WINDOWS, Features, Rows
 from graphsvc.policy import Policy
 from graphsvc.projection import Projection
 from graphsvc.scoring import (

@@ -21,6 +21,7 @@ import pandas as pd
 from graphsvc import features, propagation, reasons, rings, serving
 from graphsvc import linkage as linkage_
 from graphsvc.background import PARALLEL_ROWS, ahead
+from graphsvc.feature_table import Features
 from graphsvc.model import Model
 from graphsvc.policy import Policy
 from graphsvc.projection import Projection
@@ -140,7 +141,7 @@ def analyse(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
 
 
 def _score(projection: Projection, linked, policy: Policy, store: Store, label, ring_ids, ring_risk,
-           fraud_mass, default_mass, to_fraud, to_default, table: features.Features,
+           fraud_mass, default_mass, to_fraud, to_default, table: Features,
            model: Model | None = None) -> pd.DataFrame:
     """Scores of the applicants in ``table`` (every known applicant, in position order):
     the hand-set policy's reasons, or with ``model`` its probability and the structural reasons."""

@@ -58,11 +58,12 @@ def groups(graph: sparse.csr_matrix, policy: Policy, seed: int) -> np.ndarray:
 def communities(graph: sparse.csr_matrix, policy: Policy, seed: int, algorithms=None) -> np.ndarray:
     """Group label of each applicant (-1: in no group of ``min_ring_size`` or more).
 
-    ``algorithms`` finds the groups (:func:`groups` in process by default; GDS on
-    Neo4j). Labels are numbered by each group's smallest applicant position.
+    ``algorithms`` finds the groups (:func:`groups` in process when None; GDS on
+    Neo4j, see :meth:`Store.algorithms <graphsvc.store.base.Store.algorithms>`).
+    Labels are numbered by each group's smallest applicant position.
     """
     n = graph.shape[0]
-    label = (algorithms or LocalAlgorithms()).groups(graph, policy, seed)
+    label = algorithms.groups(graph, policy, seed) if algorithms is not None else groups(graph, policy, seed)
     _, label, sizes = np.unique(label, return_inverse=True, return_counts=True)
     keep = sizes >= policy.min_ring_size
     first = np.full(len(sizes), n, dtype=np.int64)
@@ -71,18 +72,6 @@ def communities(graph: sparse.csr_matrix, policy: Policy, seed: int, algorithms=
     rank = np.empty(len(sizes), dtype=np.int64)
     rank[order] = np.arange(len(sizes))
     return np.where(keep[label], rank[label], -1)
-
-
-class LocalAlgorithms:
-    """Whole-graph algorithms in this process: scipy components, leidenalg, scipy PageRank."""
-
-    def groups(self, graph: sparse.csr_matrix, policy: Policy, seed: int) -> np.ndarray:
-        return groups(graph, policy, seed)
-
-    def pagerank(self, graph: sparse.csr_matrix, seeds: np.ndarray, restart: float) -> np.ndarray:
-        from graphsvc.propagation import personalised_pagerank
-
-        return personalised_pagerank(graph, seeds, restart)
 
 
 def prune(label: np.ndarray, linked, policy: Policy, rounds: int = 3) -> np.ndarray:

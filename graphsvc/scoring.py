@@ -141,7 +141,7 @@ def velocity_prefixes(policy, kinds: tuple[str, ...]) -> dict[str, tuple[str, ..
 
 
 def velocity(table, policy, kinds: tuple[str, ...]) -> dict[ReasonCode, tuple[np.ndarray, np.ndarray]]:
-    """Velocity strength of every row of a feature table (:class:`~graphsvc.features.Features`),
+    """Velocity strength of every row of a feature table (:class:`~graphsvc.feature_table.Features`),
     per family's code, with the index of the family's prefix that gave it (for the evidence)."""
     out = {}
     for family, prefixes in velocity_prefixes(policy, kinds).items():

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import operator
-import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -27,9 +25,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from graphsvc import keys
+from graphsvc import templates
 from graphsvc.contract import KIND_NAME, TABLES
 from graphsvc.errors import ContractError, MappingError
+from graphsvc.templates import matches, parse_template, render
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class TableSource:
     source: str = "canonical"
     columns: dict[str, str] = field(default_factory=dict)  # contract column -> file column
     constants: dict[str, str] = field(default_factory=dict)
-    # file column -> a value (equal), a list (one of), or {operator: bound} (all hold): see matches()
+    # file column -> a value (equal), a list (one of), or {operator: bound} (all hold): see templates.matches()
     where: dict[str, str | list[str] | dict[str, str]] = field(default_factory=dict)
     null_values: dict[str, list[str]] = field(default_factory=dict)
     properties: tuple[str, ...] | None = None  # None: every unmapped column (tables that keep them)
@@ -61,7 +60,7 @@ class TableSource:
                 raise MappingError(f"identifier kind {kind!r} must match {KIND_NAME.pattern}")
         for column, template in self.generated.items():
             try:
-                parts = _parse_template(template)
+                parts = parse_template(template)
             except ValueError as exc:
                 raise MappingError(f"generated {column} = {template!r}: {exc}") from None
             if not any(isinstance(part, tuple) for part in parts):
@@ -70,7 +69,7 @@ class TableSource:
 
     def template_columns(self) -> list[str]:
         """Columns that generated values read."""
-        return sorted({c for t in self.generated.values() for part in _parse_template(t)
+        return sorted({c for t in self.generated.values() for part in parse_template(t)
                        if isinstance(part, tuple) for c in part[1]})
 
     def checksum(self) -> str:
@@ -319,124 +318,6 @@ class Lookup:
         return pd.Series(frame[self.value].to_numpy(object), index=keys_.to_numpy(object))
 
 
-#: functions a template placeholder may apply, left to right: ``{name|strip|lower}``
-FUNCTIONS = {
-    "lower": lambda v: v.str.lower(),
-    "upper": lambda v: v.str.upper(),
-    "strip": lambda v: v.str.strip(),
-    "digits": lambda v: v.str.replace(r"[^0-9]", "", regex=True),
-}
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-
-
-def _parse_template(template: str) -> list:
-    """A template as text pieces and placeholders ``(what, columns, functions)``:
-    ``what`` is ``row``, ``hash`` or ``column``. Raises ValueError for a bad one."""
-    parts: list = []
-    at = 0
-    for found in _PLACEHOLDER.finditer(template):
-        if found.start() > at:
-            parts.append(template[at:found.start()])
-        name, *functions = [x.strip() for x in found.group(1).split("|")]
-        unknown = [f for f in functions if f not in FUNCTIONS]
-        if unknown:
-            raise ValueError(f"unknown function(s) {unknown}; functions: {', '.join(FUNCTIONS)}")
-        if name == "row":
-            parts.append(("row", (), tuple(functions)))
-        elif name.startswith("hash:"):
-            columns = tuple(c.strip() for c in name[len("hash:"):].split(",") if c.strip())
-            if not columns:
-                raise ValueError("{hash:...} names no column")
-            parts.append(("hash", columns, tuple(functions)))
-        elif name:
-            parts.append(("column", (name,), tuple(functions)))
-        else:
-            raise ValueError("an empty placeholder {}")
-        at = found.end()
-    rest = template[at:]
-    if "{" in rest or "}" in rest or any("{" in p or "}" in p for p in parts if isinstance(p, str)):
-        raise ValueError("unbalanced braces")
-    if rest:
-        parts.append(rest)
-    return parts
-
-
-def render(template: str, raw: pd.DataFrame) -> pd.Series:
-    """The values a ``generated`` template gives for each row of ``raw`` (file columns,
-    indexed by data row number): text pieces and placeholders joined; a row where a
-    named column is missing gets a missing value.
-
-    >>> raw = pd.DataFrame({"who": ["Ann ", None]}, index=[1, 2], dtype="string")
-    >>> render("p2p-{who|strip|lower}-{row}", raw).tolist()
-    ['p2p-ann-1', <NA>]
-    """
-    out = pd.Series("", index=raw.index, dtype="string")
-    for part in _parse_template(template):
-        if isinstance(part, str):
-            out = out + part
-            continue
-        what, columns, functions = part
-        if what == "row":
-            value = pd.Series(raw.index, index=raw.index).astype("string")
-        elif what == "hash":
-            digest = keys.row_ids("generated-id", [raw[c].fillna("").to_numpy(object) for c in columns])
-            value = pd.Series([f"{int(d):016x}" for d in digest], index=raw.index, dtype="string")
-        else:
-            value = raw[columns[0]].astype("string")
-        for name in functions:
-            value = FUNCTIONS[name](value)
-        out = out + value
-    return out
-
-
-COMPARISONS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
-               ">=": operator.ge}
-
-
-def _condition(path: Path, column: str, value) -> str | list[str] | dict[str, str]:
-    """A ``where`` entry as read from the mapping, checked (values kept as text)."""
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    if isinstance(value, dict):
-        unknown = sorted(set(value) - set(COMPARISONS))
-        if unknown or not value:
-            raise MappingError(f"{path}: where.{column} takes operators {', '.join(COMPARISONS)}, got {unknown}")
-        return {op: str(v) for op, v in value.items()}
-    return str(value)
-
-
-def matches(values: pd.Series, condition: str | list[str] | dict[str, str]) -> pd.Series:
-    """Bool per value: equal to a text, one of a list, or within every ``{operator: bound}``.
-
-    A bound that is a number compares the values as numbers, one that is an ISO date
-    or time compares them as times (in ``GRAPHSVC_TIMEZONE``), any other as text; a
-    value that is not a number (or a time) then matches no comparison.
-
-    >>> matches(pd.Series(["3", "12", "x"]), {">=": "5"}).tolist()
-    [False, True, False]
-    """
-    if isinstance(condition, str):
-        return (values == condition).fillna(False)
-    if isinstance(condition, list):
-        return values.isin(condition).fillna(False)
-    from graphsvc import normalise
-    from graphsvc.settings import get_settings
-
-    zone = get_settings().timezone
-    keep = pd.Series(True, index=values.index)
-    for op, bound in condition.items():
-        number = pd.to_numeric(pd.Series([bound]), errors="coerce").iloc[0]
-        when = normalise.timestamps(pd.Series([bound]), zone).iloc[0]
-        if not pd.isna(number):
-            left, right = pd.to_numeric(values, errors="coerce"), float(number)
-        elif not pd.isna(when):
-            left, right = normalise.timestamps(values, zone).astype("Float64"), float(when)
-        else:
-            left, right = values, bound
-        keep &= COMPARISONS[op](left, right).fillna(False).astype(bool) & left.notna()
-    return keep
-
-
 def read_mapping(path: Path, data_dir: Path | None = None) -> list[TableSource]:
     """Sources declared by a ``loaders/NAME.toml`` mapping.
 
@@ -485,7 +366,7 @@ def read_mapping(path: Path, data_dir: Path | None = None) -> list[TableSource]:
             table=entry["table"], path=file, source=name,
             columns=dict(entry.get("columns", {})),
             constants={k: str(v) for k, v in entry.get("constants", {}).items()},
-            where={k: _condition(path, k, v) for k, v in entry.get("where", {}).items()},
+            where={k: templates.condition(path, k, v) for k, v in entry.get("where", {}).items()},
             null_values={k: [str(x) for x in v] for k, v in entry.get("null_values", {}).items()},
             properties=tuple(properties) if properties is not None else None,
             kinds=dict(entry.get("kinds", {})),

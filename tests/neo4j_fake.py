@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from graphsvc import queries
+from graphsvc.store.neo4j import queries
 
 Responder = Callable[[str, dict], list[dict]]
 

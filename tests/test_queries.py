@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from graphsvc import queries
+from graphsvc.store.neo4j import queries
 
 ROOT = Path(__file__).resolve().parents[1]
 LINT = ROOT / "tests" / "cypher_lint"

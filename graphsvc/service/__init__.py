@@ -107,8 +107,8 @@ class Service(Lookups, Exploring, Runs, People):
         NotFoundError
             For an unknown query name.
         """
-        from graphsvc import queries
         from graphsvc.store.base import NO_CYPHER
+        from graphsvc.store.neo4j import queries
 
         if not self.store.speaks_cypher:
             raise ConfigurationError(NO_CYPHER)
@@ -121,7 +121,7 @@ class Service(Lookups, Exploring, Runs, People):
 
 def query_library() -> pd.DataFrame:
     """The named queries of the Cypher library: name, parameters and description."""
-    from graphsvc import queries
+    from graphsvc.store.neo4j import queries
 
     return pd.DataFrame([{"name": q.name, "parameters": ", ".join(q.parameters), "description": q.description}
                          for q in queries.library()], columns=["name", "parameters", "description"])

@@ -9,18 +9,20 @@ never by a backend's internal ids.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from contextlib import contextmanager
+from abc import abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from graphsvc.contract import CONTACT_SOURCES
 from graphsvc.errors import ConfigurationError
+from graphsvc.store.reading import StoreReader
+from graphsvc.store.records import StoreRecords
+from graphsvc.store.results import StoreResults
+from graphsvc.store.writing import StoreWriter
 
 REJECT_COLUMNS = ["row", "column", "reason", "detail"]
 #: what a store without Cypher answers a named query
@@ -133,6 +135,55 @@ SOURCE_NAMES = (None, *CONTACT_SOURCES)
 #: columns of the relation frames a store returns
 RELATION_COLUMNS = ["src_applicant_id", "dst_applicant_id", "type", "at", "amount"]
 
+class NeighbourRow(NamedTuple):
+    """One row of :meth:`~graphsvc.store.reading.StoreReader.neighbourhood`: a link of an
+    identifier of the neighbourhood, or (``holder`` None) a hub counted, not fetched."""
+
+    kind: str
+    value: str
+    degree: int  # distinct holders, counted up to the cap + 1
+    holder: str | None  # applicant_id
+    role: str | None  # own or contact
+    relation: str | None
+    first_seen: float | None  # epoch seconds
+    source: str | None  # contact source
+    consents: str | None  # the holder's stated consents
+
+
+class OutcomeEvent(NamedTuple):
+    """An outcome of an applicant (epoch seconds, None when undated)."""
+
+    applicant_id: str
+    outcome: str
+    observed_at: int | None
+
+
+class ApplicationEvent(NamedTuple):
+    """An application of an applicant (epoch seconds, None when undated)."""
+
+    applicant_id: str
+    applied_at: int | None
+
+
+class ApplicantOutcome(NamedTuple):
+    """One of an applicant's outcomes, with the phone it was recorded on."""
+
+    outcome: str
+    observed_at: int | None
+    phone: str | None
+
+
+class RunScore(NamedTuple):
+    """An applicant's row of a run's scores, with its ring's risk and size (None outside rings)."""
+
+    score: int
+    band: str
+    ring_id: str | None
+    reasons: str | None  # JSON
+    ring_risk: float | None
+    ring_size: int | None
+
+
 def require_applicant(store: Store, applicant_id: str) -> None:
     """Raise :class:`~graphsvc.errors.NotFoundError` unless the store holds the applicant."""
     from graphsvc.errors import NotFoundError
@@ -169,8 +220,11 @@ RUN_TABLES = {
 }
 
 
-class Store(ABC):
-    """Store of record. Implementations: embedded (SQLite) and neo4j."""
+class Store(StoreReader, StoreWriter, StoreResults, StoreRecords):
+    """Store of record: reads of the graph (:mod:`~graphsvc.store.reading`), writes
+    (:mod:`~graphsvc.store.writing`), re-score results (:mod:`~graphsvc.store.results`)
+    and the records kept for people (:mod:`~graphsvc.store.records`), plus the
+    capabilities a backend declares. Implementations: embedded (SQLite) and neo4j."""
 
     #: the most rows one load batch (one transaction) may hold on this store, or None for
     #: no limit beyond ``GRAPHSVC_BATCH_ROWS``; a constant, so that batch boundaries (and
@@ -201,214 +255,12 @@ class Store(ABC):
         the embedded file checkpoints its write-ahead log from a thread)."""
         return None
 
-    def stage(self, table: str, rows: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-        """Work on a batch that needs no database (hashing keys, aggregating links):
-        the rows, with columns added, and anything else the writer may use.
-
-        Must not touch connections: the loader runs it in a forked child process,
-        beside the writer. The default does nothing.
-        """
-        return rows, {}
-
-    def apply(self, batch: Batch) -> BatchResult:
-        """Apply one batch atomically, with its manifest row and rejects (staging
-        it first unless ``batch.prepared`` says it was)."""
-        return self.apply_all([batch])[0]
-
-    @abstractmethod
-    def apply_all(self, batches: list[Batch]) -> list[BatchResult]:
-        """Apply several batches in one transaction (an application with its
-        contacts, written by the API): all of them or none."""
-
-    @abstractmethod
-    def write_application(self, application: dict, contacts: list[dict], checksum: str, *,
-                          dry: bool = False) -> str:
-        """Write one validated application with its contacts in one transaction, as a
-        loaded batch would (the API's path): ``stored``, ``duplicate`` (the same
-        application with no contact it was not stored with) or ``conflict``. ``dry``
-        decides the same way and writes nothing."""
-
-    @abstractmethod
-    def neighbourhood(self, applicant_ids: list[str], identifiers: list[tuple[str, str]], cap: int) -> list[tuple]:
-        """The one-hop neighbourhood of applicants for online scoring, as tuples.
-
-        Covers ``identifiers`` and every identifier the applicants already have:
-        ``(kind, value, degree, holder, role, relation, first_seen, source, consents)``,
-        one row per link (``source`` the contact source, ``consents`` the holder's stated
-        consents), with ``degree`` (distinct applicants) counted only up to ``cap + 1``;
-        identifiers above ``cap`` come as one row without holder (None).
-        """
-
-    @abstractmethod
-    def timelines(self, applicant_ids: list[str]) -> tuple[list[tuple], list[tuple]]:
-        """What happened to the given applicants: their outcomes ``(applicant_id,
-        outcome, observed_at)`` and applications ``(applicant_id, applied_at)``
-        (times in epoch seconds, None when undated)."""
-
-    @abstractmethod
-    def latest_scores(self, run_id: str, applicant_ids: list[str]) -> dict[str, tuple]:
-        """Scores of a run by applicant: ``(score, band, ring_id, reasons JSON)``,
-        with the ring's ``(risk, size)`` appended (None, None outside rings)."""
-
-    @abstractmethod
-    def applicant_outcomes(self, applicant_id: str) -> list[tuple]:
-        """One applicant's outcomes, oldest first: ``(outcome, observed_at, phone)``."""
-
-    @abstractmethod
-    def application(self, application_id: str) -> dict | None:
-        """A stored application: applicant_id, applied_at and content digest; None if unknown."""
-
-    @abstractmethod
-    def record_access(self, entry: dict) -> None:
-        """Append one row to the audit trail (append-only: rows are never changed)."""
-
-    @abstractmethod
-    def access_log(self, limit: int = 100, subject: str | None = None) -> pd.DataFrame:
-        """The newest audit rows, optionally those naming ``subject`` among their subjects."""
-
-    @abstractmethod
-    def loaded_batches(self, checksum: str, table: str) -> pd.DataFrame:
-        """Manifest rows already applied for a file read as a table."""
-
-    @abstractmethod
-    def rejects(self, checksum: str, table: str) -> pd.DataFrame:
-        """Rejected rows recorded for a file read as a table."""
-
-    @abstractmethod
-    def counts(self) -> dict[str, dict[str, int]]:
-        """Node, link and fact counts by kind."""
-
-    @abstractmethod
-    def forget(self, plans: list, entries: list[dict]) -> list[dict[str, int]]:
-        """Apply erasure plans (:class:`graphsvc.erasure.Plan`), each in one transaction
-        with its audit row: the applicant and its facts, links, pending facts, the plan's
-        identifiers and every run's results about them removed, the tombstones added.
-        Returns what was removed per plan, by kind of row."""
-
-    @abstractmethod
-    def stale_contacts(self, source: str | None, before: int) -> pd.DataFrame:
-        """Contact links from ``source`` (None: not stated) last seen before ``before``
-        (epoch seconds; undated ones never): ``applicant_id, value, last_seen``."""
-
-    @abstractmethod
-    def forget_contacts(self, plan, entry: dict) -> dict[str, int]:
-        """Remove contact links past their retention (:class:`graphsvc.erasure.ContactPlan`)
-        with the guarantees of :meth:`forget`, in one transaction; what was removed."""
-
-    @abstractmethod
-    def record_review(self, entry: dict) -> None:
-        """Store a request for human review (:data:`REVIEW_COLUMNS`, :mod:`graphsvc.decision`)."""
-
-    @abstractmethod
-    def reviews(self, *, status: str | None = None, applicant_id: str | None = None,
-                review_id: str | None = None) -> pd.DataFrame:
-        """Review requests (:data:`REVIEW_COLUMNS`), newest first, optionally filtered."""
-
-    @abstractmethod
-    def close_review(self, review_id: str, closed: dict) -> bool:
-        """Close an open review (``closed_at, closed_by, outcome, note``); False when no
-        open review has this id."""
-
-    @abstractmethod
-    def tombstones(self) -> frozenset[str]:
-        """Digests of what erased people left (:func:`graphsvc.erasure.digest`)."""
-
-    @abstractmethod
-    def tombstoned(self, digests: list[str]) -> frozenset[str]:
-        """Those of ``digests`` that are tombstones (one look-up, for score-on-write)."""
-
-    @abstractmethod
-    def pending(self) -> pd.DataFrame:
-        """Facts waiting for their applicant, by table: ``table, rows, oldest`` (epoch
-        seconds the oldest was kept); no row for a table with none waiting."""
-
-    @abstractmethod
-    def applicant_links(self, applicant_ids: list[str]) -> pd.DataFrame:
-        """Links of the given applicants (:data:`LINK_COLUMNS`)."""
-
-    @abstractmethod
-    def applicant_relations(self, applicant_ids: list[str]) -> pd.DataFrame:
-        """Relations (transfers, referrals ...) to or from the given applicants, oldest
-        first: :data:`RELATION_COLUMNS` (``at`` in epoch seconds, None when undated)."""
-
-    @abstractmethod
-    def identifier_links(
-        self, identifiers: list[tuple[str, str]], max_degree: int | None = None
-    ) -> pd.DataFrame:
-        """Links of the given identifiers; those with more holders than ``max_degree``
-        are left out (see :meth:`identifier_degrees`)."""
-
-    @abstractmethod
-    def identifier_degrees(self, identifiers: list[tuple[str, str]], cap: int | None = None) -> pd.DataFrame:
-        """Number of distinct applicants per identifier: kind, value, degree. With
-        ``cap``, counting stops at ``cap + 1`` (enough to tell a hub), so the cost
-        is bounded whatever the identifier's real degree."""
-
-    @abstractmethod
-    def applicants(self, applicant_ids: list[str]) -> pd.DataFrame:
-        """Known applicants among ``applicant_ids`` with outcome flags."""
-
-    @abstractmethod
-    def shared_identifiers(self, kind: str, min_degree: int = 2) -> pd.DataFrame:
-        """Identifiers of a kind held by at least ``min_degree`` applicants, with the
-        number of holders and of holders with a fraud outcome."""
-
-    @abstractmethod
-    def outcome_events(self, outcome: str) -> pd.DataFrame:
-        """Every recorded outcome of a kind: applicant_id, observed_at (epoch seconds)."""
-
-    @abstractmethod
-    def graph_arrays(self, as_of: int | None = None) -> GraphArrays:
-        """Links, outcomes and applications known at ``as_of`` (epoch seconds;
-        everything when None). Undated links count as always known; undated
-        outcomes as never known before the present."""
-
-    @abstractmethod
-    def identifier_values(self, refs: np.ndarray) -> pd.DataFrame:
-        """Kind and value of identifiers by store id: ref, kind, value."""
-
-    @abstractmethod
-    def save_run(self, run: dict, tables: dict[str, pd.DataFrame], promotions: list[dict] = ()) -> None:
-        """Write a re-score run (``run_id``, parameters, timings, counts), its result
-        tables (:data:`RUN_TABLES`) and its promotion log entries (:mod:`graphsvc.serving`)
-        in one transaction, adding the time the write took to ``run["timings"]["write"]``."""
-
-    @abstractmethod
-    def served_run(self) -> dict | None:
-        """The run served (as :meth:`runs` gives it): the run of the newest ``promote`` or
-        ``rollback`` entry of the promotion log; with no log entry at all (runs written
-        before the log existed), the newest run; else None."""
-
-    @abstractmethod
-    def promotions(self) -> pd.DataFrame:
-        """The promotion log, newest first: at, run_id, action (promote, hold, rollback),
-        reason, replaces (the run served before, for promote and rollback)."""
-
-    @abstractmethod
-    def record_promotion(self, entry: dict) -> None:
-        """Append one entry (:data:`PROMOTION_COLUMNS`) to the promotion log."""
-
-    @abstractmethod
-    def runs(self) -> pd.DataFrame:
-        """Re-score runs, newest first: run_id, created_at, as_of, seed, params,
-        timings, counts."""
-
-    @abstractmethod
-    def run_table(self, run_id: str, table: str, *, where: dict[str, list] | None = None) -> pd.DataFrame:
-        """A result table of a run, optionally filtered by column values."""
-
     def algorithms(self):
         """Whole-graph algorithms (components, communities, PageRank) for this store's
-        data: in this process by default (:class:`graphsvc.rings.LocalAlgorithms`)."""
-        from graphsvc.rings import LocalAlgorithms
+        data: in this process by default (:class:`graphsvc.store.algorithms.LocalAlgorithms`)."""
+        from graphsvc.store.algorithms import LocalAlgorithms
 
         return LocalAlgorithms()
-
-    @contextmanager
-    def bulk(self, expected_rows: int) -> Iterator[None]:
-        """A large load of about ``expected_rows`` rows follows (an implementation may
-        defer index upkeep or hold keys in memory)."""
-        yield
 
     @abstractmethod
     def close(self) -> None:

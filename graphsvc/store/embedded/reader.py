@@ -10,7 +10,16 @@ import numpy as np
 import pandas as pd
 
 from graphsvc import keys
-from graphsvc.store.base import LINK_COLUMNS, RELATION_COLUMNS, SOURCE_CODES, GraphArrays
+from graphsvc.store.base import (
+    LINK_COLUMNS,
+    RELATION_COLUMNS,
+    SOURCE_CODES,
+    ApplicantOutcome,
+    ApplicationEvent,
+    GraphArrays,
+    NeighbourRow,
+    OutcomeEvent,
+)
 from graphsvc.store.embedded.sql import Connection, connect, frame
 
 
@@ -141,9 +150,10 @@ class Reader:
         )
 
 
-    def neighbourhood(self, applicant_ids: list[str], identifiers: list[tuple[str, str]], cap: int) -> list[tuple]:
+    def neighbourhood(self, applicant_ids: list[str], identifiers: list[tuple[str, str]],
+                      cap: int) -> list[NeighbourRow]:
         hashes = json.dumps([int(h) for h in self._identifier_hashes(identifiers)])
-        return self._con.execute(
+        return [NeighbourRow._make(row) for row in self._con.execute(
             "WITH ids(id) AS (SELECT i.id FROM identifiers i WHERE i.hash IN (SELECT value FROM json_each(?1)) "
             "UNION SELECT l.identifier FROM links l WHERE l.applicant IN "
             "(SELECT id FROM applicants WHERE key IN (SELECT value FROM json_each(?2)))), "
@@ -154,24 +164,24 @@ class Reader:
             "LEFT JOIN holders h ON h.identifier = d.id AND d.degree < ?3 "
             "LEFT JOIN links l ON l.applicant = h.applicant AND l.identifier = h.identifier "
             "LEFT JOIN applicants a ON a.id = l.applicant ORDER BY d.kind, d.value, a.key",
-            (hashes, json.dumps(list(applicant_ids)), int(cap) + 1)).fetchall()
+            (hashes, json.dumps(list(applicant_ids)), int(cap) + 1))]
 
-    def timelines(self, applicant_ids: list[str]) -> tuple[list[tuple], list[tuple]]:
+    def timelines(self, applicant_ids: list[str]) -> tuple[list[OutcomeEvent], list[ApplicationEvent]]:
         wanted = json.dumps(list(applicant_ids))
         ids = "SELECT id, key FROM applicants WHERE key IN (SELECT value FROM json_each(?))"
-        outcomes = self._con.execute(
+        outcomes = [OutcomeEvent._make(row) for row in self._con.execute(
             f"WITH ids AS ({ids}) SELECT ids.key, o.outcome, o.observed_at FROM ids "  # noqa: S608
-            "JOIN outcomes o ON o.applicant = ids.id ORDER BY ids.key, o.observed_at, o.id", (wanted,)).fetchall()
-        applications = self._con.execute(
+            "JOIN outcomes o ON o.applicant = ids.id ORDER BY ids.key, o.observed_at, o.id", (wanted,))]
+        applications = [ApplicationEvent._make(row) for row in self._con.execute(
             f"WITH ids AS ({ids}) SELECT ids.key, p.applied_at FROM ids "  # noqa: S608
-            "JOIN applications p ON p.applicant = ids.id ORDER BY ids.key, p.applied_at", (wanted,)).fetchall()
+            "JOIN applications p ON p.applicant = ids.id ORDER BY ids.key, p.applied_at", (wanted,))]
         return outcomes, applications
 
-    def applicant_outcomes(self, applicant_id: str) -> list[tuple]:
-        return self._con.execute(
+    def applicant_outcomes(self, applicant_id: str) -> list[ApplicantOutcome]:
+        return [ApplicantOutcome._make(row) for row in self._con.execute(
             "SELECT o.outcome, o.observed_at, i.value FROM outcomes o JOIN applicants a ON a.id = o.applicant "
             "LEFT JOIN identifiers i ON i.id = o.phone WHERE a.key = ? ORDER BY o.observed_at, o.id",
-            (applicant_id,)).fetchall()
+            (applicant_id,))]
 
     def application(self, application_id: str) -> dict | None:
         row = self._con.execute(

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 
 from graphsvc.errors import InputError, NotFoundError, StoreError
-from graphsvc.store.base import PROMOTION_COLUMNS, REVIEW_COLUMNS, RUN_TABLES, SERVING, with_none
+from graphsvc.store.base import PROMOTION_COLUMNS, REVIEW_COLUMNS, RUN_TABLES, SERVING, RunScore, with_none
 from graphsvc.store.embedded.sql import Connection, first
 from graphsvc.store.staging import plain_rows
 
@@ -99,13 +99,13 @@ class Results:
         self._con.execute("INSERT INTO promotions (at, run_id, action, reason, replaces) VALUES (?, ?, ?, ?, ?)",
                           tuple(entry[c] for c in PROMOTION_COLUMNS))
 
-    def latest_scores(self, run_id: str, applicant_ids: list[str]) -> dict[str, tuple]:
+    def latest_scores(self, run_id: str, applicant_ids: list[str]) -> dict[str, RunScore]:
         rows = self._con.execute(
             "SELECT s.applicant_id, s.score, s.band, s.ring_id, s.reasons, r.risk, r.size FROM scores s "
             "LEFT JOIN rings r ON r.run_id = s.run_id AND r.ring_id = s.ring_id "
             "WHERE s.run_id = ? AND s.applicant_id IN (SELECT value FROM json_each(?))",
             (run_id, json.dumps(list(applicant_ids)))).fetchall()
-        return {row[0]: row[1:] for row in rows}
+        return {row[0]: RunScore._make(row[1:]) for row in rows}
 
     def run_table(self, run_id: str, table: str, *, where: dict[str, list] | None = None) -> pd.DataFrame:
         if table not in RUN_TABLES:

@@ -15,8 +15,6 @@ same transaction, so that links are found from either end.
 from __future__ import annotations
 
 import gc
-import math
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,62 +23,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from graphsvc import keys
-from graphsvc.contract import LinkRole
 from graphsvc.errors import KeyCollisionError, StoreError
 from graphsvc.store import staging
 from graphsvc.store.base import REJECT_COLUMNS, Batch, BatchResult, rejected_rows
 from graphsvc.store.embedded import sql
+from graphsvc.store.embedded.application import OneApplication
 from graphsvc.store.embedded.checkpoint import Checkpointer
 from graphsvc.store.embedded.known import HASHED, ApplicantIds, Known
 from graphsvc.store.embedded.reader import _ints
-from graphsvc.store.embedded.sql import Connection, ConstraintError, frame
-from graphsvc.store.staging import FACT_KEYS
-
-_NO_REJECTS = pd.DataFrame(columns=REJECT_COLUMNS)
-_INSERT_LINK = ("INSERT INTO links (applicant, identifier, role, relation, first_seen, last_seen, count, name, source) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-#: an applicant's consents are those of its newest application that stated them; of two
-#: stated at the same time, the one granting less (order of arrival never matters)
-_SET_CONSENTS = ("UPDATE applicants SET consents = ?1, consents_at = ?2 WHERE id = ?3 AND (consents_at IS NULL "
-                 "OR consents_at < ?2 OR (consents_at = ?2 AND consents > ?1))")
-_UPSERT_LINK = (
-    "INSERT INTO links (applicant, identifier, role, relation, first_seen, last_seen, count, name, source) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-    "first_seen = min(coalesce(first_seen, excluded.first_seen), "
-    "coalesce(excluded.first_seen, first_seen)), "
-    "last_seen = max(coalesce(last_seen, excluded.last_seen), "
-    "coalesce(excluded.last_seen, last_seen)), "
-    "count = count + excluded.count, "
-    # the name and source of the newest sighting that gave one, whatever the order of arrival
-    "name = CASE WHEN coalesce(excluded.last_seen, -1e18) >= coalesce(last_seen, -1e18) "
-    "THEN coalesce(excluded.name, name) ELSE coalesce(name, excluded.name) END, "
-    "source = CASE WHEN coalesce(excluded.last_seen, -1e18) >= coalesce(last_seen, -1e18) "
-    "THEN coalesce(excluded.source, source) ELSE coalesce(source, excluded.source) END"
+from graphsvc.store.embedded.sql import (
+    INSERT_LINK,
+    UPSERT_LINK,
+    Connection,
+    ConstraintError,
+    bindable,
+    bound_rows,
+    data_version,
+    frame,
 )
-
-
-def _column(values: pd.Series | np.ndarray) -> list:
-    """A column as a list SQLite can bind: numpy scalars unboxed, missing as None."""
-    if isinstance(values, np.ndarray) and values.dtype == object:
-        missing = pd.isna(values)
-        if missing.all():
-            return [None] * len(values)
-        if missing.any():
-            values = values.copy()
-            values[missing] = None  # NaN, NA and NaT alike (a third of a comprehension's time)
-        return values.tolist()
-    series = pd.Series(values)
-    kind = series.dtype.kind
-    missing = series.isna().to_numpy()
-    if kind in "iub" and not missing.any():
-        return series.astype(np.int64).tolist()
-    if kind in "iuf":
-        cast = int if kind in "iu" else float
-        return [None if m else cast(v) for v, m in zip(series.to_numpy(object), missing)]
-    if not missing.any():
-        return series.astype(object).tolist()
-    return [None if m else v for v, m in zip(series.astype(object).tolist(), missing)]
+from graphsvc.store.embedded.tables import Tables
 
 
 def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -96,16 +57,7 @@ def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ordered[starts], order[starts], inverse
 
 
-def _data_version(con: Connection) -> int:
-    """Changes whenever another connection commits to the file."""
-    return con.execute("PRAGMA data_version").fetchone()[0]
-
-
-def _rows(*columns: pd.Series | np.ndarray) -> list[tuple]:
-    return list(zip(*(_column(c) for c in columns)))
-
-
-class Writer:
+class Writer(Tables, OneApplication):
     """The write half of :class:`~graphsvc.store.embedded.EmbeddedStore`."""
 
     _con: Connection
@@ -128,7 +80,7 @@ class Writer:
             raise StoreError("the store is open read-only")
         con = self._con
         con.execute("BEGIN IMMEDIATE")
-        if self._known is not None and _data_version(con) != self._known.version:
+        if self._known is not None and data_version(con) != self._known.version:
             self._known = None  # another connection wrote: look hashes up in the database again
         try:
             results = [self._apply_one(batch) for batch in batches]
@@ -178,7 +130,7 @@ class Writer:
         if len(rejects):
             self._con.executemany(
                 "INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?, ?)",
-                _rows(
+                bound_rows(
                     np.full(len(rejects), o.checksum, dtype=object),
                     np.full(len(rejects), o.table, dtype=object),
                     np.full(len(rejects), o.file, dtype=object),
@@ -249,7 +201,7 @@ class Writer:
         marks = ", ".join("?" * (len(columns) + 2))
         picked = [np.asarray(pd.Series(c).to_numpy(object) if not isinstance(c, np.ndarray) else c)[order]
                   for c in columns]
-        self._con.executemany(f"INSERT INTO {table} VALUES ({marks})", _rows(ids, hashes[order], *picked))  # noqa: S608
+        self._con.executemany(f"INSERT INTO {table} VALUES ({marks})", bound_rows(ids, hashes[order], *picked))  # noqa: S608
 
     def _record_facts(self, table: str, hashes: np.ndarray) -> None:
         self._inserted(table, hashes)
@@ -337,13 +289,13 @@ class Writer:
         identifier = self._identifier_ids(agg["kind"], agg["value"], agg["identifier"])
         order = np.lexsort((identifier, agg["applicant"]))  # appends in key order where it can
         fresh = agg["applicant"][order] >= (np.iinfo(np.int64).max if new_from is None else new_from)
-        for statement, part in ((_UPSERT_LINK, order[~fresh]), (_INSERT_LINK, order[fresh])):
+        for statement, part in ((UPSERT_LINK, order[~fresh]), (INSERT_LINK, order[fresh])):
             if len(part):
                 self._con.executemany(statement, zip(
                     agg["applicant"][part].tolist(), identifier[part].tolist(), agg["role"][part].tolist(),
                     agg["relation"][part].tolist(), staging.stamps(agg["first_seen"][part]),
                     staging.stamps(agg["last_seen"][part]), agg["count"][part].tolist(),
-                    _column(agg["name"][part]), _column(agg["source"][part])))
+                    bindable(agg["name"][part]), bindable(agg["source"][part])))
         self._hold(agg["applicant"], identifier)
 
     def _hold(self, applicant: np.ndarray, identifier: np.ndarray) -> None:
@@ -366,267 +318,6 @@ class Writer:
 
     # -- one application at a time (the API's score-on-write) ---------------------------
 
-    def write_application(self, application: dict, contacts: list[dict], checksum: str, *,
-                          dry: bool = False) -> str:
-        """Write one validated application and its contacts in one transaction, with
-        the same hashes, links and manifest rows a loaded batch would give.
-
-        ``application`` holds ``application_id, applicant_id, applied_at, digest``
-        and ``id:<kind>`` values; contacts hold ``contact_phone, relation, source,
-        contact_name, recorded_at``. Returns ``stored``, ``duplicate`` (the same
-        content, contacts included, is already stored) or ``conflict`` (other content
-        under the id, or contacts it was not stored with).
-        """
-        if self.readonly:
-            raise StoreError("the store is open read-only")
-        con = self._con
-        app_hash = int(keys.salted("application", np.array([application["application_id"]], dtype=object))[0])
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            found = con.execute("SELECT key, digest FROM applications WHERE hash = ?", (app_hash,)).fetchone()
-            if found is not None:
-                if found[0] != application["application_id"]:
-                    raise KeyCollisionError(f"application hash collision: {application['application_id']!r}")
-                same = found[1] == application["digest"] and all(
-                    con.execute("SELECT 1 FROM contact_records WHERE hash = ?", (fact,)).fetchone()
-                    for fact in self._contact_facts(application["applicant_id"], contacts))
-                con.execute("ROLLBACK")
-                return "duplicate" if same else "conflict"
-            if dry:
-                con.execute("ROLLBACK")
-                return "stored"
-            applicant, created = self._one_applicant(application["applicant_id"])
-            at = application["applied_at"]
-            con.execute("INSERT INTO applications VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (int(self._next_ids("applications", 1)[0]), app_hash, application["application_id"],
-                         applicant, at, application["digest"], application.get("properties")))
-            held = []
-            for column in sorted(c for c in application if c.startswith("id:")):
-                if application[column] is not None:
-                    held.append(self._one_identifier(column[3:], application[column]))
-                    con.execute(_UPSERT_LINK, (applicant, held[-1], str(LinkRole.OWN), "", at, at, 1, None, None))
-            if application.get("consents") is not None:
-                con.execute(_SET_CONSENTS, (application["consents"], at, applicant))
-            new_contacts, listed = self._one_contacts(application["applicant_id"], applicant, contacts)
-            held += listed
-            self._hold(np.full(len(held), applicant), np.array(held, dtype=np.int64))
-            if created:  # facts that came before the applicant's first application
-                self._attached = {}
-                self._attach([application["applicant_id"]])
-            now = datetime.now(UTC).isoformat(timespec="seconds")
-            con.execute("INSERT INTO manifest VALUES (?, ?, 1, 1, 'api', 'api', 1, 1, 0, 0, ?)",
-                        (checksum, "applications", now))
-            if contacts:
-                con.execute("INSERT INTO manifest VALUES (?, ?, 1, ?, 'api', 'api', ?, ?, ?, 0, ?)",
-                            (checksum, "contacts", len(contacts), len(contacts), new_contacts,
-                             len(contacts) - new_contacts, now))
-            con.execute("COMMIT")
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
-        if self._applicant_cache.get(application["applicant_id"]) is None:
-            self._applicant_cache.add([application["applicant_id"]], [applicant])
-        return "stored"
-
-    def _one_applicant(self, key: str) -> tuple[int, bool]:
-        """The applicant's id, and whether this call created it."""
-        known = self._applicant_cache.get(key)
-        if known is None:
-            row = self._con.execute("SELECT id FROM applicants WHERE key = ?", (key,)).fetchone()
-            known = row[0] if row else None
-        if known is not None:
-            return known, False
-        known = int(self._next_ids("applicants", 1)[0])
-        self._con.execute("INSERT INTO applicants (id, key) VALUES (?, ?)", (known, key))
-        return known, True
-
-    def _one_identifier(self, kind: str, value: str) -> int:
-        h = int(keys.identifier_ids(kind, np.array([value], dtype=object))[0])
-        row = self._con.execute("SELECT id, kind, value FROM identifiers WHERE hash = ?", (h,)).fetchone()
-        if row is not None:
-            if (row[1], row[2]) != (kind, value):
-                raise KeyCollisionError(f"identifier hash collision: {h}")
-            return row[0]
-        new = int(self._next_ids("identifiers", 1)[0])
-        self._con.execute("INSERT INTO identifiers (id, hash, kind, value) VALUES (?, ?, ?, ?)", (new, h, kind, value))
-        return new
-
-    @staticmethod
-    def _contact_facts(applicant_key: str, contacts: list[dict]) -> list[int]:
-        """The fact hash of each contact row, as a loaded contacts file would give it."""
-        if not contacts:
-            return []
-        columns = FACT_KEYS["contacts"][1]
-        values = [[applicant_key if c == "applicant_id" else row.get(c) for row in contacts] for c in columns]
-        return keys.row_ids("contacts", [np.array(v, dtype=object) for v in values]).tolist()
-
-    def _one_contacts(self, applicant_key: str, applicant: int, contacts: list[dict]) -> tuple[int, list[int]]:
-        """Contact facts of one application; links aggregated as a batch aggregates them.
-        Returns the number of new contact rows and the ids of the phones linked."""
-        if not contacts:
-            return 0, []
-        facts = self._contact_facts(applicant_key, contacts)
-        fresh, seen_facts = [], set()
-        for fact, row in zip(facts, contacts):
-            if fact in seen_facts or self._con.execute(
-                    "SELECT 1 FROM contact_records WHERE hash = ?", (fact,)).fetchone():
-                continue
-            seen_facts.add(fact)
-            fresh.append(row)
-            self._con.execute("INSERT INTO contact_records VALUES (?)", (fact,))
-        links: dict[tuple[str, str], list[dict]] = {}
-        for row in fresh:
-            links.setdefault((row["contact_phone"], row["relation"]), []).append(row)
-        listed = []
-        for (phone, relation), rows in sorted(links.items()):
-            ordered = sorted(rows, key=lambda r: -math.inf if r.get("recorded_at") is None else r["recorded_at"])
-            times = [r["recorded_at"] for r in ordered if r.get("recorded_at") is not None]
-            last = ordered[-1]
-            listed.append(self._one_identifier("phone", phone))
-            self._con.execute(_UPSERT_LINK, (
-                applicant, listed[-1], str(LinkRole.CONTACT), relation,
-                min(times) if times else None, max(times) if times else None, len(rows),
-                last.get("contact_name"), last.get("source")))
-        return len(fresh), listed
-
-    def _split_known(self, table: str, rows: pd.DataFrame, columns: tuple[str, ...], prepared: dict):
-        """Keep rows naming applicants the store does not know as pending. Returns the
-        other rows, their applicant ids per column, and the rows newly kept and already
-        kept (duplicates)."""
-        ids = {c: self._row_applicants(rows, prepared, create=False) if c == "applicant_id"
-               else self._applicant_ids(rows[c], create=False) for c in columns}
-        missing = {c: found < 0 for c, found in ids.items()}
-        if "applicant_id" in columns and "applicant_id" not in rows and any(m.any() for m in missing.values()):
-            rows = rows.assign(applicant_id=prepared["applicant_keys"][rows["_a"].to_numpy(np.int64)])
-        wait, key = staging.waiting(rows, missing)
-        kept = repeated = 0
-        if wait.any():
-            records = staging.pending_records(table, rows.loc[wait], key[wait], int(time.time()))
-            before = self._con.total_changes()
-            self._con.executemany("INSERT OR IGNORE INTO pending (hash, tbl, waiting, since, body) "
-                                  "VALUES (:hash, :table, :waiting, :since, :body)", records)
-            kept = self._con.total_changes() - before
-            repeated = int(wait.sum()) - kept
-        keep = ~wait
-        return rows.loc[keep].reset_index(drop=True), {c: v[keep] for c, v in ids.items()}, kept, repeated
-
-    #: pending rows applied at a time when an applicant comes (memory stays bounded when
-    #: a whole contacts file waited for the applications that now arrive)
-    ATTACH_ROWS = 200_000
-
-    def _attach(self, applicant_keys: list[str]) -> None:
-        """Apply the pending facts that wait for these applicants (just stored, in this
-        transaction), table by table and in pieces of :attr:`ATTACH_ROWS`, and drop them
-        from ``pending``."""
-        con = self._con
-        if not applicant_keys or con.execute("SELECT 1 FROM pending LIMIT 1").fetchone() is None:
-            return
-        waiting = frame(con, "SELECT p.id, p.tbl FROM carray(?) k JOIN pending p ON p.waiting = k.value",
-                        (sql.texts(np.asarray(applicant_keys, dtype=object)),))
-        for table in staging.PENDING_COLUMNS:
-            ids = np.sort(waiting.loc[waiting["tbl"] == table, "id"].to_numpy(np.int64))
-            for start in range(0, len(ids), self.ATTACH_ROWS):
-                part = sql.ints(ids[start:start + self.ATTACH_ROWS])
-                records = frame(con, "SELECT since, body FROM pending WHERE id IN carray(?)",
-                                (part,)).to_dict("records")
-                con.execute("DELETE FROM pending WHERE id IN carray(?)", (part,))
-                rows, prepared = self.stage(table, staging.pending_frame(table, records))
-                pending = getattr(self, f"_apply_{table}")(rows, prepared)[3]
-                self._attached[table] = self._attached.get(table, 0) + len(records) - pending
-
-    def _apply_applicants(self, rows: pd.DataFrame, prepared: dict) -> tuple[int, int, pd.DataFrame, int]:
-        rows = rows.drop_duplicates("applicant_id", keep="last")
-        pending_before = len(self._pending_applicants)
-        ids = self._applicant_ids(rows["applicant_id"], create=True)
-        new = len(self._pending_applicants) - pending_before
-        changed = 0
-        if "properties" in rows and rows["properties"].notna().any():
-            before = self._con.total_changes()
-            self._con.executemany(
-                "UPDATE applicants SET properties = ? WHERE id = ? AND properties IS NOT ?",
-                [(p, i, p) for p, i in zip(_column(rows["properties"]), ids.tolist())],
-            )
-            changed = self._con.total_changes() - before
-        loaded = max(new, changed)
-        self._attach(list(self._pending_applicants)[pending_before:])
-        return loaded, len(rows) - loaded, _NO_REJECTS, 0
-
-    def _apply_applications(self, rows: pd.DataFrame, prepared: dict) -> tuple[int, int, pd.DataFrame, int]:
-        rows, duplicates, repeated = staging.repeated_applications(rows)
-        hashes = rows["_fact"].to_numpy(np.int64)
-        stored = self._probe("applications", hashes, "t.hash, t.key, t.digest").set_index("hash")
-        known_key = pd.Series(hashes).map(stored["key"]) if len(stored) else pd.Series([None] * len(rows))
-        clash = known_key.notna().to_numpy() & (known_key.to_numpy() != rows["application_id"].to_numpy())
-        if clash.any():
-            raise KeyCollisionError(f"application hash collision: {rows.loc[clash, 'application_id'].tolist()[:3]}")
-        old_digest = pd.Series(hashes).map(stored["digest"]).to_numpy() if len(stored) else np.full(len(rows), np.nan)
-        new, same, conflicting = staging.stored_applications(rows, old_digest)
-        duplicates += same
-        rejects = [repeated, conflicting]
-        rows, hashes = rows.loc[new].reset_index(drop=True), hashes[new]
-        new_from = int(self._next_ids("applicants", 1)[0])  # applicants created from here on are new
-        applicant = self._row_applicants(rows, prepared, create=True)
-        properties = rows["properties"] if "properties" in rows else pd.Series([None] * len(rows))
-        self._insert_facts("applications", hashes, rows["application_id"], applicant,
-                           rows["applied_at"], rows["digest"], properties)
-        self._add_links("applications", rows, applicant, new_from)
-        self._record_consents(applicant, rows)
-        self._attach([k for k, i in self._pending_applicants.items() if i >= new_from])
-        return len(rows), duplicates, pd.concat(rejects, ignore_index=True), 0
-
-    def _record_consents(self, applicant: np.ndarray, rows: pd.DataFrame) -> None:
-        """Each applicant's consents become those of its newest application that states
-        them (an older application loaded later changes nothing)."""
-        self._con.executemany(_SET_CONSENTS, [(scopes, at, who) for who, scopes, at
-                                              in staging.stated_consents(applicant, rows)])
-
-    def _fresh(self, table: str, rows: pd.DataFrame, records: str, prepared: dict,
-               applicant_columns: tuple[str, ...] = ("applicant_id",)):
-        """Rows naming known applicants whose fact (staged ``_fact`` hash) is new; rows
-        naming unknown ones are kept pending.
-
-        Returns the rows, their applicant ids per column, their fact hashes, the
-        number of duplicates and the number of rows newly kept pending.
-        """
-        rows, ids, kept, repeated = self._split_known(table, rows, applicant_columns, prepared)
-        fact = rows["_fact"].to_numpy(np.int64)
-        new = self._new_facts(records, fact)
-        fresh_ids = {c: v[new] for c, v in ids.items()}
-        return rows.loc[new].reset_index(drop=True), fresh_ids, fact[new], int((~new).sum()) + repeated, kept
-
-    def _apply_identifiers(self, rows: pd.DataFrame, prepared: dict):
-        return self._apply_sightings("identifiers", "sighting_records", rows, prepared)
-
-    def _apply_contacts(self, rows: pd.DataFrame, prepared: dict):
-        return self._apply_sightings("contacts", "contact_records", rows, prepared)
-
-    def _apply_sightings(self, table: str, records: str, rows: pd.DataFrame, prepared: dict):
-        """Identifier or contact rows: facts kept by hash only, their content in links."""
-        rows, ids, fact, duplicates, pending = self._fresh(table, rows, records, prepared)
-        self._record_facts(records, fact)
-        self._add_links(table, rows, ids["applicant_id"])
-        return len(rows), duplicates, _NO_REJECTS, pending
-
-    def _apply_outcomes(self, rows: pd.DataFrame, prepared: dict):
-        rows, ids, fact, duplicates, pending = self._fresh("outcomes", rows, "outcomes", prepared)
-        phone_id = np.full(len(rows), None, dtype=object)
-        has_phone = rows["phone"].notna().to_numpy()
-        if has_phone.any():
-            phone_id[has_phone] = self._identifier_ids(
-                np.full(int(has_phone.sum()), "phone", dtype=object),
-                rows.loc[has_phone, "phone"].to_numpy(object),
-                rows.loc[has_phone, "_h"].to_numpy(np.int64)).tolist()
-        self._insert_facts("outcomes", fact, ids["applicant_id"], rows["outcome"], rows["observed_at"], phone_id)
-        return len(rows), duplicates, _NO_REJECTS, pending
-
-    def _apply_relations(self, rows: pd.DataFrame, prepared: dict):
-        ends = ("src_applicant_id", "dst_applicant_id")
-        rows, ids, fact, duplicates, pending = self._fresh("relations", rows, "relations", prepared,
-                                                           applicant_columns=ends)
-        self._insert_facts("relations", fact, ids[ends[0]], ids[ends[1]], rows["type"], rows["at"], rows["amount"])
-        return len(rows), duplicates, _NO_REJECTS, pending
-
     @contextmanager
     def bulk(self, expected_rows: int) -> Iterator[None]:
         """Prepare for a large load, and finish it.
@@ -645,7 +336,7 @@ class Writer:
         con.execute("BEGIN")
         try:
             self._known = Known({t: _ints(con, f"SELECT hash AS x FROM {t}") for t in HASHED},  # noqa: S608
-                                _data_version(con))
+                                data_version(con))
             self._applicant_cache = ApplicantIds()  # every stored applicant, in one chunk
             stored = con.execute("SELECT key, id FROM applicants").fetchall()
             self._applicant_cache.add([k for k, _ in stored], [i for _, i in stored])

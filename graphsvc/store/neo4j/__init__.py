@@ -1,6 +1,6 @@
 """Neo4j store of record: the official driver, Cypher from ``queries/``, GDS for analytics.
 
-Every statement is a named query of the library (:mod:`graphsvc.queries`) run
+Every statement is a named query of the library (:mod:`graphsvc.store.neo4j.queries`) run
 with parameters in a managed transaction. A batch is one write transaction, with
 its manifest entry, so a killed load leaves whole batches only; the driver may
 retry a transaction, which is safe because each one re-reads what is stored
@@ -20,10 +20,10 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from graphsvc import queries
 from graphsvc.errors import ConfigurationError, StoreError
 from graphsvc.settings import Settings
 from graphsvc.store.base import Store
+from graphsvc.store.neo4j import queries
 from graphsvc.store.neo4j.reader import Reader
 from graphsvc.store.neo4j.results import Results
 from graphsvc.store.neo4j.tx import frame, run

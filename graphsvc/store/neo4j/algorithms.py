@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from graphsvc import queries
 from graphsvc.policy import Policy
+from graphsvc.store.neo4j import queries
 
 RunCypher = Callable[..., pd.DataFrame]  # GraphDataScience.run_cypher(query, params)
 

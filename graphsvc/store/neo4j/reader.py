@@ -14,7 +14,16 @@ import numpy as np
 import pandas as pd
 
 from graphsvc import keys
-from graphsvc.store.base import LINK_COLUMNS, RELATION_COLUMNS, SOURCE_CODES, GraphArrays
+from graphsvc.store.base import (
+    LINK_COLUMNS,
+    RELATION_COLUMNS,
+    SOURCE_CODES,
+    ApplicantOutcome,
+    ApplicationEvent,
+    GraphArrays,
+    NeighbourRow,
+    OutcomeEvent,
+)
 from graphsvc.store.neo4j.tx import frame, run, run_values
 from graphsvc.store.staging import lookup
 
@@ -84,20 +93,21 @@ class Reader:
         return frame(self._read("store/shared_identifiers", kind=kind, min_degree=min_degree),
                      ["kind", "value", "degree", "fraud"])
 
-    def neighbourhood(self, applicant_ids: list[str], identifiers: list[tuple[str, str]], cap: int) -> list[tuple]:
+    def neighbourhood(self, applicant_ids: list[str], identifiers: list[tuple[str, str]],
+                      cap: int) -> list[NeighbourRow]:
         rows = self._read("store/neighbourhood", applicant_ids=list(applicant_ids), refs=refs_of(identifiers),
                           limit=int(cap) + 1)
-        return [(r["kind"], r["value"], r["degree"], r["holder"], r["role"], r["relation"], r["first_seen"],
-                 r["source"], r["consents"]) for r in rows]
+        return [NeighbourRow(r["kind"], r["value"], r["degree"], r["holder"], r["role"], r["relation"],
+                             r["first_seen"], r["source"], r["consents"]) for r in rows]
 
-    def timelines(self, applicant_ids: list[str]) -> tuple[list[tuple], list[tuple]]:
+    def timelines(self, applicant_ids: list[str]) -> tuple[list[OutcomeEvent], list[ApplicationEvent]]:
         rows = self._read("store/timelines", ids=list(applicant_ids))
-        outcomes = [(r["applicant_id"], r["what"], r["at"]) for r in rows if r["event"] == "outcome"]
-        applications = [(r["applicant_id"], r["at"]) for r in rows if r["event"] == "application"]
+        outcomes = [OutcomeEvent(r["applicant_id"], r["what"], r["at"]) for r in rows if r["event"] == "outcome"]
+        applications = [ApplicationEvent(r["applicant_id"], r["at"]) for r in rows if r["event"] == "application"]
         return outcomes, applications
 
-    def applicant_outcomes(self, applicant_id: str) -> list[tuple]:
-        return [(r["outcome"], r["observed_at"], r["phone"])
+    def applicant_outcomes(self, applicant_id: str) -> list[ApplicantOutcome]:
+        return [ApplicantOutcome(r["outcome"], r["observed_at"], r["phone"])
                 for r in self._read("store/applicant_outcomes", applicant_id=applicant_id)]
 
     def application(self, application_id: str) -> dict | None:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from graphsvc import keys
 from graphsvc.errors import InputError, NotFoundError
-from graphsvc.store.base import PROMOTION_COLUMNS, REVIEW_COLUMNS, RUN_TABLES, SERVING, with_none
+from graphsvc.store.base import PROMOTION_COLUMNS, REVIEW_COLUMNS, RUN_TABLES, SERVING, RunScore, with_none
 from graphsvc.store.neo4j.tx import frame, records, run, run_rows
 
 _JSON = ("params", "timings", "counts")
@@ -79,8 +79,8 @@ class Results:
     def _promotion(tx: Any, entry: dict) -> None:
         run(tx, "results/record_promotion", entry={"seq": time.time_ns(), **{c: entry[c] for c in PROMOTION_COLUMNS}})
 
-    def latest_scores(self, run_id: str, applicant_ids: list[str]) -> dict[str, tuple]:
-        return {r["applicant_id"]: (r["score"], r["band"], r["ring_id"], r["reasons"], r["risk"], r["size"])
+    def latest_scores(self, run_id: str, applicant_ids: list[str]) -> dict[str, RunScore]:
+        return {r["applicant_id"]: RunScore(r["score"], r["band"], r["ring_id"], r["reasons"], r["risk"], r["size"])
                 for r in self._read("results/latest_scores", run_id=run_id, ids=list(applicant_ids))}
 
     def run_table(self, run_id: str, table: str, *, where: dict[str, list] | None = None) -> pd.DataFrame:

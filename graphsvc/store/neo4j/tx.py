@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from graphsvc import queries
+from graphsvc.store.neo4j import queries
 from graphsvc.store.staging import plain_rows
 
 CHUNK = 10_000  # rows per UNWIND statement; a batch's statements share one transaction

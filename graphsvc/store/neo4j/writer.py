@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graphsvc import queries
 from graphsvc.errors import KeyCollisionError
 from graphsvc.store import staging
 from graphsvc.store.base import REJECT_COLUMNS, Batch, BatchOrigin, BatchResult, rejected_rows
+from graphsvc.store.neo4j import queries
 from graphsvc.store.neo4j.tx import records, run, run_rows
 
 _NO_REJECTS = pd.DataFrame(columns=REJECT_COLUMNS)

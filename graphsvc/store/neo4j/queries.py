@@ -60,9 +60,9 @@ def folder() -> Path:
     """Where the library lives: ``GRAPHSVC_QUERIES_DIR``, else ``graphsvc/cypher`` in an
     installed wheel (built from ``queries/``), else ``queries/`` beside the package in a checkout."""
     configured = os.environ.get("GRAPHSVC_QUERIES_DIR")
-    here = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[2]  # graphsvc/, this is graphsvc/store/neo4j/queries.py
     path = Path(configured) if configured else next(
-        (p for p in (here / "cypher", here.parent / "queries") if p.is_dir()), here.parent / "queries")
+        (p for p in (package / "cypher", package.parent / "queries") if p.is_dir()), package.parent / "queries")
     if not path.is_dir():
         raise ConfigurationError(f"no Cypher query library at {path} (set GRAPHSVC_QUERIES_DIR)")
     return path

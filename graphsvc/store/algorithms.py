@@ -1,0 +1,29 @@
+"""Whole-graph algorithms in this process, every store's default; the Neo4j store's
+twin runs them on Graph Data Science (:mod:`graphsvc.store.neo4j.algorithms`).
+
+In: the linkage graph (a symmetric scipy sparse matrix over applicant positions),
+the policy and a seed; fraud seeds for PageRank. Out: a group label, or a score, per
+applicant position, so that either implementation's results line up with the arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+
+from graphsvc.policy import Policy
+
+
+class LocalAlgorithms:
+    """Components and Leiden (:func:`graphsvc.rings.groups`: scipy and leidenalg), and
+    personalised PageRank (:func:`graphsvc.propagation.personalised_pagerank`: scipy)."""
+
+    def groups(self, graph: sparse.csr_matrix, policy: Policy, seed: int) -> np.ndarray:
+        from graphsvc.rings import groups
+
+        return groups(graph, policy, seed)
+
+    def pagerank(self, graph: sparse.csr_matrix, seeds: np.ndarray, restart: float) -> np.ndarray:
+        from graphsvc.propagation import personalised_pagerank
+
+        return personalised_pagerank(graph, seeds, restart)
