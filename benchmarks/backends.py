@@ -7,7 +7,7 @@ For each backend, in its own process (so the peak memory is the job's own):
      Leiden and personalised PageRank on GDS, the run written back);
   3. score-on-write the ``--new`` later applications, in time order, through the
      code path of ``POST /v1/applications/score`` (in process, no HTTP).
-Then the two stores are compared (:mod:`graphsvc.parity`: counts, hubs, rings,
+Then the two stores are compared (:mod:`graphsvc.analytics.parity`: counts, hubs, rings,
 scores, reasons, explanations, skip-traces).
 
 Prints wall time per step, score-on-write latency percentiles, peak memory of
@@ -58,11 +58,11 @@ def job(backend: str, split: str) -> dict:
     import pandas as pd
 
     import graphsvc
-    from graphsvc.intake import prepare_application, store_application
-    from graphsvc.loader import load
-    from graphsvc.online import score_neighbourhood
+    from graphsvc.ingest.loader import load
+    from graphsvc.ingest.sources import canonical_sources
+    from graphsvc.online.intake import prepare_application, store_application
+    from graphsvc.online.scoring import score_neighbourhood
     from graphsvc.settings import Settings, use_settings
-    from graphsvc.sources import canonical_sources
     from graphsvc.store import open_store
 
     folder = Path(split)
@@ -172,7 +172,7 @@ def main() -> None:
 
 def _compare(split: Path) -> str:
     import graphsvc
-    from graphsvc.parity import compare
+    from graphsvc.analytics.parity import compare
     from graphsvc.settings import Settings
 
     with graphsvc.open(split / "graph.db", settings=Settings(hmac_key=KEY)) as embedded, \

@@ -26,11 +26,11 @@ KEY = "benchmark-key-0123456789-abcdefghijkl"
 
 
 def job_prepare(size: int, data: Path, db: Path) -> dict:
-    from graphsvc.loader import load
-    from graphsvc.rescore import rescore
+    from graphsvc.analytics.rescore import rescore
+    from graphsvc.ingest.loader import load
+    from graphsvc.ingest.sources import canonical_sources
     from graphsvc.scenarios import TABLE_FILES, Scenario, generate
     from graphsvc.settings import Settings, use_settings
-    from graphsvc.sources import canonical_sources
     from graphsvc.store import open_store
 
     use_settings(Settings(hmac_key=KEY))
@@ -51,7 +51,7 @@ def _people(store, count: int) -> list[str]:
 
 def job_forget(db: Path) -> dict:
     import graphsvc
-    from graphsvc import erasure
+    from graphsvc.people import erasure
     from graphsvc.settings import Settings
     from graphsvc.store.base import access_entry
 

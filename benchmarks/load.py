@@ -2,7 +2,7 @@
 
 For each size, in separate processes (so peak memory is per job):
   1. generate the scenario (Parquet),
-  2. load it into a fresh embedded store with ``graphsvc.loader.load``,
+  2. load it into a fresh embedded store with ``graphsvc.ingest.loader.load``,
   3. the networkx way: read the same files with pandas, normalise them with the
      same functions, and build an ``nx.Graph`` of applicants and identifiers
      with the same link attributes (first/last seen, count, role);
@@ -39,10 +39,10 @@ def job_generate(size: int, out: Path) -> dict:
 def job_store(data: Path, db: Path, facts_first: bool = False) -> dict:
     import pandas as pd
 
-    from graphsvc.loader import load
+    from graphsvc.ingest.loader import load
+    from graphsvc.ingest.sources import canonical_sources
     from graphsvc.scenarios import TABLE_FILES
     from graphsvc.settings import Settings
-    from graphsvc.sources import canonical_sources
     from graphsvc.store import open_store
 
     files = {t: data / f"{t}.parquet" for t in TABLE_FILES}
@@ -64,7 +64,7 @@ def job_networkx(data: Path) -> dict:
     import networkx as nx
     import pandas as pd
 
-    from graphsvc import normalise
+    from graphsvc.ingest import normalise
 
     started = time.perf_counter()
     key = KEY.encode()

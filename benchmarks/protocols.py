@@ -32,16 +32,16 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from graphsvc import feature_table, features  # noqa: E402
-from graphsvc.backtest import auc, backtest, holdout, precision_at  # noqa: E402
-from graphsvc.linkage import link  # noqa: E402
-from graphsvc.loader import load  # noqa: E402
-from graphsvc.model import fit, training_set  # noqa: E402
-from graphsvc.normalise import parse_as_of  # noqa: E402
-from graphsvc.policy import Policy  # noqa: E402
-from graphsvc.projection import Projection  # noqa: E402
+from graphsvc.analytics import feature_table, features  # noqa: E402
+from graphsvc.analytics.backtest import auc, backtest, holdout, precision_at  # noqa: E402
+from graphsvc.analytics.linkage import link  # noqa: E402
+from graphsvc.analytics.model import fit, training_set  # noqa: E402
+from graphsvc.analytics.policy import Policy  # noqa: E402
+from graphsvc.analytics.projection import Projection  # noqa: E402
+from graphsvc.ingest.loader import load  # noqa: E402
+from graphsvc.ingest.normalise import parse_as_of  # noqa: E402
+from graphsvc.ingest.sources import read_mapping  # noqa: E402
 from graphsvc.settings import Settings, use_settings  # noqa: E402
-from graphsvc.sources import read_mapping  # noqa: E402
 from graphsvc.store import open_store  # noqa: E402
 
 AWS_CUT = "2022-11-17T12:25:06Z"

@@ -3,7 +3,7 @@
 For each size, in separate processes (so peak memory is per job):
   1. make sure a loaded store exists (generates and loads it when missing,
      reusing ``bench-data/store-N.db`` from ``benchmarks/load.py``),
-  2. ``graphsvc.rescore.rescore``: the whole job, written as a run; then ``fit`` (a
+  2. ``graphsvc.analytics.rescore.rescore``: the whole job, written as a run; then ``fit`` (a
      scorecard on the outcomes known at 2025-06-30) and the re-score with it,
   3. the networkx way of the same graph work: read the links table with pandas,
      build an ``nx.Graph`` of applicants and identifiers, project it onto
@@ -45,7 +45,7 @@ KEY = "benchmark-key-0123456789-abcdefghijkl"
 def _quality(members, scores, data: Path) -> dict:
     import pandas as pd
 
-    from graphsvc.backtest import ring_recovery
+    from graphsvc.analytics.backtest import ring_recovery
 
     figures = ring_recovery(members, scores, pd.read_parquet(data / "truth_applicants.parquet"))
     return {**{k: figures[k] for k in ("ring_precision", "ring_recall", "adjusted_rand", "false_flag_rate")},
@@ -57,10 +57,10 @@ def _figure(value, width: int) -> str:
 
 
 def job_prepare(size: int, data: Path, db: Path, population: str = "households") -> dict:
-    from graphsvc.loader import load
+    from graphsvc.ingest.loader import load
+    from graphsvc.ingest.sources import canonical_sources
     from graphsvc.scenarios import TABLE_FILES, Scenario, generate
     from graphsvc.settings import Settings
-    from graphsvc.sources import canonical_sources
     from graphsvc.store import open_store
 
     if not (data / "truth.json").exists():
@@ -91,8 +91,8 @@ def job_fit(data: Path, db: Path) -> dict:
 
 
 def job_graphsvc(data: Path, db: Path, with_model: str = "") -> dict:
-    from graphsvc.model import Model
-    from graphsvc.rescore import rescore
+    from graphsvc.analytics.model import Model
+    from graphsvc.analytics.rescore import rescore
     from graphsvc.store import open_store
 
     model = Model.load(db.with_suffix(".model.json")) if with_model else None
@@ -113,10 +113,10 @@ def job_networkx(data: Path, db: Path) -> dict:
     import numpy as np
     import pandas as pd
 
-    from graphsvc import normalise
-    from graphsvc.policy import Policy
-    from graphsvc.projection import Projection
-    from graphsvc.rings import features, relabel, risk
+    from graphsvc.analytics.policy import Policy
+    from graphsvc.analytics.projection import Projection
+    from graphsvc.analytics.rings import features, relabel, risk
+    from graphsvc.ingest import normalise
     from graphsvc.store import open_store
     from graphsvc.store.embedded import sql
 

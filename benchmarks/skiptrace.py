@@ -2,7 +2,7 @@
 
 For each size, on ``bench-data/store-N.db`` and its scenario's truth
 (``benchmarks/load.py`` makes both):
-  1. graphsvc: ``graphsvc.skiptrace.evaluate`` over every lost-contact borrower
+  1. graphsvc: ``graphsvc.people.skiptrace.evaluate`` over every lost-contact borrower
      (hit@1, hit@3, MRR, coverage per route) and the latency of each skip-trace;
   2. the networkx way (sizes up to ``--skip-networkx-above``): the links table
      read into an ``nx.Graph`` once, then the same evidence gathered by walking
@@ -31,7 +31,7 @@ def _percentiles(seconds: list[float]) -> str:
 
 
 def graphsvc_way(db: Path, truth: pd.DataFrame) -> None:
-    from graphsvc.skiptrace import calibration_table, evaluate, skiptrace
+    from graphsvc.people.skiptrace import calibration_table, evaluate, skiptrace
     from graphsvc.store import open_store
 
     with open_store(str(db), readonly=True) as store:
@@ -53,8 +53,8 @@ def graphsvc_way(db: Path, truth: pd.DataFrame) -> None:
 def networkx_way(db: Path, truth: pd.DataFrame) -> None:
     import networkx as nx
 
-    from graphsvc import normalise
-    from graphsvc.skiptrace import EVIDENCE
+    from graphsvc.ingest import normalise
+    from graphsvc.people.skiptrace import EVIDENCE
     from graphsvc.store.embedded import sql
 
     started = time.perf_counter()

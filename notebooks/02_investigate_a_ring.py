@@ -18,7 +18,7 @@ import pandas as pd
 
 import graphsvc
 from _data import WORKDIR, store
-from graphsvc.pictures import save
+from graphsvc.present.pictures import save
 
 svc = graphsvc.open(store(), readonly=True)
 ring = svc.rings(top=1).iloc[0]

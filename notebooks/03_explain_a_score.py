@@ -18,7 +18,7 @@ import json
 
 import graphsvc
 from _data import store
-from graphsvc.explain import as_text, catalogue
+from graphsvc.analytics.explain import as_text, catalogue
 
 svc = graphsvc.open(store(), readonly=True)
 catalogue()

@@ -19,7 +19,7 @@ import pandas as pd
 
 import graphsvc
 from _data import WORKDIR, store
-from graphsvc.skiptrace import evaluate
+from graphsvc.people.skiptrace import evaluate
 
 svc = graphsvc.open(store(), readonly=True)
 lost = svc.lost_contact()

@@ -31,9 +31,9 @@ from scipy.sparse import csgraph
 
 import graphsvc
 from _data import WORKDIR
-from graphsvc.loader import load
+from graphsvc.ingest.loader import load
 from graphsvc.settings import Settings, ensure_demo_key, use_settings
-from graphsvc.sources import read_mapping
+from graphsvc.ingest.sources import read_mapping
 
 REPO = Path.cwd().parent
 DATA = Path(os.environ.get("GRAPHSVC_P2P_DIR", REPO.parent / "shared" / "data" / "p2p"))
@@ -154,7 +154,7 @@ pd.DataFrame({"rule-based": pd.Series(rule_based), "graphsvc": pd.Series(ours)})
 unflagged = scores[~scores["applicant_id"].isin(flagged_ids)].nlargest(5, "score")
 first = unflagged["applicant_id"].iloc[0]
 print(unflagged[["applicant_id", "score", "band"]].to_string(index=False))
-from graphsvc.explain import as_text
+from graphsvc.analytics.explain import as_text
 
 print(as_text(svc.explain(first)))
 

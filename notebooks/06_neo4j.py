@@ -23,11 +23,11 @@ import pandas as pd
 
 import graphsvc
 from _data import WORKDIR, store
-from graphsvc.backtest import adjusted_rand
-from graphsvc.loader import load
+from graphsvc.analytics.backtest import adjusted_rand
+from graphsvc.ingest.loader import load
 from graphsvc.scenarios import TABLE_FILES
 from graphsvc.settings import Settings, ensure_demo_key
-from graphsvc.sources import canonical_sources
+from graphsvc.ingest.sources import canonical_sources
 
 if not os.environ.get("GRAPHSVC_NEO4J_URI"):
     raise SystemExit("set GRAPHSVC_NEO4J_URI (and _USER, _PASSWORD, _DATABASE) to run this notebook")

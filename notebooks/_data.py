@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 import graphsvc
-from graphsvc.loader import load
+from graphsvc.ingest.loader import load
 from graphsvc.scenarios import TABLE_FILES, Scenario, generate
 from graphsvc.settings import Settings, ensure_demo_key, use_settings
-from graphsvc.sources import canonical_sources
+from graphsvc.ingest.sources import canonical_sources
 
 WORKDIR = Path(os.environ.get("GRAPHSVC_NOTEBOOK_DIR", "notebook-data"))
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from graphsvc.loader import load
+from graphsvc.ingest.loader import load
+from graphsvc.ingest.sources import canonical_sources
 from graphsvc.scenarios import TABLE_FILES, Scenario, generate
 from graphsvc.settings import Settings, get_settings, use_settings
-from graphsvc.sources import canonical_sources
 from graphsvc.store import open_store
 
 TEST_KEY = "test-key-0123456789-abcdefghijklmnop"
@@ -105,7 +105,7 @@ def scenario_db(scenario_dir: Path, tmp_path_factory) -> Path:
 def mapped_store(directory: Path, mapping: str, data_dir) -> tuple:
     """A store in ``directory`` loaded through a shipped mapping (``loaders/NAME.toml``)
     from ``data_dir``, and the load's report; the caller closes the store."""
-    from graphsvc.sources import read_mapping
+    from graphsvc.ingest.sources import read_mapping
 
     use_settings(Settings(hmac_key=TEST_KEY))
     store = open_store(str(directory / "graph.db"))

@@ -120,7 +120,7 @@ def test_the_role_matrix_is_the_readme_s_table(api_db, tmp_path):
 
 @pytest.mark.parametrize("role", list(Role))
 def test_every_route_under_every_role(client, sample, role, monkeypatch):
-    from graphsvc import jobs
+    from graphsvc.service import jobs
 
     real = jobs.multiprocessing.get_context
     monkeypatch.setattr(jobs.multiprocessing, "get_context", lambda method: _no_process_context(real(method)))
@@ -496,7 +496,7 @@ def test_openapi_document_matches_the_committed_snapshot(client):
 
 
 def test_rings_filter_by_typology_and_a_ring_s_network(client, sample):
-    from graphsvc.rings import TYPOLOGY_NAMES, typologies
+    from graphsvc.analytics.rings import TYPOLOGY_NAMES, typologies
 
     service = client.app.state.graphsvc.service
     rings = service.store.run_table(service.run_id(), "rings")

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from conftest import REPO, mapped_store
 
-from graphsvc.backtest import auc, backtest, precision_at
-from graphsvc.normalise import parse_as_of
+from graphsvc.analytics.backtest import auc, backtest, precision_at
+from graphsvc.ingest.normalise import parse_as_of
 
 AWS_DIR = os.environ.get("GRAPHSVC_AWS_DIR", str(REPO.parent / "shared" / "data" / "aws"))
 CUT = "2022-11-17T12:25:06Z"  # the 70th percentile of EVENT_TIMESTAMP
@@ -43,10 +43,10 @@ def test_time_split_protocol_beats_the_ip_baseline(aws_store):
     scored it. Bars: AUC >= 0.80 and precision at 100 >= 0.8 (the IP baseline:
     0.774 and 0.93; the hand-set policy 0.697 and 0.06)."""
     import graphsvc
-    from graphsvc.linkage import link
-    from graphsvc.model import fit
-    from graphsvc.policy import Policy
-    from graphsvc.projection import Projection
+    from graphsvc.analytics.linkage import link
+    from graphsvc.analytics.model import fit
+    from graphsvc.analytics.policy import Policy
+    from graphsvc.analytics.projection import Projection
 
     store, _ = aws_store
     cut = parse_as_of(CUT)

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from conftest import BACKENDS, application, contact, empty_neo4j, on_day, on_neo4j, write_csv
 
-from graphsvc.loader import load
-from graphsvc.projection import Projection
-from graphsvc.rescore import rescore
+from graphsvc.analytics.projection import Projection
+from graphsvc.analytics.rescore import rescore
+from graphsvc.ingest.loader import load
+from graphsvc.ingest.sources import canonical_sources
 from graphsvc.settings import use_settings
-from graphsvc.sources import canonical_sources
 from graphsvc.store import open_store
 
 
@@ -94,7 +94,7 @@ def test_links_degrees_and_neighbourhood(backend, tmp_path):
         ["A001", "A007", "transfer"], ["A001", "A007", "transfer"], ["A009", "A001", "referral"]]
     assert relations["at"].tolist()[:2] == [1704240000, 1704326400] and pd.isna(relations["at"].tolist()[2])
     assert backend.applicant_relations(["A010"]).empty
-    from graphsvc.explain import link_between
+    from graphsvc.analytics.explain import link_between
 
     assert link_between(backend, "A007", "A001") == [
         "2 transfers from A001 to A007 between 2024-01-03T00:00:00Z and 2024-01-04T00:00:00Z"]
@@ -142,7 +142,7 @@ def test_rescore_finds_the_ring_and_round_trips_the_run(backend, tmp_path):
 def test_only_a_run_that_covers_the_store_is_served_unless_promoted(backend, tmp_path):
     """A run as of the past is held: what is served does not change until it is promoted;
     a rollback serves the run before, and there is nothing before the first."""
-    from graphsvc import serving
+    from graphsvc.analytics import serving
     from graphsvc.errors import NotFoundError
 
     load(backend, canonical_sources(_files(tmp_path)))
@@ -181,7 +181,7 @@ def test_audit_trail(backend):
 
 
 def test_both_backends_hand_the_analytics_contact_sources_and_consents(backend, tmp_path):
-    """Address-book contacts link only with consent (graphsvc.consent), on either backend."""
+    """Address-book contacts link only with consent (graphsvc.people.consent), on either backend."""
     apps = [{**application(1), "consents": "address_book"}, application(2)]
     contacts = [{**contact(1, "13900000001"), "source": "address_book"},
                 {**contact(2, "13900000001"), "source": "address_book"}, contact(2, "13900000009"),
@@ -208,7 +208,7 @@ def test_both_backends_hand_the_analytics_contact_sources_and_consents(backend, 
 def test_both_backends_forget_a_person_in_one_transaction_and_keep_them_forgotten(backend, tmp_path, settings):
     """A001 shares dev-shared with A002 and is listed by A003; after the erasure only
     what others hold remains, and a reload of the same rows brings nothing back."""
-    from graphsvc import erasure
+    from graphsvc.people import erasure
     from graphsvc.store.base import access_entry
 
     apps = [application(1, device="dev-shared"), application(2, device="dev-shared"), application(3)]
@@ -241,7 +241,7 @@ def test_both_backends_forget_a_person_in_one_transaction_and_keep_them_forgotte
 
 
 def test_both_backends_keep_review_requests_until_closed(backend, tmp_path):
-    from graphsvc import decision
+    from graphsvc.people import decision
 
     load(backend, canonical_sources({"applications": write_csv(tmp_path / "a.csv", [application(1)])}))
     first = decision.request(backend, "A001", by="uw", reason="please look", application_id="P1")
@@ -262,7 +262,7 @@ def test_both_backends_purge_contacts_past_retention_and_keep_them_out(backend, 
     address-book listing goes; the number stays (A002 lists it)."""
     import pandas as pd
 
-    from graphsvc.retention import RetentionRules, apply_contacts, due_contacts
+    from graphsvc.people.retention import RetentionRules, apply_contacts, due_contacts
 
     contacts = [{**contact(1, "13900000001", day=1), "source": "address_book", "recorded_at": "2019-01-01"},
                 {**contact(1, "13900000002", day=1), "recorded_at": "2019-01-01"},

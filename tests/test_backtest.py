@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from graphsvc.backtest import adjusted_rand, auc, backtest, precision_at
-from graphsvc.normalise import parse_as_of
+from graphsvc.analytics.backtest import adjusted_rand, auc, backtest, precision_at
+from graphsvc.ingest.normalise import parse_as_of
 from graphsvc.store import open_store
 
 
@@ -62,7 +62,7 @@ def test_backtest_of_a_generated_population(population):
 
 
 def test_holdout_finds_hidden_fraud(population):
-    from graphsvc.backtest import holdout
+    from graphsvc.analytics.backtest import holdout
 
     with open_store(str(population / "graph.db"), readonly=True) as store:
         figures = holdout(store, 0.3, seed=1, k=20)

@@ -6,15 +6,15 @@ import pytest
 from conftest import TABLE_FILES, TEST_KEY, application, build_store, contact, write_csv
 from fastapi.testclient import TestClient
 
+from graphsvc.analytics.policy import Policy
+from graphsvc.analytics.projection import Projection
 from graphsvc.api import create_app
 from graphsvc.api.security import digest
-from graphsvc.consent import ConsentRules
-from graphsvc.loader import load
-from graphsvc.policy import Policy
-from graphsvc.projection import Projection
+from graphsvc.ingest.loader import load
+from graphsvc.ingest.sources import canonical_sources
+from graphsvc.people.consent import ConsentRules
+from graphsvc.people.skiptrace import lost_contact_borrowers, skiptrace
 from graphsvc.settings import Settings
-from graphsvc.skiptrace import lost_contact_borrowers, skiptrace
-from graphsvc.sources import canonical_sources
 from graphsvc.store import open_store
 
 PERMISSIVE = Policy.overrides({"consent": {"sources": {"address_book": {"linkage": "allowed",

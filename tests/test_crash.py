@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from conftest import TEST_KEY
 
-from graphsvc.loader import load
+from graphsvc.ingest.loader import load
+from graphsvc.ingest.sources import batch_sizes, canonical_sources
 from graphsvc.scenarios import TABLE_FILES
 from graphsvc.settings import Settings
-from graphsvc.sources import batch_sizes, canonical_sources
 from graphsvc.store import open_store
 from graphsvc.store.embedded import sql
 

@@ -9,11 +9,11 @@ from conftest import TEST_KEY, application, build_store, contact
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from graphsvc.analytics.scoring import ReasonCode
 from graphsvc.api import create_app
 from graphsvc.api.security import digest
 from graphsvc.cli import app
-from graphsvc.decision import PLAIN, STATEMENT
-from graphsvc.scoring import ReasonCode
+from graphsvc.people.decision import PLAIN, STATEMENT
 from graphsvc.settings import Settings
 from graphsvc.store import open_store
 

@@ -16,9 +16,9 @@ import graphsvc
 from graphsvc.api import create_app
 from graphsvc.api.security import digest
 from graphsvc.cli import app
-from graphsvc.loader import load
+from graphsvc.ingest.loader import load
+from graphsvc.ingest.sources import canonical_sources
 from graphsvc.settings import Settings
-from graphsvc.sources import canonical_sources
 from graphsvc.store import open_store
 
 KEYS = {digest("a-key"): {"name": "ana", "role": "admin"}, digest("u-key"): {"name": "uw", "role": "underwriter"}}

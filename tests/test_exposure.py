@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from graphsvc.api import create_app
 from graphsvc.api.security import Role, digest
 from graphsvc.cli import app
-from graphsvc.contract import TOKENISED
+from graphsvc.ingest.contract import TOKENISED
 from graphsvc.settings import Settings
 
 HEX64 = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
@@ -126,7 +126,7 @@ def test_reasons_about_an_identity_number_name_its_kind_not_its_token(tmp_path, 
     from conftest import application, build_store
 
     import graphsvc
-    from graphsvc.explain import as_text
+    from graphsvc.analytics.explain import as_text
 
     apps = [application(n, day=n, id_number="110101199001011234") for n in range(1, 8)]
     apps += [application(n, day=n, id_number="110101199202022345") for n in (8, 9)]

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from conftest import TEST_KEY, application, build_store, contact, on_day
 
-from graphsvc import features, linkage, neighbourhood
-from graphsvc.policy import Policy
-from graphsvc.projection import Projection
+from graphsvc.analytics import features, linkage
+from graphsvc.analytics.policy import Policy
+from graphsvc.analytics.projection import Projection
+from graphsvc.online import neighbourhood
 from graphsvc.settings import Settings, use_settings
 from graphsvc.store import open_store
 
@@ -156,8 +157,8 @@ def test_the_neighbourhood_projection_gives_the_batch_features(small):
 def test_relation_features_per_type_and_direction(tmp_path):
     from conftest import write_csv
 
-    from graphsvc.loader import load
-    from graphsvc.sources import canonical_sources
+    from graphsvc.ingest.loader import load
+    from graphsvc.ingest.sources import canonical_sources
 
     apps = write_csv(tmp_path / "apps.csv", [application(n) for n in (1, 2, 3, 4)])
     relations = write_csv(tmp_path / "relations.csv", [

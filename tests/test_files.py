@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from graphsvc.cli import app
 from graphsvc.files import private, write_frame
-from graphsvc.loader import load
-from graphsvc.sources import canonical_sources
+from graphsvc.ingest.loader import load
+from graphsvc.ingest.sources import canonical_sources
 from graphsvc.store import open_store
 
 runner = CliRunner(env={"COLUMNS": "250"})

@@ -1,6 +1,6 @@
 import numpy as np
 
-from graphsvc import keys
+from graphsvc.ingest import keys
 
 
 def test_hashes_are_pinned():

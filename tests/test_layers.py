@@ -18,7 +18,7 @@ import graphsvc
 PACKAGE = Path(graphsvc.__file__).parent
 EDGES = ("api", "cli")
 #: what the edges may not import: the layers below the service
-BELOW = ("graphsvc.store", "graphsvc.linkage", "graphsvc.policy", "graphsvc.rescore")
+BELOW = ("graphsvc.store", "graphsvc.analytics.linkage", "graphsvc.analytics.policy", "graphsvc.analytics.rescore")
 
 
 def _modules(folder: str) -> list[Path]:
@@ -27,7 +27,7 @@ def _modules(folder: str) -> list[Path]:
 
 def imported(path: Path) -> set[str]:
     """Every module a source file imports, at its top or inside a function (``from
-    graphsvc import rescore`` counts as ``graphsvc.rescore``)."""
+    graphsvc.analytics import rescore`` counts as ``graphsvc.analytics.rescore``)."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
@@ -63,9 +63,9 @@ def test_edges_do_not_reach_through_the_service_to_its_store(edge):
 
 def test_the_check_sees_lazy_and_aliased_imports(tmp_path):
     source = tmp_path / "route.py"
-    source.write_text("import os\n\ndef f(service):\n    from graphsvc import rescore as r\n"
+    source.write_text("import os\n\ndef f(service):\n    from graphsvc.analytics import rescore as r\n"
                       "    from graphsvc.store.base import access_entry\n    return service.store.runs()\n")
     assert sorted(n for n in imported(source) if below(n)) == [
-        "graphsvc.rescore", "graphsvc.store.base", "graphsvc.store.base.access_entry"]
+        "graphsvc.analytics.rescore", "graphsvc.store.base", "graphsvc.store.base.access_entry"]
     assert store_reaches(source) == [6]
-    assert not below("graphsvc.storefront") and not below("graphsvc.policy_notes")
+    assert not below("graphsvc.storefront") and not below("graphsvc.analytics.policy_notes")

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from conftest import application, build_store, contact
 
-from graphsvc.linkage import link, rarity
-from graphsvc.policy import KindRule, Policy
-from graphsvc.projection import Projection
+from graphsvc.analytics.linkage import link, rarity
+from graphsvc.analytics.policy import KindRule, Policy
+from graphsvc.analytics.projection import Projection
 from graphsvc.store import open_store
 
 
@@ -127,8 +127,8 @@ def test_shared_identifier_weights_match_networkx(scenario_db):
 def test_relations_link_once_per_pair_and_type(tmp_path):
     from conftest import write_csv
 
-    from graphsvc.loader import load
-    from graphsvc.sources import canonical_sources
+    from graphsvc.ingest.loader import load
+    from graphsvc.ingest.sources import canonical_sources
 
     apps = write_csv(tmp_path / "apps.csv", [application(n) for n in (1, 2, 3)])
     relations = write_csv(tmp_path / "relations.csv", [

@@ -10,11 +10,11 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from graphsvc import keys
 from graphsvc.errors import ConfigurationError, ContractError, KeyCollisionError
-from graphsvc.loader import load
+from graphsvc.ingest import keys
+from graphsvc.ingest.loader import load
+from graphsvc.ingest.sources import canonical_sources
 from graphsvc.settings import Settings
-from graphsvc.sources import canonical_sources
 from graphsvc.store.base import QUARANTINED
 
 GOOD = {"application_id": "AP1", "applicant_id": "A1", "applied_at": "2024-03-01T10:00:00+08:00",
@@ -249,7 +249,7 @@ def test_an_identifier_hash_collision_stops_the_load_and_keeps_the_batches_befor
 
 def test_rows_a_mapping_filters_out_are_counted(tmp_path, store):
     """read = loaded + duplicates + rejected + filtered + already loaded, per file."""
-    from graphsvc.sources import read_mapping
+    from graphsvc.ingest.sources import read_mapping
 
     write_csv(tmp_path / "events.csv", [
         {"id": "E1", "who": "U1", "at": "2024-01-01", "kind": "apply"},
@@ -272,8 +272,8 @@ def test_rows_a_mapping_filters_out_are_counted(tmp_path, store):
 def test_invalid_optional_fields_lose_no_application(scenario_dir, scenario_db, tmp_path):
     """2% of phones, 1% of IPs and 1% of identity numbers made invalid: every application
     loads, every bad field is in the rejects report, and ring recall holds."""
-    from graphsvc.backtest import ring_recovery
-    from graphsvc.rescore import analyse
+    from graphsvc.analytics.backtest import ring_recovery
+    from graphsvc.analytics.rescore import analyse
     from graphsvc.store import open_store
 
     apps = pd.read_parquet(scenario_dir / "applications.parquet")
@@ -304,7 +304,7 @@ def test_invalid_optional_fields_lose_no_application(scenario_dir, scenario_db, 
 
 def test_where_compares_numbers_dates_and_lists(tmp_path, store):
     from graphsvc.errors import MappingError
-    from graphsvc.sources import read_mapping
+    from graphsvc.ingest.sources import read_mapping
 
     write_csv(tmp_path / "events.csv", [
         {"id": f"E{n}", "who": f"U{n}", "at": f"2024-0{n}-01", "kind": kind, "score": score}
@@ -328,7 +328,7 @@ def test_generated_ids_from_row_numbers_or_content(tmp_path, store):
     """{row} numbers the data rows; {hash:...} digests columns, so the same event in
     another file (another row) gets the same id and counts as a duplicate."""
     from graphsvc.errors import MappingError
-    from graphsvc.sources import read_mapping
+    from graphsvc.ingest.sources import read_mapping
 
     events = [{"who": "U1", "at": "2024-01-01"}, {"who": "U2", "at": "2024-01-02"}]
     write_csv(tmp_path / "a.csv", events)
@@ -362,7 +362,7 @@ def test_templates_join_columns_through_functions_and_lookups_join_another_file(
     """A source whose contacts name phones by an id of another file, and whose people
     ids need a prefix and lower case: mapped with no prep script."""
     from graphsvc.errors import MappingError
-    from graphsvc.sources import read_mapping
+    from graphsvc.ingest.sources import read_mapping
 
     write_csv(tmp_path / "loans.csv", [
         {"loan": "L1", "who": "Ann ", "day": "2024-01-01", "mobile": "138 0013 8000"},

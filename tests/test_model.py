@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import graphsvc
+from graphsvc.analytics.model import MIN_POSITIVES, Model
 from graphsvc.errors import ModelError
-from graphsvc.model import MIN_POSITIVES, Model
 
 AS_OF = "2025-06-30"
 
@@ -57,11 +57,11 @@ def test_the_model_file_round_trips(fitted, tmp_path, population):
 
 
 def test_reasons_are_the_families_points(fitted, population):
-    from graphsvc import features, linkage
-    from graphsvc.normalise import parse_as_of
-    from graphsvc.policy import Policy
-    from graphsvc.projection import Projection
-    from graphsvc.reasons import scorecard
+    from graphsvc.analytics import features, linkage
+    from graphsvc.analytics.policy import Policy
+    from graphsvc.analytics.projection import Projection
+    from graphsvc.analytics.reasons import scorecard
+    from graphsvc.ingest.normalise import parse_as_of
     from graphsvc.store import open_store
 
     with open_store(str(population / "graph.db"), readonly=True) as store:
@@ -79,8 +79,8 @@ def test_reasons_are_the_families_points(fitted, population):
 def test_a_run_and_score_on_write_use_the_model(fitted, population, tmp_path):
     from conftest import application
 
-    from graphsvc.intake import prepare_application, store_application
-    from graphsvc.online import score_neighbourhood
+    from graphsvc.online.intake import prepare_application, store_application
+    from graphsvc.online.scoring import score_neighbourhood
     from graphsvc.settings import get_settings
 
     path = tmp_path / "graph.db"

@@ -12,14 +12,14 @@ from conftest import application, contact, write_csv
 from neo4j_fake import Recorder
 from scipy import sparse
 
-from graphsvc import keys, queries
+from graphsvc.analytics.policy import Policy
 from graphsvc.errors import ConfigurationError, KeyCollisionError, StoreError
-from graphsvc.loader import load
-from graphsvc.policy import Policy
+from graphsvc.ingest import keys
+from graphsvc.ingest.loader import load
+from graphsvc.ingest.sources import canonical_sources
 from graphsvc.settings import Settings, use_settings
-from graphsvc.sources import canonical_sources
 from graphsvc.store import open_store
-from graphsvc.store.neo4j import SCHEMA, Neo4jStore
+from graphsvc.store.neo4j import SCHEMA, Neo4jStore, queries
 from graphsvc.store.neo4j.algorithms import GdsAlgorithms
 
 DAY1 = 1704067200  # 2024-01-01T00:00:00Z

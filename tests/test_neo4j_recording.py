@@ -17,12 +17,12 @@ import numpy as np
 from conftest import application, contact, empty_neo4j, live_neo4j, on_day, on_neo4j, write_csv
 from neo4j_fake import Recorder, Tap, replayer
 
-from graphsvc.intake import prepare_application, store_application
-from graphsvc.loader import load
-from graphsvc.online import score_neighbourhood
-from graphsvc.rescore import rescore
+from graphsvc.analytics.rescore import rescore
+from graphsvc.ingest.loader import load
+from graphsvc.ingest.sources import canonical_sources
+from graphsvc.online.intake import prepare_application, store_application
+from graphsvc.online.scoring import score_neighbourhood
 from graphsvc.service import Service
-from graphsvc.sources import canonical_sources
 from graphsvc.store.neo4j import Neo4jStore
 
 RECORDING = Path(__file__).parent / "data" / "neo4j_recording.json"

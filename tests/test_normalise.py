@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphsvc import normalise
+from graphsvc.ingest import normalise
 
 CASES = json.loads((Path(__file__).parent / "data" / "normalise_cases.json").read_text(encoding="utf-8"))
 

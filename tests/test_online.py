@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from conftest import write_csv
 
-from graphsvc.intake import prepare_application, store_application
-from graphsvc.loader import load
+from graphsvc.ingest.loader import load
+from graphsvc.ingest.sources import canonical_sources
+from graphsvc.online.intake import prepare_application, store_application
 from graphsvc.settings import get_settings
-from graphsvc.sources import canonical_sources
 from graphsvc.store import open_store
 from graphsvc.store.embedded import sql
 
@@ -83,7 +83,7 @@ def test_one_application_path_equals_the_loader(tmp_path):
 
 
 def test_digest_equals_the_loader_digest(tmp_path):
-    from graphsvc.validate import Context, prepare
+    from graphsvc.ingest.validate import Context, prepare
 
     settings = get_settings()
     ctx = Context(identity_key=settings.identity_key(), region="CN", timezone="UTC")
@@ -110,9 +110,9 @@ def test_an_application_scores_on_write_as_in_the_next_batch_run(tmp_path, setti
 
     from conftest import application, on_day
 
-    from graphsvc.normalise import parse_as_of
-    from graphsvc.online import score_neighbourhood
-    from graphsvc.rescore import rescore
+    from graphsvc.analytics.rescore import rescore
+    from graphsvc.ingest.normalise import parse_as_of
+    from graphsvc.online.scoring import score_neighbourhood
 
     path = _parity_store(tmp_path, settings)
     cases = [(application(50, day=103, device="farm-7"), [{"contact_phone": "13700000000"}]),  # joins the farm
@@ -148,7 +148,7 @@ def _farm_application(store):
 
 
 def test_a_forming_ring_is_flagged_on_write(tmp_path, settings):
-    from graphsvc.online import score_neighbourhood
+    from graphsvc.online.scoring import score_neighbourhood
 
     path = _parity_store(tmp_path, settings)
     with open_store(str(path)) as store:
@@ -169,7 +169,7 @@ def test_a_spent_budget_stops_the_walk_and_says_so(tmp_path, settings):
     was fetched (the farm's holders, one hop) and marked truncated."""
     import time
 
-    from graphsvc.online import score_neighbourhood
+    from graphsvc.online.scoring import score_neighbourhood
 
     path = _parity_store(tmp_path, settings)
     with open_store(str(path)) as store:
@@ -189,8 +189,8 @@ def test_the_same_invalid_phone_typed_by_a_few_links_them_and_is_a_reason(tmp_pa
     write. A placeholder typed by more than the hub cap links nobody."""
     from conftest import application, build_store
 
-    from graphsvc.online import score_neighbourhood
-    from graphsvc.rescore import analyse
+    from graphsvc.analytics.rescore import analyse
+    from graphsvc.online.scoring import score_neighbourhood
 
     typed = ["138-0013-80", "138 0013 80", "13800138 0", "138001380"]
     apps = [application(n, day=30 * n, phone=typed[n - 1]) for n in range(1, 5)]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from conftest import P2P_DIR, mapped_store
 
-from graphsvc.sources import read_mapping
+from graphsvc.ingest.sources import read_mapping
 
 pytestmark = pytest.mark.skipif(not (P2P_DIR / "User.parquet").exists(),
                                 reason=f"P2P dataset not found at {P2P_DIR} (set GRAPHSVC_P2P_DIR)")
@@ -63,7 +63,7 @@ def test_label_holdout_protocol_beats_the_baselines(p2p_store):
     """The README's P2P protocol: hide 30% of the 241 flags (seeds 1-3), fit on the rest,
     rank every unflagged user. Bar: mean AUC >= 0.65 (personalised PageRank from the
     known flags, no hub handling, scores 0.60; the hand-set policy 0.57)."""
-    from graphsvc.backtest import holdout
+    from graphsvc.analytics.backtest import holdout
 
     store, _ = p2p_store
     runs = [holdout(store, 0.3, seed=seed, fit=True) for seed in (1, 2, 3)]

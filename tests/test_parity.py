@@ -1,6 +1,6 @@
 """The same data gives the same answers on both backends: counts, hubs, rings by
 membership, scores, reasons, ring features, explanations and skip-traces
-(:mod:`graphsvc.parity`), on a generated 20,000-applicant set and on the real P2P data."""
+(:mod:`graphsvc.analytics.parity`), on a generated 20,000-applicant set and on the real P2P data."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 from conftest import P2P_DIR, REPO, live_neo4j, loaded_neo4j, scenario_sources
 
 import graphsvc
-from graphsvc.loader import load
-from graphsvc.parity import compare
-from graphsvc.policy import Policy
-from graphsvc.sources import read_mapping
+from graphsvc.analytics.parity import compare
+from graphsvc.analytics.policy import Policy
+from graphsvc.ingest.loader import load
+from graphsvc.ingest.sources import read_mapping
 from graphsvc.store import open_store
 
 

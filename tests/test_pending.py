@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from conftest import BACKENDS, TEST_KEY, empty_neo4j, on_neo4j, write_csv
 
-from graphsvc.loader import load
+from graphsvc.ingest.loader import load
+from graphsvc.ingest.sources import canonical_sources
 from graphsvc.settings import Settings, use_settings
-from graphsvc.sources import canonical_sources
 from graphsvc.store import open_store
 from graphsvc.store.base import LINK_COLUMNS
 

@@ -6,7 +6,7 @@ import networkx as nx
 import pytest
 
 import graphsvc
-from graphsvc.pictures import save
+from graphsvc.present.pictures import save
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,10 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from graphsvc.linkage import link
-from graphsvc.policy import Policy
-from graphsvc.projection import Projection
-from graphsvc.propagation import nearest_seed_paths, path_to_seed, personalised_pagerank
+from graphsvc.analytics.linkage import link
+from graphsvc.analytics.policy import Policy
+from graphsvc.analytics.projection import Projection
+from graphsvc.analytics.propagation import nearest_seed_paths, path_to_seed, personalised_pagerank
 from graphsvc.store import open_store
 
 

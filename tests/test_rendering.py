@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import graphsvc
-from graphsvc import report
-from graphsvc.pictures import KIND_COLOURS, save
+from graphsvc.present import report
+from graphsvc.present.pictures import KIND_COLOURS, save
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium: .ci/run installs Debian's package")
@@ -38,7 +38,7 @@ def _share_of(pixels, hex_colour):
 def test_ring_page_shows_the_ring(scored_db, tmp_path):
     """Below the legend, each node's colour covers at least 60 pixels per node of it
     (a node is a circle about 14 pixels across)."""
-    from graphsvc.pictures import colour
+    from graphsvc.present.pictures import colour
 
     with graphsvc.open(scored_db, readonly=True) as service:
         ring = service.rings(top=1)["ring_id"].iloc[0]

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 from conftest import scenario_sources
 
-from graphsvc.normalise import parse_as_of
-from graphsvc.replay import replay
+from graphsvc.ingest.normalise import parse_as_of
+from graphsvc.online.replay import replay
 from graphsvc.scenarios import Scenario, generate
 from graphsvc.store import open_store
 

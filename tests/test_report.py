@@ -4,7 +4,7 @@ import json
 import re
 
 import graphsvc
-from graphsvc import report
+from graphsvc.present import report
 
 
 def test_report_draws_every_top_ring_offline(scored_db, tmp_path):

@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 import graphsvc
-from graphsvc.backtest import ring_recovery
+from graphsvc.analytics.backtest import ring_recovery
+from graphsvc.analytics.explain import as_text, catalogue
+from graphsvc.analytics.policy import Policy
+from graphsvc.analytics.rescore import analyse
+from graphsvc.analytics.scoring import ReasonCode
 from graphsvc.errors import NotFoundError
-from graphsvc.explain import as_text, catalogue
-from graphsvc.normalise import parse_as_of
-from graphsvc.policy import Policy
-from graphsvc.rescore import analyse
-from graphsvc.scoring import ReasonCode
+from graphsvc.ingest.normalise import parse_as_of
 from graphsvc.store import open_store
 
 
@@ -162,9 +162,9 @@ def test_every_applicant_is_scored_and_the_run_says_what_it_saw(tmp_path):
     source without devices: all scored; ring risk takes no devices as no evidence."""
     from conftest import write_csv
 
-    from graphsvc.loader import load
-    from graphsvc.rescore import analyse, rescore
-    from graphsvc.sources import canonical_sources
+    from graphsvc.analytics.rescore import analyse, rescore
+    from graphsvc.ingest.loader import load
+    from graphsvc.ingest.sources import canonical_sources
     from graphsvc.store import open_store
 
     apps = [{"application_id": f"P{n}", "applicant_id": f"A{n}", "applied_at": f"2024-03-0{1 + n % 3}",
@@ -185,7 +185,7 @@ def test_every_applicant_is_scored_and_the_run_says_what_it_saw(tmp_path):
         result = analyse(store)
     # five on one IP within three days: a burst, but no device evidence either way, so no ring
     # (counting the missing devices as few devices lifted such groups over 0.5)
-    from graphsvc import linkage, rings
+    from graphsvc.analytics import linkage, rings
 
     assert len(result.rings) == 0
     linked = linkage.link(result.projection, result.policy, None)
@@ -225,7 +225,7 @@ def test_random_skewed_sharing_makes_no_rings(tmp_path):
     (its re-score time is in benchmarks/rescore.py --population skewed)."""
     from conftest import scenario_sources
 
-    from graphsvc.loader import load
+    from graphsvc.ingest.loader import load
     from graphsvc.scenarios import Scenario, generate
 
     out = tmp_path / "skewed"

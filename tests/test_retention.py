@@ -9,9 +9,9 @@ from typer.testing import CliRunner
 
 import graphsvc
 from graphsvc.cli import app
-from graphsvc.loader import load
-from graphsvc.retention import RetentionRules, apply, due
-from graphsvc.sources import canonical_sources
+from graphsvc.ingest.loader import load
+from graphsvc.ingest.sources import canonical_sources
+from graphsvc.people.retention import RetentionRules, apply, due
 from graphsvc.store import open_store
 
 AS_OF = int(pd.Timestamp("2024-06-01", tz="UTC").timestamp())
@@ -89,7 +89,7 @@ def test_score_on_write_leaves_out_a_listing_purged_past_retention(tmp_path):
 
     from graphsvc.api import create_app
     from graphsvc.api.security import digest
-    from graphsvc.retention import apply_contacts
+    from graphsvc.people.retention import apply_contacts
     from graphsvc.settings import Settings
 
     contacts = [{"applicant_id": "A001", "contact_phone": "13900000001", "source": "address_book",

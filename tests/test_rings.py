@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from graphsvc.linkage import link
-from graphsvc.policy import Policy
-from graphsvc.projection import Projection
-from graphsvc.rings import communities, features, members, relabel, risk, stable_ids
+from graphsvc.analytics.linkage import link
+from graphsvc.analytics.policy import Policy
+from graphsvc.analytics.projection import Projection
+from graphsvc.analytics.rings import communities, features, members, relabel, risk, stable_ids
 from graphsvc.store import open_store
 
 
@@ -118,7 +118,7 @@ def test_rings_are_disjoint_connected_and_large_enough(case):
 def test_cross_listing_pairs_match_the_listing_product(seed):
     """Ordered pairs inside one ring where one lists a phone the other holds, joined
     per (ring, phone), equal the same-ring entries of the full contact x own product."""
-    from graphsvc.rings import _cross_listed
+    from graphsvc.analytics.rings import _cross_listed
 
     rng = np.random.default_rng(seed)
     ring = rng.integers(0, 4, 30).astype(np.int64)
@@ -133,8 +133,8 @@ def test_cross_listing_pairs_match_the_listing_product(seed):
 def test_typologies_are_named_from_the_features():
     import doctest
 
-    from graphsvc import rings
-    from graphsvc.rings import typologies
+    from graphsvc.analytics import rings
+    from graphsvc.analytics.rings import typologies
 
     assert doctest.testmod(rings).failed == 0
     assert typologies({"agent_phones": 2, "agent_share": 0.5, "cross_listing": 0.1, "subnet_share": 0.8}) == [

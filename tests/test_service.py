@@ -6,9 +6,9 @@ from conftest import write_csv
 
 import graphsvc
 from graphsvc.errors import NotFoundError
-from graphsvc.loader import load
+from graphsvc.ingest.loader import load
+from graphsvc.ingest.sources import canonical_sources
 from graphsvc.service import node_id
-from graphsvc.sources import canonical_sources
 
 
 @pytest.fixture

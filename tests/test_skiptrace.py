@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from graphsvc.api import create_app, masking
 from graphsvc.api.security import digest
 from graphsvc.errors import NotFoundError
+from graphsvc.people.skiptrace import evaluate, lost_contact_borrowers, skiptrace
 from graphsvc.settings import Settings
-from graphsvc.skiptrace import evaluate, lost_contact_borrowers, skiptrace
 from graphsvc.store import open_store
 
 LOST = {"applicant_id": "A001", "outcome": "lost_contact", "observed_at": on_day(100)}

@@ -12,9 +12,9 @@ import graphsvc
 from graphsvc.api import create_app
 from graphsvc.api.security import digest
 from graphsvc.cli import app
-from graphsvc.loader import load
+from graphsvc.ingest.loader import load
+from graphsvc.ingest.sources import canonical_sources
 from graphsvc.settings import Settings
-from graphsvc.sources import canonical_sources
 from graphsvc.store import open_store
 
 
@@ -97,7 +97,7 @@ def test_a_generated_applicant_s_export_lists_every_fact_written_for_them_and_no
 
     import pandas as pd
 
-    from graphsvc import normalise
+    from graphsvc.ingest import normalise
 
     path = tmp_path / "graph.db"
     shutil.copy(scenario_db, path)

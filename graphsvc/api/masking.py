@@ -15,7 +15,7 @@ import hmac
 import phonenumbers
 
 from graphsvc.api.security import Role
-from graphsvc.contract import PHONE_KINDS, TOKENISED
+from graphsvc.ingest.contract import PHONE_KINDS, TOKENISED
 
 WITHHELD = None  # what an identity token becomes
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from graphsvc.contract import CONTACT_SOURCES, RELATIONS
+from graphsvc.ingest.contract import CONTACT_SOURCES, RELATIONS
 
 Band = Literal["low", "review", "high"]
 Text = Field(min_length=1, max_length=128)
@@ -43,7 +43,7 @@ class ApplicationIn(BaseModel):
     id_number: str | None = Field(None, max_length=1024, description="stored only as a keyed HMAC token")
     consents: str | None = Field(None, max_length=200, description=(
         "consent scopes the applicant granted with this application, e.g. address_book (or none): "
-        "address-book contacts feed fraud linkage only with it (graphsvc.consent)"))
+        "address-book contacts feed fraud linkage only with it (graphsvc.people.consent)"))
     identifiers: dict[str, str] = Field(default_factory=dict, max_length=32,
                                         description="declared identifier kinds: {kind: value}, e.g. email")
     contacts: list[ContactIn] = Field(default_factory=list, max_length=200)
@@ -84,7 +84,8 @@ class GroupOut(BaseModel):
 class Versions(BaseModel):
     run_id: str | None = Field(description="the re-score run the answer builds on (none before the first run)")
     policy_version: str
-    consent_version: str = Field(description="the consent rules the answer used contacts under (graphsvc.consent)")
+    consent_version: str = Field(description="the consent rules the answer used contacts under "
+                                             "(graphsvc.people.consent)")
     model_id: str | None = Field(None, description="the fitted model of that run (none: the hand-set policy)")
 
 
@@ -131,7 +132,7 @@ class ReviewClose(BaseModel):
     @field_validator("note")
     @classmethod
     def _says_something(cls, note: str) -> str:  # the rule of decision.close: a 422 here, not a 400 there
-        from graphsvc.decision import review_note
+        from graphsvc.people.decision import review_note
 
         review_note(note)
         return note
@@ -327,7 +328,7 @@ class JobIn(BaseModel):
     @classmethod
     def _a_time(cls, value: str | None) -> str | None:
         """An as-of the service can read (else 422): ISO 8601, 1900-01-01 to 2100-12-31."""
-        from graphsvc.normalise import parse_as_of
+        from graphsvc.ingest.normalise import parse_as_of
         from graphsvc.settings import get_settings
 
         parse_as_of(value, get_settings().timezone)

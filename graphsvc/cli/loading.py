@@ -10,8 +10,8 @@ import pandas as pd
 import typer
 
 from graphsvc.cli.common import DEFAULT_DB, DbOption, _fail, _progress_bar, _require_store, _table, app, console
-from graphsvc.contract import TOKENISED
 from graphsvc.errors import GraphsvcError
+from graphsvc.ingest.contract import TOKENISED
 
 ApplicationsOption = Annotated[Path | None, typer.Option(help="Applications file (CSV or Parquet).")]
 ContactsOption = Annotated[Path | None, typer.Option(help="Contacts file.")]
@@ -26,7 +26,7 @@ KindOption = Annotated[list[str], typer.Option(help="Extra identifier column of 
 
 def sources_of(files: dict[str, Path | None], source: Path | None, data_dir: Path | None, kind: list[str]):
     """The table sources a command's file options name (contract files, a mapping or both)."""
-    from graphsvc.sources import canonical_sources, read_mapping
+    from graphsvc.ingest.sources import canonical_sources, read_mapping
 
     try:
         kinds = dict(item.split("=", 1) for item in kind)
@@ -186,10 +186,10 @@ def demo(
 ) -> None:
     """Generate a sample, load it into an embedded store and show what it holds."""
     import graphsvc
+    from graphsvc.ingest.sources import canonical_sources
     from graphsvc.scenarios import TABLE_FILES, Scenario
     from graphsvc.scenarios import generate as run_generate
     from graphsvc.settings import Settings, ensure_demo_key
-    from graphsvc.sources import canonical_sources
 
     settings = Settings(hmac_key_file=ensure_demo_key(workdir / "hmac.key"))
     data = workdir / f"sample-{applicants}-{seed}"
@@ -207,7 +207,7 @@ def demo(
     with graphsvc.open(db, settings=settings) as service:
         show_scoring(service)
         show_skiptrace(service)
-        from graphsvc.pictures import save
+        from graphsvc.present.pictures import save
 
         top = service.rings(top=1)
         if len(top):
@@ -231,8 +231,8 @@ def show_skiptrace(service) -> None:
 
 def show_scoring(service, top: int = 5, explained: int = 2) -> None:
     """Re-score, then print the top rings and explain a few high scores without fraud of their own."""
+    from graphsvc.analytics.explain import as_text
     from graphsvc.cli.scoring import _with_progress
-    from graphsvc.explain import as_text
 
     run = _with_progress(lambda progress: service.rescore(progress=progress))
     console.print(f"\nre-scored as run {run['run_id']} in {sum(run['timings'].values()):.1f} s: "

@@ -167,7 +167,7 @@ def explain(
     output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
     """Why an applicant scored what it did: reasons and evidence paths."""
-    from graphsvc.explain import as_text
+    from graphsvc.analytics.explain import as_text
 
     with _service(db) as service:
         explanation = service.explain(applicant_id, run_id=run)
@@ -245,7 +245,7 @@ def picture(
     hops: Annotated[int, typer.Option(help="Neighbourhood depth in edges (2: applicants sharing).")] = 2,
 ) -> None:
     """Draw an applicant's neighbourhood or a ring, or export it for Gephi and yEd."""
-    from graphsvc.pictures import save
+    from graphsvc.present.pictures import save
 
     if (applicant is None) == (ring is None):
         raise _fail(ValueError("give exactly one of --applicant and --ring"))
@@ -268,7 +268,7 @@ def report(
         "--backtest", help="Figures of `graphsvc backtest --format json`.")] = None,
 ) -> None:
     """A self-contained HTML report of a re-score run: rings drawn, scores, hubs, backtest."""
-    from graphsvc import report as run_report
+    from graphsvc.present import report as run_report
 
     with _service(db) as service:
         written = run_report.write(service, out, run_id=run, top=top, backtest=run_report.read_backtest(backtest_file))

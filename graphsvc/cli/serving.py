@@ -172,7 +172,7 @@ def subject_export(
     import graphsvc
     from graphsvc.errors import GraphsvcError
     from graphsvc.files import write_text
-    from graphsvc.subject import to_html
+    from graphsvc.people.subject import to_html
 
     if len(purpose.strip()) < 3:
         raise _fail(ValueError("--purpose must say why (3 characters or more)"))

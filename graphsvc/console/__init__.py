@@ -18,7 +18,7 @@ from importlib import resources
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from graphsvc.pictures import KIND_COLOURS, OTHER_KIND, OUTCOME_COLOURS
+from graphsvc.present.pictures import KIND_COLOURS, OTHER_KIND, OUTCOME_COLOURS
 
 router = APIRouter(include_in_schema=False)
 STATIC = resources.files(__package__) / "static"

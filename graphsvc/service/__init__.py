@@ -27,12 +27,12 @@ from pathlib import Path
 import pandas as pd
 
 from graphsvc.errors import ConfigurationError, InputError
+from graphsvc.ingest.sources import TableSource
 from graphsvc.service.exploring import Exploring, node_id
 from graphsvc.service.lookups import Lookups
 from graphsvc.service.people import People
 from graphsvc.service.runs import Runs
 from graphsvc.settings import Settings, get_settings
-from graphsvc.sources import TableSource
 from graphsvc.store import Store, open_store
 
 __all__ = ["Service", "node_id", "open", "query_library"]
@@ -70,16 +70,16 @@ class Service(Lookups, Exploring, Runs, People):
 
     def load(self, sources: list[TableSource], *, progress=None):
         """Load table sources (contract files, mapped sources) into the store
-        (:func:`graphsvc.loader.load`): bad fields quarantined, bad rows rejected with a
+        (:func:`graphsvc.ingest.loader.load`): bad fields quarantined, bad rows rejected with a
         reason, what is done skipped on a re-run. Returns the load report."""
-        from graphsvc.loader import load
+        from graphsvc.ingest.loader import load
 
         return load(self.store, sources, settings=self.settings, progress=progress)
 
     def score_application(self, application: dict, contacts: list[dict], *, dry_run: bool = False,
                           budget_ms: float | None = None) -> dict:
         """Store one application with its contacts and score it from its bounded
-        neighbourhood and the served run (:func:`graphsvc.online.score_on_write`), within
+        neighbourhood and the served run (:func:`graphsvc.online.scoring.score_on_write`), within
         ``budget_ms`` (default: the settings' ``score_budget_ms``). The answer holds the
         score, band, reasons, ``stored`` and ``ignored`` (the optional values left out).
 
@@ -90,7 +90,7 @@ class Service(Lookups, Exploring, Runs, People):
         ConflictError
             When the application id is stored with other content (also for a dry run).
         """
-        from graphsvc.online import score_on_write
+        from graphsvc.online.scoring import score_on_write
 
         budget = self.settings.score_budget_ms if budget_ms is None else budget_ms
         return score_on_write(self.store, application, contacts, self.settings, dry_run=dry_run,

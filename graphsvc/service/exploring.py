@@ -15,8 +15,8 @@ import time
 import networkx as nx
 import pandas as pd
 
-from graphsvc import normalise
 from graphsvc.errors import InputError
+from graphsvc.ingest import normalise
 
 
 def node_id(kind: str, value: str) -> str:

@@ -11,10 +11,10 @@ import json
 
 import pandas as pd
 
-from graphsvc import normalise
-from graphsvc.consent import ConsentRules
+from graphsvc.analytics.policy import Policy
 from graphsvc.errors import InputError, NotFoundError
-from graphsvc.policy import Policy
+from graphsvc.ingest import normalise
+from graphsvc.people.consent import ConsentRules
 from graphsvc.settings import Settings
 from graphsvc.store import Store
 from graphsvc.store.base import access_entry, require_applicant
@@ -62,7 +62,7 @@ class Lookups:
     @property
     def policy(self) -> Policy:
         """The policy in force: the served run's (the defaults before any run)."""
-        from graphsvc.online import latest_basis
+        from graphsvc.online.scoring import latest_basis
 
         return latest_basis(self.store).policy
 

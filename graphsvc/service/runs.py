@@ -17,18 +17,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from graphsvc import jobs, serving
-from graphsvc.backtest import backtest
+from graphsvc.analytics import serving
+from graphsvc.analytics.backtest import backtest
+from graphsvc.analytics.explain import explain
+from graphsvc.analytics.model import Model
+from graphsvc.analytics.policy import Policy
+from graphsvc.analytics.projection import Projection
+from graphsvc.analytics.rescore import Progress, rescore
+from graphsvc.analytics.rings import typologies
 from graphsvc.errors import InputError, NotFoundError
-from graphsvc.explain import explain
-from graphsvc.model import Model
-from graphsvc.normalise import parse_as_of
-from graphsvc.policy import Policy
-from graphsvc.projection import Projection
-from graphsvc.rescore import Progress, rescore
-from graphsvc.rings import typologies
+from graphsvc.ingest.normalise import parse_as_of
+from graphsvc.ingest.sources import TableSource
+from graphsvc.service import jobs
 from graphsvc.settings import Settings
-from graphsvc.sources import TableSource
 from graphsvc.store import Store
 
 #: a policy or a model as an object, or the JSON file it was saved to
@@ -48,9 +49,9 @@ class Runs:
         """Re-run the whole-graph analytics and write a new versioned run.
 
         ``as_of`` (ISO date or timestamp) uses only what was known then; ``model``
-        (a :class:`~graphsvc.model.Model` or its JSON file, see :meth:`fit`) scores
+        (a :class:`~graphsvc.analytics.model.Model` or its JSON file, see :meth:`fit`) scores
         the run, and score-on-write after it. The run is served from now on when it
-        covers the store (:mod:`graphsvc.serving`), or with ``promote``. Returns the
+        covers the store (:mod:`graphsvc.analytics.serving`), or with ``promote``. Returns the
         run record: run_id, parameters, per-stage timings, counts, and the serving
         ``decision`` (promote or hold) with its ``reason``.
         """
@@ -70,12 +71,12 @@ class Runs:
         return self.store.promotions()
 
     def features(self, *, as_of: str | None = None, at: str = "as-of", policy: PolicyLike = None) -> pd.DataFrame:
-        """The feature table (:mod:`graphsvc.features`, catalogue in ``docs/features.md``):
+        """The feature table (:mod:`graphsvc.analytics.features`, catalogue in ``docs/features.md``):
         one row per applicant known at ``as_of``, computed from what was known at
         ``as_of`` (``at="as-of"``) or at each applicant's first application (``"own"``,
         as :meth:`fit` trains)."""
-        from graphsvc import features as features_
-        from graphsvc.linkage import link
+        from graphsvc.analytics import features as features_
+        from graphsvc.analytics.linkage import link
 
         if at not in ("as-of", "own"):
             raise InputError("at must be 'as-of' or 'own'")
@@ -84,7 +85,7 @@ class Runs:
         projection = Projection.from_store(self.store, when, policy.consent)
         linked = link(projection, policy, self.store)
         if at == "own":
-            from graphsvc.model import training_set
+            from graphsvc.analytics.model import training_set
 
             data = training_set(projection, policy, as_of=when, store=self.store, linked=linked)
             return data.table.frame().assign(at=data.at, fraud=data.label)
@@ -92,7 +93,7 @@ class Runs:
 
     def fit(self, as_of: str | None = None, *, maturity_days: int = 0, seed: int = 7,
             policy: PolicyLike = None) -> Model:
-        """Fit a scorecard (:mod:`graphsvc.model`) on the fraud outcomes known at ``as_of``,
+        """Fit a scorecard (:mod:`graphsvc.analytics.model`) on the fraud outcomes known at ``as_of``,
         with features as of each applicant's first application; ``Model.save`` writes it.
 
         Raises
@@ -100,7 +101,7 @@ class Runs:
         ModelError
             When too few outcomes are known (the hand-set policy stays).
         """
-        from graphsvc.model import fit
+        from graphsvc.analytics.model import fit
 
         policy = _policy(policy) or Policy()
         when = parse_as_of(as_of, self.settings.timezone)
@@ -196,7 +197,7 @@ class Runs:
 
     def explain(self, applicant_id: str, run_id: str | None = None) -> dict:
         """Score, band, ring and reasons of an applicant, evidence paths spelled out
-        (:func:`graphsvc.explain.as_text` prints it for a person)."""
+        (:func:`graphsvc.analytics.explain.as_text` prints it for a person)."""
         return explain(self.store, self.run_id(run_id), applicant_id)
 
     def backtest(self, as_of: str, *, seed: int = 7, policy: PolicyLike = None, k: int = 100,
@@ -204,7 +205,7 @@ class Runs:
                  new_applications: bool = True, limit: int | None = None, progress: Progress | None = None) -> dict:
         """Score with what was known at ``as_of`` and evaluate on what came after:
         applicants known then, and (``new_applications``) applicants first applying
-        later, each scored as score-on-write scored it (:func:`graphsvc.backtest.backtest`)."""
+        later, each scored as score-on-write scored it (:func:`graphsvc.analytics.backtest.backtest`)."""
         at = parse_as_of(as_of, self.settings.timezone)
         return backtest(self.store, at, seed=seed, policy=_policy(policy), k=k, truth=Path(truth) if truth else None,
                         model=_model(model), new_applications=new_applications, limit=limit, progress=progress)
@@ -214,7 +215,7 @@ class Runs:
         """Hide a share of the fraud labels, score without them, and measure how
         well the scores find them (AUC, precision at k, recall at the review band);
         with ``fit``, by a scorecard fitted on the labels left."""
-        from graphsvc.backtest import holdout
+        from graphsvc.analytics.backtest import holdout
 
         return holdout(self.store, share, seed=seed, policy=_policy(policy), k=k, fit=fit)
 
@@ -223,14 +224,14 @@ class Runs:
                progress: Progress | None = None) -> dict:
         """Replay the applications of ``sources`` made after ``start`` through score-on-write
         into this store, which must be empty, then re-score in batch
-        (:func:`graphsvc.replay.replay`): who was flagged at application time, and who after.
+        (:func:`graphsvc.online.replay.replay`): who was flagged at application time, and who after.
 
         Raises
         ------
         InputError
             When the store already holds applicants, or ``start`` is no ISO date or time.
         """
-        from graphsvc.replay import replay
+        from graphsvc.online.replay import replay
 
         cut = parse_as_of(start, self.settings.timezone)
         held = self.store.counts()["nodes"].get("applicant", 0)
@@ -242,7 +243,7 @@ class Runs:
 
     def start_rescore_job(self, folder: Path, *, as_of: str | None = None, seed: int = 7,
                           promote: bool = False) -> tuple[dict, object]:
-        """Start a re-score run of this store in a separate process (:mod:`graphsvc.jobs`),
+        """Start a re-score run of this store in a separate process (:mod:`graphsvc.service.jobs`),
         its record kept in ``folder``: returns the job's record and its process.
 
         Raises

@@ -11,19 +11,19 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from graphsvc.policy import Policy
+from graphsvc.analytics.policy import Policy
 
 
 class LocalAlgorithms:
-    """Components and Leiden (:func:`graphsvc.rings.groups`: scipy and leidenalg), and
-    personalised PageRank (:func:`graphsvc.propagation.personalised_pagerank`: scipy)."""
+    """Components and Leiden (:func:`graphsvc.analytics.rings.groups`: scipy and leidenalg), and
+    personalised PageRank (:func:`graphsvc.analytics.propagation.personalised_pagerank`: scipy)."""
 
     def groups(self, graph: sparse.csr_matrix, policy: Policy, seed: int) -> np.ndarray:
-        from graphsvc.rings import groups
+        from graphsvc.analytics.rings import groups
 
         return groups(graph, policy, seed)
 
     def pagerank(self, graph: sparse.csr_matrix, seeds: np.ndarray, restart: float) -> np.ndarray:
-        from graphsvc.propagation import personalised_pagerank
+        from graphsvc.analytics.propagation import personalised_pagerank
 
         return personalised_pagerank(graph, seeds, restart)

@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from graphsvc.contract import CONTACT_SOURCES
 from graphsvc.errors import ConfigurationError
+from graphsvc.ingest.contract import CONTACT_SOURCES
 from graphsvc.store.reading import StoreReader
 from graphsvc.store.records import StoreRecords
 from graphsvc.store.results import StoreResults
@@ -50,7 +50,7 @@ def with_none(column: pd.Series) -> pd.Series:
 #: columns of every link frame a store returns
 LINK_COLUMNS = [
     "applicant_id", "kind", "value", "role", "relation", "first_seen", "last_seen", "count",
-    "name", "source", "consents",  # consents: the applicant's (graphsvc.consent)
+    "name", "source", "consents",  # consents: the applicant's (graphsvc.people.consent)
 ]
 
 
@@ -115,7 +115,7 @@ class GraphArrays:
     relation_dst: np.ndarray | None = None  # int32
     relation_type: np.ndarray | None = None  # relation type names
     relation_at: np.ndarray | None = None  # float seconds, NaN when undated
-    #: a scoring neighbourhood (:mod:`graphsvc.neighbourhood`) holds only some applicants:
+    #: a scoring neighbourhood (:mod:`graphsvc.online.neighbourhood`) holds only some applicants:
     #: identifier values, and per identifier the number of applicants linked to it in the
     #: whole store as far as it was counted (hubs are counted, not fetched)
     identifier_value: np.ndarray | None = None
@@ -203,7 +203,7 @@ def access_entry(caller: str, role: str, route: str, method: str, status: int, s
             "purpose": purpose, "reason": reason, "revealed": sorted(set(revealed))}
 
 
-#: columns of a review request (graphsvc.decision)
+#: columns of a review request (graphsvc.people.decision)
 REVIEW_COLUMNS = ["review_id", "applicant_id", "application_id", "requested_at", "requested_by", "reason", "status",
                   "closed_at", "closed_by", "outcome", "note"]
 #: columns of the promotion log (which run is served, and why)

@@ -4,7 +4,7 @@ one transaction, remembered by tombstones so that a later load does not bring th
 person back).
 
 In: audit rows (:func:`~graphsvc.store.base.access_entry`), review records, erasure
-plans (:mod:`graphsvc.erasure`). Out: frames of them, what an erasure removed.
+plans (:mod:`graphsvc.people.erasure`). Out: frames of them, what an erasure removed.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class StoreRecords(ABC):
 
     @abstractmethod
     def forget(self, plans: list, entries: list[dict]) -> list[dict[str, int]]:
-        """Apply erasure plans (:class:`graphsvc.erasure.Plan`), each in one transaction
+        """Apply erasure plans (:class:`graphsvc.people.erasure.Plan`), each in one transaction
         with its audit row: the applicant and its facts, links, pending facts, the plan's
         identifiers and every run's results about them removed, the tombstones added.
         Returns what was removed per plan, by kind of row."""
@@ -39,12 +39,12 @@ class StoreRecords(ABC):
 
     @abstractmethod
     def forget_contacts(self, plan, entry: dict) -> dict[str, int]:
-        """Remove contact links past their retention (:class:`graphsvc.erasure.ContactPlan`)
+        """Remove contact links past their retention (:class:`graphsvc.people.erasure.ContactPlan`)
         with the guarantees of :meth:`forget`, in one transaction; what was removed."""
 
     @abstractmethod
     def record_review(self, entry: dict) -> None:
-        """Store a request for human review (:data:`REVIEW_COLUMNS`, :mod:`graphsvc.decision`)."""
+        """Store a request for human review (:data:`REVIEW_COLUMNS`, :mod:`graphsvc.people.decision`)."""
 
     @abstractmethod
     def reviews(self, *, status: str | None = None, applicant_id: str | None = None,
@@ -58,7 +58,7 @@ class StoreRecords(ABC):
 
     @abstractmethod
     def tombstones(self) -> frozenset[str]:
-        """Digests of what erased people left (:func:`graphsvc.erasure.digest`)."""
+        """Digests of what erased people left (:func:`graphsvc.people.erasure.digest`)."""
 
     @abstractmethod
     def tombstoned(self, digests: list[str]) -> frozenset[str]:

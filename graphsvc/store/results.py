@@ -28,7 +28,7 @@ class StoreResults(ABC):
     @abstractmethod
     def save_run(self, run: dict, tables: dict[str, pd.DataFrame], promotions: list[dict] = ()) -> None:
         """Write a re-score run (``run_id``, parameters, timings, counts), its result
-        tables (:data:`RUN_TABLES`) and its promotion log entries (:mod:`graphsvc.serving`)
+        tables (:data:`RUN_TABLES`) and its promotion log entries (:mod:`graphsvc.analytics.serving`)
         in one transaction, adding the time the write took to ``run["timings"]["write"]``."""
 
     @abstractmethod

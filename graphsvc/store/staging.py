@@ -12,8 +12,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from graphsvc import keys
-from graphsvc.contract import LinkRole, Reason
+from graphsvc.ingest import keys
+from graphsvc.ingest.contract import LinkRole, Reason
 
 #: per fact table: the hash namespace and the columns of the natural key
 #: tables whose rows link applicants to identifiers

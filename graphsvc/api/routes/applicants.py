@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from graphsvc import normalise
 from graphsvc.api import masking
 from graphsvc.api.deps import State, allowed, audit
 from graphsvc.api.models import ApplicantOut, ExplainOut, LinkOut, NetworkOut, PathsOut, TimelineEvent
 from graphsvc.api.security import Caller
+from graphsvc.ingest import normalise
 
 router = APIRouter(prefix="/v1", tags=["applicants"])
 ERRORS = {401: {"description": "no or unknown API key"}, 403: {"description": "role not allowed"},

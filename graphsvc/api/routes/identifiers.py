@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from graphsvc import normalise
 from graphsvc.api import masking
 from graphsvc.api.deps import State, allowed, audit
 from graphsvc.api.models import HolderOut, IdentifierOut
 from graphsvc.api.security import Caller
+from graphsvc.ingest import normalise
 
 router = APIRouter(prefix="/v1/identifiers", tags=["identifiers"])
 ERRORS = {400: {"description": "the value is not valid for its kind"}, 401: {"description": "no or unknown API key"},

@@ -1,4 +1,4 @@
-"""Re-score jobs: started in a separate process (:mod:`graphsvc.jobs`), so the API keeps
+"""Re-score jobs: started in a separate process (:mod:`graphsvc.service.jobs`), so the API keeps
 answering; any worker of ``graphsvc serve --workers`` tells a job's status."""
 
 from __future__ import annotations

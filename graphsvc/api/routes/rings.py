@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from graphsvc.analytics.rings import TYPOLOGY_NAMES
 from graphsvc.api import masking
 from graphsvc.api.deps import State, allowed, audit
 from graphsvc.api.models import MemberOut, RingDetail, RingNetworkOut, RingOut, RingPage
 from graphsvc.api.security import Caller
-from graphsvc.rings import TYPOLOGY_NAMES
 
 router = APIRouter(prefix="/v1/rings", tags=["rings"])
 ERRORS = {400: {"description": "bad cursor"}, 401: {"description": "no or unknown API key"},

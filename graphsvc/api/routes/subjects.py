@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from graphsvc.api.deps import State, allowed, audit
 from graphsvc.api.security import Caller
-from graphsvc.subject import to_html
+from graphsvc.people.subject import to_html
 
 router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
 ERRORS = {401: {"description": "no or unknown API key"}, 403: {"description": "role not allowed"},

@@ -1,6 +1,6 @@
 """Writing one application, as score-on-write posts it, into the embedded store.
 
-In: one validated application with its contacts (:mod:`graphsvc.intake`) and the
+In: one validated application with its contacts (:mod:`graphsvc.online.intake`) and the
 checksum that names it. Out: ``stored``, ``duplicate`` or ``conflict``, the
 application, its identifiers, links and contacts written in one transaction exactly
 as a loaded batch would write them (the same hashes, links and consents), so that a
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from graphsvc import keys
-from graphsvc.contract import LinkRole
 from graphsvc.errors import KeyCollisionError, StoreError
+from graphsvc.ingest import keys
+from graphsvc.ingest.contract import LinkRole
 from graphsvc.store.embedded.known import ApplicantIds, Known
 from graphsvc.store.embedded.sql import (
     SET_CONSENTS,

@@ -41,7 +41,7 @@ _FACTS = (
 
 
 def forget(store, plan, entry: dict) -> dict[str, int]:
-    """Apply ``plan`` (:class:`graphsvc.erasure.Plan`) to the embedded ``store`` and
+    """Apply ``plan`` (:class:`graphsvc.people.erasure.Plan`) to the embedded ``store`` and
     record ``entry`` in its audit trail, in one transaction (:func:`compact` after)."""
     def work(con: Connection, done: dict[str, int]) -> None:
         row = con.execute("SELECT id FROM applicants WHERE key = ?", (plan.applicant_id,)).fetchone()
@@ -56,7 +56,7 @@ def forget(store, plan, entry: dict) -> dict[str, int]:
 
 
 def forget_contacts(store, plan, entry: dict) -> dict[str, int]:
-    """Apply a :class:`graphsvc.erasure.ContactPlan` (contact links past retention) and
+    """Apply a :class:`graphsvc.people.erasure.ContactPlan` (contact links past retention) and
     record ``entry``, in one transaction (:func:`compact` after)."""
     def work(con: Connection, done: dict[str, int]) -> None:
         phones = [("phone", p) for _, p in plan.contacts]

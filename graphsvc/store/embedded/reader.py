@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from graphsvc import keys
+from graphsvc.ingest import keys
 from graphsvc.store.base import (
     LINK_COLUMNS,
     RELATION_COLUMNS,

@@ -16,7 +16,7 @@ _JSON_COLUMNS = ("params", "timings", "counts")
 
 
 class Results:
-    """Runs of :func:`graphsvc.rescore.rescore`, written in one transaction each."""
+    """Runs of :func:`graphsvc.analytics.rescore.rescore`, written in one transaction each."""
 
     _con: Connection
     readonly: bool

@@ -1,6 +1,6 @@
 -- Embedded store of record (SQLite, WAL). Every row gets a sequential id, so new rows
 -- and their links append to the end of each tree; facts and identifiers also carry a
--- 63-bit hash of their natural key (graphsvc/keys.py) under a compact unique index,
+-- 63-bit hash of their natural key (graphsvc/ingest/keys.py) under a compact unique index,
 -- which is what makes re-loading a row a no-op.
 -- Timestamps are integer seconds since the epoch (UTC).
 CREATE TABLE IF NOT EXISTS meta (
@@ -114,7 +114,7 @@ CREATE TABLE IF NOT EXISTS rejects (
     detail   TEXT
 );
 CREATE INDEX IF NOT EXISTS rejects_by_checksum ON rejects (checksum, tbl);
--- What erased people left (graphsvc/erasure.py): keyed digests of their applicant id and
+-- What erased people left (graphsvc/people/erasure.py): keyed digests of their applicant id and
 -- removed identifiers, checked by the loader and score-on-write; never a value.
 CREATE TABLE IF NOT EXISTS tombstones (
     digest TEXT PRIMARY KEY,
@@ -167,7 +167,7 @@ CREATE TABLE IF NOT EXISTS hubs (
     verdict     TEXT NOT NULL,
     PRIMARY KEY (run_id, kind, value, role)
 ) WITHOUT ROWID;
--- Which run is served (graphsvc/serving.py): every run's decision (promote or hold) and
+-- Which run is served (graphsvc/analytics/serving.py): every run's decision (promote or hold) and
 -- every promotion or rollback by hand; the served run is that of the newest promote or
 -- rollback entry.
 CREATE TABLE IF NOT EXISTS promotions (
@@ -178,7 +178,7 @@ CREATE TABLE IF NOT EXISTS promotions (
     reason   TEXT NOT NULL,
     replaces TEXT
 );
--- Requests for human review of an automated decision (graphsvc/decision.py), open until
+-- Requests for human review of an automated decision (graphsvc/people/decision.py), open until
 -- an investigator closes them with an outcome and a note.
 CREATE TABLE IF NOT EXISTS reviews (
     review_id      TEXT PRIMARY KEY,

@@ -3,7 +3,7 @@
 Each batch holds its facts, the links they imply, its rejects and its manifest
 row, so a killed process leaves the file as it was before or after the batch.
 Rows get sequential ids, so a batch appends to the end of each tree; facts and
-identifiers also carry a 63-bit hash of their natural key (:mod:`graphsvc.keys`)
+identifiers also carry a 63-bit hash of their natural key (:mod:`graphsvc.ingest.keys`)
 under a compact unique index, looked up in one join per batch. That makes
 re-applying a row a no-op: links are only ever incremented from facts that were
 new. Contact and sighting rows keep only their hash; their content lives in the

@@ -1,6 +1,6 @@
 """Whole-graph algorithms on Neo4j Graph Data Science.
 
-The linkage graph is computed by :mod:`graphsvc.linkage` from the store (the one
+The linkage graph is computed by :mod:`graphsvc.analytics.linkage` from the store (the one
 implementation of the weights and the hub policy), then projected into GDS with
 a Cypher aggregation (``queries/gds/project``), where WCC, Leiden and
 personalised PageRank run. Node ids of the projection are applicant positions,
@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from graphsvc.policy import Policy
+from graphsvc.analytics.policy import Policy
 from graphsvc.store.neo4j import queries
 
 RunCypher = Callable[..., pd.DataFrame]  # GraphDataScience.run_cypher(query, params)

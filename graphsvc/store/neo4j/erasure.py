@@ -1,4 +1,4 @@
-"""Erasure on Neo4j: one write transaction (:mod:`graphsvc.erasure`).
+"""Erasure on Neo4j: one write transaction (:mod:`graphsvc.people.erasure`).
 
 Neo4j marks the records it deletes as free and reuses them; it does not overwrite
 them at once, so the bytes may stay in its store files until then (the embedded

@@ -1,7 +1,7 @@
 """Reading Neo4j by natural keys, with the named queries of ``queries/store``.
 
 Identifiers are addressed by ``ref``, the same 63-bit key of kind and value the
-embedded store uses (:func:`graphsvc.keys.identifier_ids`), so a look-up never
+embedded store uses (:func:`graphsvc.ingest.keys.identifier_ids`), so a look-up never
 needs a value index and the two stores agree on every key.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graphsvc import keys
+from graphsvc.ingest import keys
 from graphsvc.store.base import (
     LINK_COLUMNS,
     RELATION_COLUMNS,

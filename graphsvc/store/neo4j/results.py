@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graphsvc import keys
 from graphsvc.errors import InputError, NotFoundError
+from graphsvc.ingest import keys
 from graphsvc.store.base import PROMOTION_COLUMNS, REVIEW_COLUMNS, RUN_TABLES, SERVING, RunScore, with_none
 from graphsvc.store.neo4j.tx import frame, records, run, run_rows
 
@@ -23,7 +23,7 @@ _AUDIT_COLUMNS = ["id", "at", "caller", "role", "route", "method", "status", "su
 
 
 class Results:
-    """Runs of :func:`graphsvc.rescore.rescore` on Neo4j."""
+    """Runs of :func:`graphsvc.analytics.rescore.rescore` on Neo4j."""
 
     def save_run(self, run_record: dict, tables: dict[str, pd.DataFrame], promotions: list[dict] = ()) -> None:
         started = time.perf_counter()
