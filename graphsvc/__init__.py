@@ -1,8 +1,10 @@
 """graphsvc: graph-based fraud-ring and relationship analysis for consumer lenders.
 
 >>> import graphsvc
->>> svc = graphsvc.open("demo-data/graph.db")   # doctest: +SKIP
->>> svc.counts()                                # doctest: +SKIP
+>>> svc = graphsvc.open("demo-data/graph.db")
+>>> svc.counts()["nodes"]
+{'applicant': 20000, 'device': 20371, 'id_number': 19775, 'ip': 8037, 'phone': 40891, 'subnet': 7891}
+>>> svc.close()
 """
 
 from graphsvc.errors import GraphsvcError

@@ -71,7 +71,7 @@ def test_rescore_jobs_never_fail_and_keep_their_schema(scored_db, tmp_path):
     from fastapi.testclient import TestClient
 
     with TestClient(throwaway) as client:
-        jobs = list(throwaway.state.graphsvc.service.jobs)
+        jobs = list(throwaway.state.graphsvc.jobs)
         for _ in range(480):
             views = [client.get(f"/v1/jobs/{j}", headers={"X-API-Key": ADMIN}).json() for j in jobs]
             if all(v["status"] != "running" for v in views):

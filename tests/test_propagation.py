@@ -7,7 +7,7 @@ import pytest
 from graphsvc.analytics.linkage import link
 from graphsvc.analytics.policy import Policy
 from graphsvc.analytics.projection import Projection
-from graphsvc.analytics.propagation import nearest_seed_paths, path_to_seed, personalised_pagerank
+from graphsvc.analytics.propagation import nearest_flagged_paths, path_to_flagged, personalised_pagerank
 from graphsvc.store import open_store
 
 
@@ -35,14 +35,14 @@ def test_no_seeds_no_mass(scenario_graph):
     assert personalised_pagerank(graph, np.zeros_like(fraud), 0.3).sum() == 0
 
 
-def test_nearest_seed_paths_are_shortest(scenario_graph):
+def test_nearest_flagged_paths_are_shortest(scenario_graph):
     graph, fraud = scenario_graph
-    predecessors = nearest_seed_paths(graph, fraud)
+    predecessors = nearest_flagged_paths(graph, fraud)
     oracle = nx.from_scipy_sparse_array(graph)
     lengths = nx.multi_source_dijkstra_path_length(oracle, set(np.flatnonzero(fraud).tolist()), weight=None)
     checked = 0
     for node in range(graph.shape[0]):
-        path = path_to_seed(predecessors, node, limit=50)
+        path = path_to_flagged(predecessors, node, limit=50)
         if fraud[node]:
             assert path == []
         elif node in lengths:

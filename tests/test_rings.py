@@ -131,12 +131,8 @@ def test_cross_listing_pairs_match_the_listing_product(seed):
 
 
 def test_typologies_are_named_from_the_features():
-    import doctest
-
-    from graphsvc.analytics import rings
     from graphsvc.analytics.rings import typologies
 
-    assert doctest.testmod(rings).failed == 0
     assert typologies({"agent_phones": 2, "agent_share": 0.5, "cross_listing": 0.1, "subnet_share": 0.8}) == [
         "agent", "cross_listing", "one_subnet"]
     assert typologies({"agent_phones": 1, "agent_share": 0.49, "devices_per_member": 0.51, "velocity": 0.79}) == [

@@ -24,7 +24,8 @@ from graphsvc.analytics.projection import Projection
 from graphsvc.analytics.rescore import Progress, analyse
 from graphsvc.errors import InputError
 from graphsvc.ingest import normalise
-from graphsvc.store.base import RunScore, Store
+from graphsvc.store.base import Store
+from graphsvc.store.rows import RunScore
 
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float | None:

@@ -116,8 +116,8 @@ def analyse(store: Store, *, as_of: int | None = None, seed: int = 7, policy: Po
     done("rings")
     fraud_mass = algorithms.pagerank(linked.graph, projection.fraud, policy.restart)
     default_mass = algorithms.pagerank(linked.graph, projection.default, policy.restart)
-    to_fraud = propagation.nearest_seed_paths(linked.graph, projection.fraud)
-    to_default = propagation.nearest_seed_paths(linked.graph, projection.default)
+    to_fraud = propagation.nearest_flagged_paths(linked.graph, projection.fraud)
+    to_default = propagation.nearest_flagged_paths(linked.graph, projection.default)
     done("propagate")
     table = next(pending)
     for _ in pending:  # the child's end
@@ -192,7 +192,7 @@ def _score(projection: Projection, linked, policy: Policy, store: Store, label, 
                 evidence = {"ring_id": ring_ids[label[positions[i]]], "ring_risk": round(float(risk_of[i]), 4)}
             else:
                 toward = to_fraud if code is ReasonCode.FRAUD_PROXIMITY else to_default
-                evidence = {"path": applicants[propagation.path_to_seed(toward, int(positions[i]))].tolist()}
+                evidence = {"path": applicants[propagation.path_to_flagged(toward, int(positions[i]))].tolist()}
             items.append({"code": str(code), "points": int(points[code][i]), "evidence": evidence})
         items.sort(key=lambda r: -r["points"])
         text[i] = json.dumps(items, ensure_ascii=False)

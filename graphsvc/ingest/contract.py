@@ -76,7 +76,7 @@ class LinkRole(StrEnum):
     CONTACT = "contact"  # a phone the applicant listed as a contact
 
 
-class Reason(StrEnum):
+class RejectReason(StrEnum):
     """Why a row was rejected; the catalogue is documented in docs/loading.md."""
 
     MISSING_VALUE = "missing_value"

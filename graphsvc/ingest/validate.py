@@ -1,6 +1,6 @@
 """Row validation: raw contract frames in, normalised valid rows and rejects out.
 
-Every check marks rows bad with a :class:`~graphsvc.ingest.contract.Reason`; a row with
+Every check marks rows bad with a :class:`~graphsvc.ingest.contract.RejectReason`; a row with
 any problem is rejected whole (all its problems are reported) and the rest of the
 batch goes on. Rejects never carry the raw value of personal data.
 """
@@ -22,7 +22,7 @@ from graphsvc.ingest.contract import (
     RAW_KINDS,
     TABLES,
     Kind,
-    Reason,
+    RejectReason,
 )
 from graphsvc.store.base import QUARANTINED, REJECT_COLUMNS
 
@@ -49,7 +49,7 @@ class _Checker:
     def __post_init__(self) -> None:
         self.bad = np.zeros(len(self.frame), dtype=bool)
 
-    def mark(self, mask: np.ndarray | pd.Series, column: str, reason: Reason, detail: str) -> None:
+    def mark(self, mask: np.ndarray | pd.Series, column: str, reason: RejectReason, detail: str) -> None:
         """Reject the rows under ``mask`` whole (their key or a required field is unusable)."""
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
@@ -59,7 +59,7 @@ class _Checker:
             }))
             self.bad |= mask
 
-    def quarantine(self, mask: np.ndarray | pd.Series, column: str, reason: Reason, detail: str,
+    def quarantine(self, mask: np.ndarray | pd.Series, column: str, reason: RejectReason, detail: str,
                    raw: pd.Series) -> None:
         """Report the optional field under ``mask`` as left out (the caller leaves it
         empty); the row loads without it. The report names the value by a digest."""
@@ -79,27 +79,27 @@ class _Checker:
             values = self.frame[column].astype("string").str.strip()
             values = values.mask(values == "")
         if required:
-            self.mark(values.isna(), column, Reason.MISSING_VALUE, f"{column} is required")
+            self.mark(values.isna(), column, RejectReason.MISSING_VALUE, f"{column} is required")
         return values
 
     def key(self, column: str) -> pd.Series:
         """A required key (an applicant or application id): trimmed, and rejecting its
         row when it holds control or invisible characters or is too long."""
-        return self.normalised(column, normalise.plain_ids, Reason.INVALID_IDENTIFIER, KEY_DETAIL.format(column),
+        return self.normalised(column, normalise.plain_ids, RejectReason.INVALID_IDENTIFIER, KEY_DETAIL.format(column),
                                required=True)
 
-    def normalised(self, column: str, convert, reason: Reason, detail: str, *, required: bool) -> pd.Series:
+    def normalised(self, column: str, convert, reason: RejectReason, detail: str, *, required: bool) -> pd.Series:
         """The column's canonical values; an invalid value rejects its row when the field
         is required, and is left out (quarantined) when it is optional."""
         return self._normalised(column, convert, reason, detail, required=required)[0]
 
-    def left_out(self, column: str, convert, reason: Reason, detail: str) -> tuple[pd.Series, pd.Series]:
+    def left_out(self, column: str, convert, reason: RejectReason, detail: str) -> tuple[pd.Series, pd.Series]:
         """An optional column's canonical values (as :meth:`normalised`), and the trimmed
         text of the values it left out (missing for every other row)."""
         out, raw, invalid = self._normalised(column, convert, reason, detail, required=False)
         return out, raw.where(invalid)
 
-    def _normalised(self, column: str, convert, reason: Reason, detail: str, *, required: bool):
+    def _normalised(self, column: str, convert, reason: RejectReason, detail: str, *, required: bool):
         raw = self.text(column, required=required)
         out = convert(raw)
         invalid = raw.notna() & pd.Series(out, index=raw.index).isna()
@@ -114,9 +114,9 @@ class _Checker:
         out = normalise.choices(raw, allowed)
         invalid, detail = raw.notna() & out.isna(), f"{column} must be one of: {', '.join(allowed)}"
         if required:
-            self.mark(invalid, column, Reason.UNKNOWN_VALUE, detail)
+            self.mark(invalid, column, RejectReason.UNKNOWN_VALUE, detail)
         else:
-            self.quarantine(invalid, column, Reason.UNKNOWN_VALUE, detail, raw)
+            self.quarantine(invalid, column, RejectReason.UNKNOWN_VALUE, detail, raw)
         return out.where(out.notna(), default) if default is not None else out
 
     def result(self, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -162,18 +162,19 @@ def identifier_rule(kind: str, ctx: Context):
         return normalise.identifiers(kind, values, region=ctx.region, identity_key=lambda: _key(ctx))
 
     if kind == Kind.PHONE:
-        return convert, Reason.INVALID_PHONE, f"not a valid phone number (default region {ctx.region})"
+        return convert, RejectReason.INVALID_PHONE, f"not a valid phone number (default region {ctx.region})"
     if kind == Kind.IP:
-        return convert, Reason.INVALID_IP, "not an IPv4 or IPv6 address"
+        return convert, RejectReason.INVALID_IP, "not an IPv4 or IPv6 address"
     if kind == Kind.ID_NUMBER:
-        return convert, Reason.INVALID_IDENTIFIER, "identity number is empty, too long or holds control characters"
-    return convert, Reason.INVALID_IDENTIFIER, \
+        return (convert, RejectReason.INVALID_IDENTIFIER,
+                "identity number is empty, too long or holds control characters")
+    return convert, RejectReason.INVALID_IDENTIFIER, \
         "identifier is empty, longer than 256 characters or holds control characters"
 
 
 def _timestamp(check: _Checker, column: str, ctx: Context, *, required: bool) -> pd.Series:
     return check.normalised(column, lambda s: normalise.timestamps(s, ctx.timezone),
-                            Reason.INVALID_TIMESTAMP, TIMESTAMP_DETAIL,
+                            RejectReason.INVALID_TIMESTAMP, TIMESTAMP_DETAIL,
                             required=required)
 
 
@@ -205,7 +206,7 @@ def prepare(table: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
             if kind in RAW_KINDS and typed.notna().any():  # the invalid ones, kept as their raw kind
                 raw[RAW_KINDS[kind]] = normalise.raws(kind, typed, lambda: _key(ctx))
         out["consents"] = check.normalised("consents", lambda s: normalise.consents(s, CONSENT_SCOPES),
-                                           Reason.UNKNOWN_VALUE, CONSENT_DETAIL, required=False)
+                                           RejectReason.UNKNOWN_VALUE, CONSENT_DETAIL, required=False)
         content = [out["applicant_id"], out["applied_at"]] + [out[c] for c in sorted(out) if c.startswith("id:")]
         if "properties" in out:
             content.append(out["properties"])
@@ -217,7 +218,7 @@ def prepare(table: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
     elif table == "identifiers":
         kind = check.text("kind", required=True).str.lower()
         check.mark(kind.notna() & ~kind.fillna("").str.match(KIND_NAME.pattern), "kind",
-                   Reason.UNKNOWN_KIND, f"kind must match {KIND_NAME.pattern}")
+                   RejectReason.UNKNOWN_KIND, f"kind must match {KIND_NAME.pattern}")
         raw = check.text("value", required=True)
         value = pd.Series(None, index=frame.index, dtype=object)
         for name in kind.dropna().unique():
@@ -251,11 +252,11 @@ def prepare(table: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
         out["dst_applicant_id"] = check.key("dst_applicant_id")
         kind = check.text("type", required=True).str.lower()
         check.mark(kind.notna() & ~kind.fillna("").str.match(KIND_NAME.pattern), "type",
-                   Reason.UNKNOWN_VALUE, f"type must match {KIND_NAME.pattern}")
+                   RejectReason.UNKNOWN_VALUE, f"type must match {KIND_NAME.pattern}")
         out["type"] = kind
         out["at"] = _timestamp(check, "at", ctx, required=False)
         raw = check.text("amount", required=False)
         out["amount"] = normalise.numbers(raw)
-        check.quarantine(raw.notna() & out["amount"].isna(), "amount", Reason.INVALID_NUMBER,
+        check.quarantine(raw.notna() & out["amount"].isna(), "amount", RejectReason.INVALID_NUMBER,
                          "amount is not a number", raw)
     return check.result(out)

@@ -28,7 +28,7 @@ from graphsvc.ingest.contract import (
     RAW_KINDS,
     RELATIONS,
     Kind,
-    Reason,
+    RejectReason,
 )
 from graphsvc.ingest.validate import (
     CONSENT_DETAIL,
@@ -99,20 +99,20 @@ def prepare_application(application: dict, contacts: list[dict], settings: Setti
     problems: list[dict] = []
     ignored: list[dict] = []
 
-    def note(to: list[dict], field_: str, reason: Reason, detail: str) -> None:
+    def note(to: list[dict], field_: str, reason: RejectReason, detail: str) -> None:
         to.append({"field": field_, "reason": str(reason), "detail": detail})
 
     row: dict = {}
     for column in ("application_id", "applicant_id", "applied_at"):
         row[column] = _text(application.get(column))
         if row[column] is None:
-            note(problems, column, Reason.MISSING_VALUE, f"{column} is required")
+            note(problems, column, RejectReason.MISSING_VALUE, f"{column} is required")
         elif column != "applied_at" and normalise.plain_id(row[column]) is None:
-            note(problems, column, Reason.INVALID_IDENTIFIER, KEY_DETAIL.format(column))
+            note(problems, column, RejectReason.INVALID_IDENTIFIER, KEY_DETAIL.format(column))
     if row["applied_at"] is not None:
         row["applied_at"] = normalise.timestamp_one(row["applied_at"], zone)
         if row["applied_at"] is None:
-            note(problems, "applied_at", Reason.INVALID_TIMESTAMP, TIMESTAMP_DETAIL)
+            note(problems, "applied_at", RejectReason.INVALID_TIMESTAMP, TIMESTAMP_DETAIL)
     if problems:
         raise InvalidApplicationError(problems)
     ctx = Context(identity_key=b"", region=region, timezone=zone)
@@ -136,15 +136,15 @@ def prepare_application(application: dict, contacts: list[dict], settings: Setti
             detail = (f"{kind} is a built-in or derived kind" if reserved else
                       f"kind must match {KIND_NAME.pattern}" if not KIND_NAME.match(kind) else
                       identifier_rule(kind, ctx)[2])
-            note(ignored, f"identifiers.{kind}", Reason.UNKNOWN_KIND if reserved or not KIND_NAME.match(kind)
-                 else Reason.INVALID_IDENTIFIER, detail)
+            note(ignored, f"identifiers.{kind}", RejectReason.UNKNOWN_KIND if reserved or not KIND_NAME.match(kind)
+                 else RejectReason.INVALID_IDENTIFIER, detail)
         row[f"id:{kind}"] = value
     listed = []
     for i, contact in enumerate(contacts):
         raw = _text(contact.get("contact_phone"))
         phone = None if raw is None else normalise.phone_one(raw, region)
         if raw is None:
-            note(ignored, f"contacts[{i}].contact_phone", Reason.MISSING_VALUE, "contact_phone is required")
+            note(ignored, f"contacts[{i}].contact_phone", RejectReason.MISSING_VALUE, "contact_phone is required")
             continue
         if phone is None:
             _, reason, detail = identifier_rule("phone", ctx)
@@ -153,13 +153,13 @@ def prepare_application(application: dict, contacts: list[dict], settings: Setti
         recorded = _text(contact.get("recorded_at"))
         at = None if recorded is None else normalise.timestamp_one(recorded, zone)
         if recorded is not None and at is None:
-            note(ignored, f"contacts[{i}].recorded_at", Reason.INVALID_TIMESTAMP, TIMESTAMP_DETAIL)
+            note(ignored, f"contacts[{i}].recorded_at", RejectReason.INVALID_TIMESTAMP, TIMESTAMP_DETAIL)
         choice = {}
         for name, allowed in (("relation", RELATIONS), ("source", CONTACT_SOURCES)):
             given = _text(contact.get(name))
             choice[name] = given.lower() if given is not None and given.lower() in allowed else None
             if given is not None and choice[name] is None:
-                note(ignored, f"contacts[{i}].{name}", Reason.UNKNOWN_VALUE,
+                note(ignored, f"contacts[{i}].{name}", RejectReason.UNKNOWN_VALUE,
                      f"{name} must be one of: {', '.join(allowed)}")
         name = _text(contact.get("contact_name"))
         listed.append({"contact_phone": phone, "relation": choice["relation"] or "other",
@@ -168,7 +168,7 @@ def prepare_application(application: dict, contacts: list[dict], settings: Setti
     stated = _text(application.get("consents"))
     row["consents"] = normalise.consent_one(stated, CONSENT_SCOPES)
     if stated is not None and row["consents"] is None:
-        note(ignored, "consents", Reason.UNKNOWN_VALUE, CONSENT_DETAIL)
+        note(ignored, "consents", RejectReason.UNKNOWN_VALUE, CONSENT_DETAIL)
     content = [row["applicant_id"], row["applied_at"]] + [row[c] for c in sorted(row) if c.startswith("id:")]
     raw = [raws[k] for k in sorted(raws)] + [row["consents"]]
     row["digest"] = int(application_digest([np.array([v], dtype=object) for v in content],
@@ -197,18 +197,18 @@ def screen_forgotten(store: Store, prepared: Prepared, key: bytes) -> None:
     if not gone:
         return
     if me in gone:
-        raise InvalidApplicationError([{"field": "applicant_id", "reason": str(Reason.FORGOTTEN),
+        raise InvalidApplicationError([{"field": "applicant_id", "reason": str(RejectReason.FORGOTTEN),
                                         "detail": erasure.DETAIL}])
     for column, tombstone in held.items():
         if tombstone in gone:
             application[column] = None
             if column[3:] not in DERIVED_KINDS:
                 shown = erasure.COLUMN_OF.get(column[3:], f"identifiers.{column[3:]}")
-                prepared.ignored.append({"field": shown, "reason": str(Reason.FORGOTTEN),
+                prepared.ignored.append({"field": shown, "reason": str(RejectReason.FORGOTTEN),
                                          "detail": erasure.FIELD_DETAIL})
     kept = [c for c, number, listing in zip(prepared.contacts, listed, expired) if not {number, listing} & gone]
     if len(kept) < len(prepared.contacts):
-        prepared.ignored.append({"field": "contacts.contact_phone", "reason": str(Reason.FORGOTTEN),
+        prepared.ignored.append({"field": "contacts.contact_phone", "reason": str(RejectReason.FORGOTTEN),
                                  "detail": f"{len(prepared.contacts) - len(kept)} contact(s): {erasure.FIELD_DETAIL}"})
         prepared.contacts[:] = kept
 

@@ -41,7 +41,8 @@ from graphsvc.online import neighbourhood
 from graphsvc.online.intake import Prepared, check_application, prepare_application, screen_forgotten, store_application
 from graphsvc.people import decision
 from graphsvc.settings import Settings
-from graphsvc.store.base import RunScore, Store
+from graphsvc.store.base import Store
+from graphsvc.store.rows import RunScore
 
 _BASES: dict[str, Basis] = {}  # run_id -> what it gives an answer: parsed once per process
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from graphsvc.ingest.contract import APPLICATION_IDENTIFIER_COLUMNS, DERIVED_KINDS, RAW_KINDS, LinkRole, Reason
+from graphsvc.ingest.contract import APPLICATION_IDENTIFIER_COLUMNS, DERIVED_KINDS, RAW_KINDS, LinkRole, RejectReason
 from graphsvc.store.base import QUARANTINED, REJECT_COLUMNS, Store, require_applicant
 
 #: what replaces a removed value inside other applicants' reasons
@@ -159,7 +159,7 @@ def screen(table: str, rows: pd.DataFrame, tombstones: frozenset[str], key: byte
     def report(mask: np.ndarray, column: str, detail: str) -> None:
         if mask.any():
             problems.append(pd.DataFrame({"row": out["row"].to_numpy()[mask], "column": column,
-                                          "reason": str(Reason.FORGOTTEN), "detail": detail}))
+                                          "reason": str(RejectReason.FORGOTTEN), "detail": detail}))
 
     def applicants(column: str) -> pd.Series:
         if column in out:

@@ -89,6 +89,20 @@ class Service(Lookups, Exploring, Runs, People):
             For a missing or unusable key field, or an erased applicant.
         ConflictError
             When the application id is stored with other content (also for a dry run).
+
+        Examples
+        --------
+        A new applicant on a ring member's device, with one contact whose number is no phone:
+
+        >>> answer = svc.score_application(
+        ...     {"application_id": "DOC-1", "applicant_id": "NEW-1", "applied_at": "2026-11-30T10:00:00Z",
+        ...      "phone": "138 0013 8000", "device_id": "0f5a7d97-b71f-69d4-3235-a23fb53955a7"},
+        ...     [{"contact_phone": "not a phone"}], dry_run=True)
+        >>> answer["band"], answer["stored"], [reason["code"] for reason in answer["reasons"]]
+        ('high', False, ['RING_MEMBER', 'SHARES_WITH_FRAUD', 'FRAUD_PROXIMITY', 'DEFAULT_PROXIMITY'])
+        >>> answer["ignored"]
+        [{'field': 'contacts[0].contact_phone', 'reason': 'invalid_phone',
+          'detail': 'not a valid phone number (default region CN)'}]
         """
         from graphsvc.online.scoring import score_on_write
 
@@ -120,7 +134,14 @@ class Service(Lookups, Exploring, Runs, People):
 
 
 def query_library() -> pd.DataFrame:
-    """The named queries of the Cypher library: name, parameters and description."""
+    """The named queries of the Cypher library: name, parameters and description.
+
+    Examples
+    --------
+    >>> library = query_library()
+    >>> len(library), library["name"].head(2).tolist()
+    (98, ['gds/drop', 'gds/leiden'])
+    """
     from graphsvc.store.neo4j import queries
 
     return pd.DataFrame([{"name": q.name, "parameters": ", ".join(q.parameters), "description": q.description}
@@ -135,8 +156,10 @@ def open(path: str | Path | None = None, *, readonly: bool = False,  # noqa: A00
     Examples
     --------
     >>> import graphsvc
-    >>> svc = graphsvc.open("demo-data/graph.db")  # doctest: +SKIP
-    >>> svc.ego_network("A00000042", hops=2)  # doctest: +SKIP
+    >>> with graphsvc.open("demo-data/graph.db", readonly=True) as svc:
+    ...     graph = svc.ego_network("A00001353", hops=2)
+    >>> graph.number_of_nodes()
+    34
     """
     settings = settings or get_settings()
     if path is None and settings.backend == "embedded":

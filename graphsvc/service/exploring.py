@@ -46,6 +46,12 @@ class Exploring:
 
         Complexity: one store round trip per hop; the work is bounded by
         ``max_degree`` per identifier and ``max_nodes`` overall.
+
+        Examples
+        --------
+        >>> graph = svc.ego_network("A00001353", hops=2)
+        >>> graph.number_of_nodes(), graph.number_of_edges(), graph.graph["truncated"]
+        (34, 59, False)
         """
         if hops < 0:
             raise InputError("hops must be >= 0")
@@ -116,6 +122,13 @@ class Exploring:
         ------
         NotFoundError
             When either applicant is unknown.
+
+        Examples
+        --------
+        >>> found = svc.paths("A00001353", "A00001685")
+        >>> found["found"], found["hops"], found["steps"][0]["links"]
+        (True, 1, [{'kind': 'phone', 'value': '+8613630832146', 'how': 'co-listed'},
+                   {'kind': 'subnet', 'value': '53.79.93.0/24', 'how': 'shared'}])
         """
         self._require(source)
         self._require(target)
@@ -153,7 +166,14 @@ class Exploring:
 
     def links_between(self, first: str, second: str) -> list[dict]:
         """What links two applicants: identifiers both hold (``shared``), a phone of
-        one the other lists (``listed``), a number both list (``co-listed``)."""
+        one the other lists (``listed``), a number both list (``co-listed``).
+
+        Examples
+        --------
+        >>> svc.links_between("A00001353", "A00001685")
+        [{'kind': 'phone', 'value': '+8613630832146', 'how': 'co-listed'},
+         {'kind': 'subnet', 'value': '53.79.93.0/24', 'how': 'shared'}]
+        """
         links = self.links_of([first, second])
         mine = links[links["applicant_id"] == first]
         theirs = links[links["applicant_id"] == second]
@@ -170,7 +190,14 @@ class Exploring:
 
     def ring_graph(self, ring_id: str, run_id: str | None = None, max_degree: int = 200) -> nx.Graph:
         """A ring as a networkx graph: its members and the identifiers at least two
-        of them hold or list (hubs marked, as in :meth:`ego_network`)."""
+        of them hold or list (hubs marked, as in :meth:`ego_network`).
+
+        Examples
+        --------
+        >>> graph = svc.ring_graph("R000013")
+        >>> graph.number_of_nodes(), graph.number_of_edges()
+        (32, 60)
+        """
         members = self.ring_members(ring_id, run_id=run_id)["applicant_id"].tolist()
         links = self.links_of(members)
         holders = links.groupby(["kind", "value"])["applicant_id"].nunique()

@@ -33,6 +33,15 @@ class Lookups:
         ------
         InputError
             When the value is not valid for its kind.
+
+        Examples
+        --------
+        >>> svc.canonical("phone", "138 0013 8000")
+        '+8613800138000'
+        >>> svc.canonical("ip", "10.0.0.300")
+        Traceback (most recent call last):
+        ...
+        graphsvc.errors.InputError: '10.0.0.300' is not a valid ip
         """
         out = normalise.identifiers(kind, pd.Series([value]), region=self.settings.default_region,
                                     identity_key=self.settings.identity_key).iloc[0]
@@ -41,7 +50,13 @@ class Lookups:
         return out
 
     def counts(self) -> dict[str, dict[str, int]]:
-        """Nodes by kind, links by kind and role, facts, outcomes and relations."""
+        """Nodes by kind, links by kind and role, facts, outcomes and relations.
+
+        Examples
+        --------
+        >>> svc.counts()["nodes"]["applicant"]
+        20000
+        """
         return self.store.counts()
 
     def pending(self) -> pd.DataFrame:
@@ -76,7 +91,8 @@ class Lookups:
 
         Examples
         --------
-        >>> svc.applicants_for("phone", "138 0013 8000")  # doctest: +SKIP
+        >>> svc.applicants_for("phone", "150 5874 6329")[["applicant_id", "role"]].values.tolist()
+        [['A00001353', 'own']]
         """
         links = self.links_to([(kind, self.canonical(kind, value))])
         return _readable(links.drop(columns=["kind", "value"]))
@@ -88,6 +104,11 @@ class Lookups:
         ------
         NotFoundError
             When the applicant is unknown.
+
+        Examples
+        --------
+        >>> sorted(svc.identifiers_of("A00001353")["kind"])
+        ['device', 'id_number', 'ip', 'phone', 'phone', 'phone', 'subnet']
         """
         self._require(applicant_id)
         links = self.links_of([applicant_id])
@@ -102,7 +123,13 @@ class Lookups:
         Raises
         ------
         InputError
-            When the value is not valid for its kind.
+            For a value :meth:`canonical` cannot read as its kind.
+
+        Examples
+        --------
+        >>> found = svc.identifier("phone", "150 5874 6329")
+        >>> found["value"], found["degree"], found["hub"], found["holders"]["applicant_id"].tolist()
+        ('+8615058746329', 1, False, ['A00001353'])
         """
         canonical = self.canonical(kind, value)
         degrees = self.store.identifier_degrees([(kind, canonical)])
@@ -120,7 +147,15 @@ class Lookups:
         Raises
         ------
         NotFoundError
-            When the applicant is unknown.
+            When the store holds no such applicant.
+
+        Examples
+        --------
+        >>> found = svc.applicant("A00001353")
+        >>> found["score"], found["band"], found["ring_id"], found["outcomes"]
+        (994, 'high', 'R000013', ['fraud'])
+        >>> found["timeline"]
+        [{'at': '2024-10-24T19:50:12Z', 'event': 'applied'}, {'at': '2024-11-25T16:19:37Z', 'event': 'fraud'}]
         """
         info = self.store.applicants([applicant_id])
         if not len(info):
@@ -153,7 +188,13 @@ class Lookups:
         return self.consent.links(self.store.identifier_links(identifiers, max_degree=max_degree), "linkage")
 
     def shared_identifiers(self, kind: str, min_degree: int = 2, top: int | None = None) -> pd.DataFrame:
-        """Identifiers of ``kind`` held by several applicants, with their fraud share."""
+        """Identifiers of ``kind`` held by several applicants, with their fraud share.
+
+        Examples
+        --------
+        >>> svc.shared_identifiers("device", top=2)[["degree", "fraud", "fraud_share"]].values.tolist()
+        [[15.0, 4.0, 0.2667], [15.0, 4.0, 0.2667]]
+        """
         shared = self.store.shared_identifiers(kind, min_degree)
         shared["fraud_share"] = (shared["fraud"] / shared["degree"]).round(4)
         return shared.head(top) if top else shared

@@ -76,13 +76,26 @@ class People:
 
     def skiptrace(self, applicant_id: str, limit: int = 10) -> pd.DataFrame:
         """Ranked contact points for a borrower who stopped answering: phone,
-        channel (own or third party), evidence, confidence, usage and the path."""
+        channel (own or third party), evidence, confidence, usage and the path.
+
+        Examples
+        --------
+        >>> svc.skiptrace("A00000063", limit=2)[["rank", "channel", "evidence"]].values.tolist()
+        [[1, 'third_party', 'declared_contact'], [2, 'third_party', 'declared_contact']]
+        """
         from graphsvc.people.skiptrace import skiptrace
 
         return skiptrace(self.store, applicant_id, self.policy, limit=limit)
 
     def lost_contact(self) -> list[str]:
-        """Borrowers whose contact is lost (and not restored since)."""
+        """Borrowers whose contact is lost (and not restored since).
+
+        Examples
+        --------
+        >>> lost = svc.lost_contact()
+        >>> len(lost), lost[:2]
+        (320, ['A00000063', 'A00000295'])
+        """
         from graphsvc.people.skiptrace import lost_contact_borrowers
 
         return lost_contact_borrowers(self.store)

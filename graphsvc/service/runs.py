@@ -110,7 +110,13 @@ class Runs:
 
     def runs(self) -> pd.DataFrame:
         """Re-score runs, newest first, with ``served`` (the one served now) and the
-        latest serving ``decision`` about each with its ``reason``."""
+        latest serving ``decision`` about each with its ``reason``.
+
+        Examples
+        --------
+        >>> svc.runs()[["served", "decision"]].values.tolist()
+        [[True, 'promote']]
+        """
         return serving.annotate(self.store.runs(), self.store.promotions(), self.store.served_run())
 
     def run_id(self, run_id: str | None = None) -> str:
@@ -129,7 +135,13 @@ class Runs:
         return str(latest["run_id"])
 
     def rings(self, top: int | None = None, run_id: str | None = None) -> pd.DataFrame:
-        """Rings of a run by descending risk, features as columns."""
+        """Rings of a run by descending risk, features as columns.
+
+        Examples
+        --------
+        >>> svc.rings(top=2)[["ring_id", "size", "risk", "fraud"]].values.tolist()
+        [['R000013', 27, 0.9971, 11], ['R000003', 22, 0.9969, 9]]
+        """
         rings = self.store.run_table(self.run_id(run_id), "rings")
         features = pd.DataFrame([json.loads(f) for f in rings["features"]], index=rings.index)
         out = pd.concat([rings.drop(columns=["features"]), features], axis=1)
@@ -137,7 +149,13 @@ class Runs:
         return out.head(top) if top else out
 
     def ring_members(self, ring_id: str, run_id: str | None = None) -> pd.DataFrame:
-        """Members of a ring with their scores and bands."""
+        """Members of a ring with their scores and bands.
+
+        Examples
+        --------
+        >>> svc.ring_members("R000013")[["applicant_id", "score", "band"]].head(2).values.tolist()
+        [['A00001353', 994, 'high'], ['A00001685', 969, 'high']]
+        """
         run = self.run_id(run_id)
         members = self.store.run_table(run, "ring_members", where={"ring_id": [ring_id]})
         if not len(members):
@@ -155,6 +173,14 @@ class Runs:
         ------
         InputError
             For a cursor this service did not issue, or one of an older run.
+
+        Examples
+        --------
+        >>> page = svc.ring_page(limit=2)
+        >>> [ring["ring_id"] for ring in page["rings"]], page["next_cursor"] is not None
+        (['R000013', 'R000003'], True)
+        >>> [ring["ring_id"] for ring in svc.ring_page(limit=1, cursor=page["next_cursor"])["rings"]]
+        ['R000009']
         """
         run_id = self.run_id()
         rings = self.store.run_table(run_id, "rings")
@@ -181,6 +207,12 @@ class Runs:
         ------
         NotFoundError
             When the run has no such ring.
+
+        Examples
+        --------
+        >>> ring = svc.ring("R000013")
+        >>> ring["size"], ring["typologies"], ring["members"]["band"].tolist().count("high")
+        (27, ['agent', 'one_subnet', 'burst'], 27)
         """
         run = self.run_id(run_id)
         members = self.ring_members(ring_id, run_id=run)
@@ -188,7 +220,13 @@ class Runs:
         return {**_ring(row), "run_id": run, "members": members}
 
     def scores(self, run_id: str | None = None) -> pd.DataFrame:
-        """Every applicant's score, band, ring and reasons (JSON) in a run."""
+        """Every applicant's score, band, ring and reasons (JSON) in a run.
+
+        Examples
+        --------
+        >>> svc.scores()["band"].value_counts().to_dict()
+        {'low': 19505, 'high': 452, 'review': 43}
+        """
         return self.store.run_table(self.run_id(run_id), "scores")
 
     def hubs(self, run_id: str | None = None) -> pd.DataFrame:
@@ -197,7 +235,13 @@ class Runs:
 
     def explain(self, applicant_id: str, run_id: str | None = None) -> dict:
         """Score, band, ring and reasons of an applicant, evidence paths spelled out
-        (:func:`graphsvc.analytics.explain.as_text` prints it for a person)."""
+        (:func:`graphsvc.analytics.explain.as_text` prints it for a person).
+
+        Examples
+        --------
+        >>> [reason["code"] for reason in svc.explain("A00001353")["reasons"]]
+        ['CONFIRMED_FRAUD', 'RING_MEMBER', 'DEFAULT_PROXIMITY']
+        """
         return explain(self.store, self.run_id(run_id), applicant_id)
 
     def backtest(self, as_of: str, *, seed: int = 7, policy: PolicyLike = None, k: int = 100,

@@ -2,7 +2,7 @@
 twin runs them on Graph Data Science (:mod:`graphsvc.store.neo4j.algorithms`).
 
 In: the linkage graph (a symmetric scipy sparse matrix over applicant positions),
-the policy and a seed; fraud seeds for PageRank. Out: a group label, or a score, per
+the policy and a seed; fraud flagged for PageRank. Out: a group label, or a score, per
 applicant position, so that either implementation's results line up with the arrays.
 """
 
@@ -23,7 +23,7 @@ class LocalAlgorithms:
 
         return groups(graph, policy, seed)
 
-    def pagerank(self, graph: sparse.csr_matrix, seeds: np.ndarray, restart: float) -> np.ndarray:
+    def pagerank(self, graph: sparse.csr_matrix, flagged: np.ndarray, restart: float) -> np.ndarray:
         from graphsvc.analytics.propagation import personalised_pagerank
 
-        return personalised_pagerank(graph, seeds, restart)
+        return personalised_pagerank(graph, flagged, restart)

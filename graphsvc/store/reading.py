@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from graphsvc.store.base import ApplicantOutcome, ApplicationEvent, GraphArrays, NeighbourRow, OutcomeEvent
+    from graphsvc.store.base import GraphArrays
+    from graphsvc.store.rows import ApplicantOutcome, ApplicationEvent, NeighbourRow, OutcomeEvent
 
 
 class StoreReader(ABC):

@@ -3,7 +3,7 @@ promotion log that says which run is served, and the served run's scores for
 score-on-write.
 
 In: a run record and its tables (:data:`~graphsvc.store.base.RUN_TABLES`), log
-entries. Out: runs, result tables and :class:`~graphsvc.store.base.RunScore` rows.
+entries. Out: runs, result tables and :class:`~graphsvc.store.rows.RunScore` rows.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 if TYPE_CHECKING:
-    from graphsvc.store.base import RunScore
+    from graphsvc.store.rows import RunScore
 
 
 class StoreResults(ABC):

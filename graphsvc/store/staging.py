@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from graphsvc.ingest import keys
-from graphsvc.ingest.contract import LinkRole, Reason
+from graphsvc.ingest.contract import LinkRole, RejectReason
 
 #: per fact table: the hash namespace and the columns of the natural key
 #: tables whose rows link applicants to identifiers
@@ -245,7 +245,7 @@ def repeated_applications(rows: pd.DataFrame) -> tuple[pd.DataFrame, int, pd.Dat
     identical = rows.duplicated(["application_id", "digest"]).to_numpy()
     rows = rows.loc[~identical].reset_index(drop=True)
     reused = rows.duplicated("application_id").to_numpy()
-    rejects = rejects_frame(rows, reused, "application_id", Reason.CONFLICTING_DUPLICATE,
+    rejects = rejects_frame(rows, reused, "application_id", RejectReason.CONFLICTING_DUPLICATE,
                             "application_id appears earlier in this file with different content")
     return rows.loc[~reused].reset_index(drop=True), int(identical.sum()), rejects
 
@@ -256,7 +256,7 @@ def stored_applications(rows: pd.DataFrame, stored_digest: np.ndarray) -> tuple[
     and the rejects (other content)."""
     exists = ~pd.isna(stored_digest)
     same = exists & (stored_digest == rows["digest"].to_numpy())
-    rejects = rejects_frame(rows, exists & ~same, "application_id", Reason.CONFLICTING_DUPLICATE,
+    rejects = rejects_frame(rows, exists & ~same, "application_id", RejectReason.CONFLICTING_DUPLICATE,
                             "application_id already loaded with different content")
     return ~exists, int(same.sum()), rejects
 

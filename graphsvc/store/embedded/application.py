@@ -11,31 +11,22 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 
 from graphsvc.errors import KeyCollisionError, StoreError
 from graphsvc.ingest import keys
 from graphsvc.ingest.contract import LinkRole
-from graphsvc.store.embedded.known import ApplicantIds, Known
+from graphsvc.store.embedded.known import WriterState
 from graphsvc.store.embedded.sql import (
     SET_CONSENTS,
     UPSERT_LINK,
-    Connection,
 )
 from graphsvc.store.staging import FACT_KEYS
 
 
-class OneApplication:
+class OneApplication(WriterState):
     """The score-on-write half of :class:`~graphsvc.store.embedded.writer.Writer`."""
-
-    _con: Connection
-    readonly: bool
-    _applicant_cache: ApplicantIds
-    _pending_applicants: dict[str, int]
-    _known: Known | None  # stored hashes in memory during a bulk load
-    path: Path
 
     def write_application(self, application: dict, contacts: list[dict], checksum: str, *,
                           dry: bool = False) -> str:

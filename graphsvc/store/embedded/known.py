@@ -11,9 +11,12 @@ probes the database again.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from graphsvc.store.embedded.sql import Connection
 from graphsvc.store.staging import lookup
 
 #: tables keyed by a 63-bit hash of their natural key
@@ -184,3 +187,15 @@ class ApplicantIds:
 
 
 _CHUNK = 50_000  # keys added one by one gather in a dict up to this many
+
+
+class WriterState:
+    """What every part of the embedded store's writer (:mod:`~graphsvc.store.embedded.writer`,
+    its ``tables`` and ``application`` halves) reads of the store it is part of."""
+
+    _con: Connection
+    readonly: bool
+    _applicant_cache: ApplicantIds
+    _pending_applicants: dict[str, int]
+    _known: Known | None  # stored hashes in memory during a bulk load
+    path: Path

@@ -10,17 +10,9 @@ import numpy as np
 import pandas as pd
 
 from graphsvc.ingest import keys
-from graphsvc.store.base import (
-    LINK_COLUMNS,
-    RELATION_COLUMNS,
-    SOURCE_CODES,
-    ApplicantOutcome,
-    ApplicationEvent,
-    GraphArrays,
-    NeighbourRow,
-    OutcomeEvent,
-)
+from graphsvc.store.base import LINK_COLUMNS, RELATION_COLUMNS, SOURCE_CODES, GraphArrays
 from graphsvc.store.embedded.sql import Connection, connect, frame
+from graphsvc.store.rows import ApplicantOutcome, ApplicationEvent, NeighbourRow, OutcomeEvent
 
 
 class Reader:

@@ -8,8 +8,9 @@ import time
 import pandas as pd
 
 from graphsvc.errors import InputError, NotFoundError, StoreError
-from graphsvc.store.base import PROMOTION_COLUMNS, REVIEW_COLUMNS, RUN_TABLES, SERVING, RunScore, with_none
+from graphsvc.store.base import PROMOTION_COLUMNS, REVIEW_COLUMNS, RUN_TABLES, SERVING, with_none
 from graphsvc.store.embedded.sql import Connection, first
+from graphsvc.store.rows import RunScore
 from graphsvc.store.staging import plain_rows
 
 _JSON_COLUMNS = ("params", "timings", "counts")

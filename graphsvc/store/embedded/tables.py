@@ -10,7 +10,6 @@ holds for the batch.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,10 +18,9 @@ from graphsvc.errors import KeyCollisionError
 from graphsvc.store import staging
 from graphsvc.store.base import REJECT_COLUMNS
 from graphsvc.store.embedded import sql
-from graphsvc.store.embedded.known import ApplicantIds, Known
+from graphsvc.store.embedded.known import WriterState
 from graphsvc.store.embedded.sql import (
     SET_CONSENTS,
-    Connection,
     bindable,
     frame,
 )
@@ -30,15 +28,8 @@ from graphsvc.store.embedded.sql import (
 NO_REJECTS = pd.DataFrame(columns=REJECT_COLUMNS)
 
 
-class Tables:
+class Tables(WriterState):
     """The per-table half of :class:`~graphsvc.store.embedded.writer.Writer`."""
-
-    _con: Connection
-    readonly: bool
-    _applicant_cache: ApplicantIds
-    _pending_applicants: dict[str, int]
-    _known: Known | None  # stored hashes in memory during a bulk load
-    path: Path
 
     def _split_known(self, table: str, rows: pd.DataFrame, columns: tuple[str, ...], prepared: dict):
         """Keep rows naming applicants the store does not know as pending. Returns the

@@ -18,7 +18,6 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,7 +33,6 @@ from graphsvc.store.embedded.reader import _ints
 from graphsvc.store.embedded.sql import (
     INSERT_LINK,
     UPSERT_LINK,
-    Connection,
     ConstraintError,
     bindable,
     bound_rows,
@@ -59,13 +57,6 @@ def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 class Writer(Tables, OneApplication):
     """The write half of :class:`~graphsvc.store.embedded.EmbeddedStore`."""
-
-    _con: Connection
-    readonly: bool
-    _applicant_cache: ApplicantIds
-    _pending_applicants: dict[str, int]
-    _known: Known | None  # stored hashes in memory during a bulk load
-    path: Path
 
     def stage(self, table: str, rows: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         rows, prepared = staging.stage(table, rows)

@@ -79,13 +79,13 @@ class GdsAlgorithms:
             self._run("gds/drop", graph=name)
         return label
 
-    def pagerank(self, graph: sparse.csr_matrix, seeds: np.ndarray, restart: float) -> np.ndarray:
+    def pagerank(self, graph: sparse.csr_matrix, flagged: np.ndarray, restart: float) -> np.ndarray:
         n = graph.shape[0]
-        if not seeds.any():
+        if not flagged.any():
             return np.zeros(n)
         name = self._projected(graph)
         try:
-            ranks = self._run("gds/pagerank", graph=name, sources=np.flatnonzero(seeds).tolist(),
+            ranks = self._run("gds/pagerank", graph=name, sources=np.flatnonzero(flagged).tolist(),
                               damping=1.0 - restart, iterations=200, tolerance=1e-9)
         finally:
             self._run("gds/drop", graph=name)

@@ -14,17 +14,9 @@ import numpy as np
 import pandas as pd
 
 from graphsvc.ingest import keys
-from graphsvc.store.base import (
-    LINK_COLUMNS,
-    RELATION_COLUMNS,
-    SOURCE_CODES,
-    ApplicantOutcome,
-    ApplicationEvent,
-    GraphArrays,
-    NeighbourRow,
-    OutcomeEvent,
-)
+from graphsvc.store.base import LINK_COLUMNS, RELATION_COLUMNS, SOURCE_CODES, GraphArrays
 from graphsvc.store.neo4j.tx import frame, run, run_values
+from graphsvc.store.rows import ApplicantOutcome, ApplicationEvent, NeighbourRow, OutcomeEvent
 from graphsvc.store.staging import lookup
 
 _MANIFEST = ["checksum", "tbl", "start_row", "end_row", "source", "file", "rows_read", "loaded", "duplicates",

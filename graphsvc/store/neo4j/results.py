@@ -13,8 +13,9 @@ import pandas as pd
 
 from graphsvc.errors import InputError, NotFoundError
 from graphsvc.ingest import keys
-from graphsvc.store.base import PROMOTION_COLUMNS, REVIEW_COLUMNS, RUN_TABLES, SERVING, RunScore, with_none
+from graphsvc.store.base import PROMOTION_COLUMNS, REVIEW_COLUMNS, RUN_TABLES, SERVING, with_none
 from graphsvc.store.neo4j.tx import frame, records, run, run_rows
+from graphsvc.store.rows import RunScore
 
 _JSON = ("params", "timings", "counts")
 _RUN_COLUMNS = ["run_id", "created_at", "as_of", "seed", *_JSON]
