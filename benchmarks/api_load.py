@@ -1,7 +1,8 @@
 """Underwriting load, open loop: score-on-write at fixed arrival rates against a served store.
 
 For each store size and each code version (this checkout; with ``--baseline REV`` also
-that git revision, checked out into a temporary worktree), in the same run:
+that git revision, checked out into a temporary worktree, over its own store from
+``--baseline-workdir`` when its schema is older), in the same run:
 
 1. copy ``bench-data/store-N.db`` (made by ``benchmarks/load.py`` and re-scored; re-scored
    here if it has no run yet) and serve the copy with ``graphsvc serve --workers W``;
@@ -115,6 +116,9 @@ def main() -> None:
     parser.add_argument("--ceiling-seconds", type=float, default=15)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--baseline", help="a git revision to measure beside this checkout (served by one worker)")
+    parser.add_argument("--baseline-workdir", help="where the baseline's own store-N.db files are, built from the same "
+                                                   "generated files by the baseline's code (a revision whose store "
+                                                   "schema is older than this checkout's); default: --workdir")
     parser.add_argument("--workdir", default=str(REPO / "bench-data"))
     args = parser.parse_args()
     args.rates = [float(r) for r in args.rates.split(",")]
@@ -150,7 +154,9 @@ def main() -> None:
                 if worktree is not None:
                     versions.insert(0, (f"baseline {args.baseline}", worktree, 1))
                 for name, tree, workers in versions:
-                    db = _fresh_copy(source, Path(args.workdir) / f"api-{size}.db")
+                    own = source if tree is None or not args.baseline_workdir else (
+                        Path(args.baseline_workdir) / f"store-{size}.db")
+                    db = _fresh_copy(own, Path(args.workdir) / f"api-{size}{'-baseline' if tree else ''}.db")
                     results = measure(f"{name} ({workers} worker{'s' if workers > 1 else ''})",
                                       jobs.served(db, env, workers=workers, tree=tree), population, args,
                                       Path(scratch))
