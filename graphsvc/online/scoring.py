@@ -25,6 +25,7 @@ The application itself is validated and written by :mod:`graphsvc.online.intake`
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -180,12 +181,13 @@ def score_neighbourhood(store: Store, prepared: Prepared, *, deadline: float | N
 
 
 def score_on_write(store: Store, application: dict, contacts: list[dict], settings: Settings, *,
-                   dry_run: bool = False, deadline: float | None = None) -> dict:
+                   dry_run: bool = False, budget_ms: float | None = None) -> dict:
     """The whole score-on-write path: take the application in (:mod:`graphsvc.online.intake`:
     validate, quarantine, leave out what erased people left), write it with its contacts
     in one transaction (not with ``dry_run``, which only checks it would not conflict),
-    and score it (:func:`score_neighbourhood`). The answer adds ``stored`` (False when
-    the same application was already stored, or for a dry run) and ``ignored``.
+    and score it (:func:`score_neighbourhood`) within ``budget_ms``, counted from the
+    write (None: no time bound). The answer adds ``stored`` (False when the same
+    application was already stored, or for a dry run) and ``ignored``.
 
     Raises
     ------
@@ -199,6 +201,7 @@ def score_on_write(store: Store, application: dict, contacts: list[dict], settin
     if dry_run:
         check_application(store, prepared)
     stored = False if dry_run else store_application(store, prepared)
+    deadline = None if budget_ms is None else time.monotonic() + budget_ms / 1000
     return {**score_neighbourhood(store, prepared, deadline=deadline), "stored": stored, "ignored": prepared.ignored}
 
 

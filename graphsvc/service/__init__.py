@@ -21,7 +21,6 @@ canonical form.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -79,9 +78,10 @@ class Service(Lookups, Exploring, Runs, People):
     def score_application(self, application: dict, contacts: list[dict], *, dry_run: bool = False,
                           budget_ms: float | None = None) -> dict:
         """Store one application with its contacts and score it from its bounded
-        neighbourhood and the served run (:func:`graphsvc.online.scoring.score_on_write`), within
-        ``budget_ms`` (default: the settings' ``score_budget_ms``). The answer holds the
-        score, band, reasons, ``stored`` and ``ignored`` (the optional values left out).
+        neighbourhood and the served run (:func:`graphsvc.online.scoring.score_on_write`),
+        within ``budget_ms`` counted from the write (default: the settings'
+        ``score_budget_ms``). The answer holds the score, band, reasons, ``stored`` and
+        ``ignored`` (the optional values left out).
 
         Raises
         ------
@@ -107,8 +107,7 @@ class Service(Lookups, Exploring, Runs, People):
         from graphsvc.online.scoring import score_on_write
 
         budget = self.settings.score_budget_ms if budget_ms is None else budget_ms
-        return score_on_write(self.store, application, contacts, self.settings, dry_run=dry_run,
-                              deadline=time.monotonic() + budget / 1000)
+        return score_on_write(self.store, application, contacts, self.settings, dry_run=dry_run, budget_ms=budget)
 
     def query(self, name: str, **parameters) -> pd.DataFrame:
         """Run a named query of the Cypher library (``queries/``, e.g.
