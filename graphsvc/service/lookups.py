@@ -163,18 +163,17 @@ class Lookups:
         row = info.iloc[0]
         latest = self.store.served_run()
         run_id = str(latest["run_id"]) if latest else None
-        scored = self.store.run_table(run_id, "scores", where={"applicant_id": [applicant_id]}) if run_id else None
-        score = scored.iloc[0] if scored is not None and len(scored) else None
-        reasons = json.loads(score["reasons"]) if score is not None and isinstance(score["reasons"], str) else []
+        score = self.store.latest_scores(run_id, [applicant_id]).get(applicant_id) if run_id else None
+        reasons = json.loads(score.reasons) if score is not None and isinstance(score.reasons, str) else []
         outcomes, applied = self.store.timelines([applicant_id])
         timeline = sorted([{"at": normalise.format_timestamp(at), "event": "applied"} for _, at in applied]
                           + [{"at": normalise.format_timestamp(at), "event": outcome} for _, outcome, at in outcomes],
                           key=lambda e: (e["at"] is None, e["at"] or "", e["event"]))
         return {"applicant_id": applicant_id, "applications": int(row["applications"]),
                 "outcomes": sorted(row["outcomes"].split(",")) if isinstance(row["outcomes"], str) else [],
-                "score": None if score is None else int(score["score"]),
-                "band": None if score is None else score["band"],
-                "ring_id": None if score is None else score["ring_id"], "run_id": run_id, "reasons": reasons,
+                "score": None if score is None else int(score.score),
+                "band": None if score is None else score.band,
+                "ring_id": None if score is None else score.ring_id, "run_id": run_id, "reasons": reasons,
                 "timeline": timeline,
                 "links": self.links_of([applicant_id]).sort_values(["role", "kind", "value"], ignore_index=True)}
 
