@@ -122,15 +122,17 @@ def _shared_own(projection: Projection, own_weight: np.ndarray, policy: Policy) 
     for k, kind in enumerate(kinds):
         if k not in lonely:
             groups.setdefault(policy.rule(kind).group, []).append(k)
+    linking = set(code[own_weight > 0].tolist())  # kinds some shared identifier links by (few, on write)
     total = _co_holding(projection.own, np.where(np.isin(code, groups.pop(None, [])), own_weight, 0.0))
     for members in groups.values():
         strongest = None
-        for k in members:
+        for k in (k for k in members if k in linking):
             part = _co_holding(projection.own, np.where(code == k, own_weight, 0.0))
             strongest = part if strongest is None else strongest.maximum(part)
-        total = total + strongest
+        if strongest is not None:
+            total = total + strongest
     total = total.tocsr()
-    for k in lonely:  # full weight only beside another shared identifier
+    for k in (k for k in lonely if k in linking):  # full weight only beside another shared identifier
         part = _co_holding(projection.own, np.where(code == k, own_weight, 0.0))
         if not part.nnz:
             continue
@@ -144,7 +146,10 @@ def _listing(projection: Projection, phone_owners: np.ndarray, policy: Policy) -
     listing between two who first applied within ``velocity_window_days`` of each
     other counts ``contact_burst`` times (identities made together list each other)."""
     owned = np.flatnonzero(phone_owners)
-    lists = (projection.contact[:, owned] @ projection.own[:, owned].T).tocsr()
+    listed = projection.contact[:, owned]
+    if not listed.nnz:  # nobody lists anyone's phone
+        return sparse.csr_matrix((projection.own.shape[0],) * 2, dtype=np.float32)
+    lists = (listed @ projection.own[:, owned].T).tocsr()
     lists.setdiag(0)
     lists.eliminate_zeros()
     lists.data[:] = 1.0

@@ -115,10 +115,10 @@ class Projection:
         if self._service is None:
             self._service = np.zeros(self.own.shape[1], dtype=bool)
             candidates = np.flatnonzero((self.listers() >= 2) & (self.holders() == 0))
-            if len(candidates):
-                values = self.values(candidates, store)
-                self._service[values["identifier"].to_numpy()] = [normalise.is_service_number(v)
-                                                                  for v in values["value"]]
+            if len(candidates):  # a scoring neighbourhood carries its values: no frame to build
+                values = (self.arrays.identifier_value[candidates] if self.arrays.identifier_value is not None
+                          else self.values(candidates, store)["value"].to_numpy())
+                self._service[candidates] = [normalise.is_service_number(v) for v in values]
         return self._service
 
     def values(self, identifiers: np.ndarray, store: Store | None = None) -> pd.DataFrame:
