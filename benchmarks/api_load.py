@@ -115,7 +115,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--ceiling-seconds", type=float, default=15)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--baseline", help="a git revision to measure beside this checkout (served by one worker)")
+    parser.add_argument("--baseline", help="a git revision to measure beside this checkout")
+    parser.add_argument("--baseline-workers", type=int, default=1,
+                        help="worker processes serving the baseline (a revision before --workers existed: 1)")
     parser.add_argument("--baseline-workdir", help="where the baseline's own store-N.db files are, built from the same "
                                                    "generated files by the baseline's code (a revision whose store "
                                                    "schema is older than this checkout's); default: --workdir")
@@ -152,7 +154,7 @@ def main() -> None:
                 summary("trivial endpoint", trivial, ceiling)
                 versions = [("this checkout", None, args.workers)]
                 if worktree is not None:
-                    versions.insert(0, (f"baseline {args.baseline}", worktree, 1))
+                    versions.insert(0, (f"baseline {args.baseline}", worktree, args.baseline_workers))
                 for name, tree, workers in versions:
                     own = source if tree is None or not args.baseline_workdir else (
                         Path(args.baseline_workdir) / f"store-{size}.db")
