@@ -1,6 +1,5 @@
 """The HTTP API: roles on every route, masking, audit, idempotency, limits, problems."""
 
-import gc
 import json
 import re
 import shutil
@@ -531,15 +530,3 @@ def test_masked_nodes_keep_their_handles_across_processes(api_db, tmp_path):
             body = c.get(f"/v1/applicants/{member}/network", headers=_as(Role.INVESTIGATOR)).json()
             answers.append(sorted(n["data"]["id"] for n in body["elements"]["nodes"] if ":~" in n["data"]["id"]))
     assert answers[0] and answers[0] == answers[1]
-
-
-def test_what_start_up_made_is_frozen_out_of_the_collector_while_serving(api_db, tmp_path):
-    """A full collection walks only what requests made, not the modules, policy and caches
-    start-up left: those are frozen for the app's life and given back at shut-down."""
-    path = tmp_path / "graph.db"
-    shutil.copy(api_db, path)
-    before = gc.get_freeze_count()
-    with TestClient(create_app(path, _settings())) as c:
-        assert gc.get_freeze_count() > before + 10_000
-        assert c.get("/healthz").status_code == 200
-    assert gc.get_freeze_count() == 0

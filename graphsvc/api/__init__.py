@@ -9,7 +9,6 @@ data.
 
 from __future__ import annotations
 
-import gc
 import os
 import shutil
 import tempfile
@@ -41,13 +40,7 @@ def create_app(db: str | Path, settings: Settings | None = None, *, jobs_dir: Pa
         # score-on-write may split a group with Leiden: import it now, not on an underwriter's request
         import igraph  # noqa: F401
         import leidenalg  # noqa: F401
-        # What start-up made (modules, the policy, caches) lives as long as the process: frozen,
-        # the collector no longer walks it, so a full collection costs a request well under a
-        # millisecond instead of 100 ms or more.
-        gc.collect()
-        gc.freeze()
         yield
-        gc.unfreeze()
         if own_jobs:
             shutil.rmtree(jobs_dir, ignore_errors=True)
         if app.state.checkpointer is not None:
