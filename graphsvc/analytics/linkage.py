@@ -100,11 +100,16 @@ def burst(projection: Projection, identifiers: np.ndarray, window: float, contac
     return np.minimum(1.0, window / np.maximum(np.nan_to_num(spread, nan=np.inf), window))
 
 
+def _unlinked(n: int) -> sparse.csr_matrix:
+    """``n`` applicants with no link between any two."""
+    return sparse.csr_matrix((n, n), dtype=np.float32)
+
+
 def _co_holding(incidence_: sparse.csr_matrix, weight: np.ndarray) -> sparse.csr_matrix:
     """Sum over identifiers of ``weight`` for every pair of applicants holding it."""
     used = np.flatnonzero(weight > 0)
     if not len(used):
-        return sparse.csr_matrix((incidence_.shape[0],) * 2, dtype=np.float32)
+        return _unlinked(incidence_.shape[0])
     part = incidence_[:, used] @ sparse.diags(np.sqrt(weight[used]).astype(np.float32))
     pairs = (part @ part.T).tocsr()
     pairs.setdiag(0)
@@ -117,22 +122,22 @@ def _shared_own(projection: Projection, own_weight: np.ndarray, policy: Policy) 
     group (an IP and its subnet) count once, by the strongest of them."""
     kinds = projection.arrays.kinds
     code = projection.arrays.identifier_kind
+    # only the kinds some shared identifier links by (few in a neighbourhood, on write)
+    linking = np.flatnonzero(np.bincount(code[own_weight > 0], minlength=len(kinds))).tolist()
     groups: dict[str | None, list[int]] = {}
-    lonely = [k for k, kind in enumerate(kinds) if policy.rule(kind).alone < 1]
-    for k, kind in enumerate(kinds):
+    lonely = [k for k in linking if policy.rule(kinds[k]).alone < 1]
+    for k in linking:
         if k not in lonely:
-            groups.setdefault(policy.rule(kind).group, []).append(k)
-    linking = set(code[own_weight > 0].tolist())  # kinds some shared identifier links by (few, on write)
+            groups.setdefault(policy.rule(kinds[k]).group, []).append(k)
     total = _co_holding(projection.own, np.where(np.isin(code, groups.pop(None, [])), own_weight, 0.0))
     for members in groups.values():
         strongest = None
-        for k in (k for k in members if k in linking):
+        for k in members:
             part = _co_holding(projection.own, np.where(code == k, own_weight, 0.0))
             strongest = part if strongest is None else strongest.maximum(part)
-        if strongest is not None:
-            total = total + strongest
+        total = total + strongest
     total = total.tocsr()
-    for k in (k for k in lonely if k in linking):  # full weight only beside another shared identifier
+    for k in lonely:  # full weight only beside another shared identifier
         part = _co_holding(projection.own, np.where(code == k, own_weight, 0.0))
         if not part.nnz:
             continue
@@ -148,7 +153,7 @@ def _listing(projection: Projection, phone_owners: np.ndarray, policy: Policy) -
     owned = np.flatnonzero(phone_owners)
     listed = projection.contact[:, owned]
     if not listed.nnz:  # nobody lists anyone's phone
-        return sparse.csr_matrix((projection.own.shape[0],) * 2, dtype=np.float32)
+        return _unlinked(projection.own.shape[0])
     lists = (listed @ projection.own[:, owned].T).tocsr()
     lists.setdiag(0)
     lists.eliminate_zeros()
@@ -171,7 +176,7 @@ def _related(projection: Projection, policy: Policy) -> sparse.csr_matrix:
     per pair, whichever the direction and however many times it happened."""
     arrays = projection.arrays
     n = len(arrays.applicants)
-    total = sparse.csr_matrix((n, n), dtype=np.float32)
+    total = _unlinked(n)
     if arrays.relation_src is None or not len(arrays.relation_src):
         return total
     for kind in sorted(set(arrays.relation_type.tolist())):
@@ -228,7 +233,7 @@ def link(projection: Projection, policy: Policy, store: Store) -> Linkage:
     phone_owners = projection.kind_mask("phone") & (holders >= 1) & ~own_hub
     n = len(projection.applicants)
     if n <= 1:  # one applicant alone (a new one, on write, whom nobody shares with) links nobody
-        graph = own_graph = sparse.csr_matrix((n, n), dtype=np.float32)
+        graph = own_graph = _unlinked(n)
     else:
         own_graph = _shared_own(projection, own_weight, policy)
         graph = (own_graph

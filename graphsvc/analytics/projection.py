@@ -115,20 +115,24 @@ class Projection:
         if self._service is None:
             self._service = np.zeros(self.own.shape[1], dtype=bool)
             candidates = np.flatnonzero((self.listers() >= 2) & (self.holders() == 0))
-            if len(candidates):  # a scoring neighbourhood carries its values: no frame to build
-                values = (self.arrays.identifier_value[candidates] if self.arrays.identifier_value is not None
-                          else self.values(candidates, store)["value"].to_numpy())
-                self._service[candidates] = [normalise.is_service_number(v) for v in values]
+            if len(candidates):
+                self._service[candidates] = [normalise.is_service_number(v)
+                                             for v in self._kinds_values(candidates, store)[1]]
         return self._service
 
     def values(self, identifiers: np.ndarray, store: Store | None = None) -> pd.DataFrame:
         """Kind and value of identifier positions: identifier, kind, value (from the
         store, or from the arrays of a scoring neighbourhood, which carry them)."""
         identifiers = np.unique(np.asarray(identifiers, dtype=np.int64))
+        kind, value = self._kinds_values(identifiers, store)
+        return pd.DataFrame({"identifier": identifiers, "kind": kind, "value": value})
+
+    def _kinds_values(self, identifiers: np.ndarray, store: Store | None) -> tuple[np.ndarray, np.ndarray]:
+        """Kinds and values of distinct identifier positions, in their order: from the
+        arrays of a scoring neighbourhood, which carry them (no frame, no query), else
+        from the store."""
         if self.arrays.identifier_value is not None:
-            return pd.DataFrame({"identifier": identifiers, "kind": self.kind_of(identifiers),
-                                 "value": self.arrays.identifier_value[identifiers]})
+            return self.kind_of(identifiers), self.arrays.identifier_value[identifiers]
         refs = self.arrays.identifier_ref[identifiers]
         found = store.identifier_values(refs).set_index("ref")
-        return pd.DataFrame({"identifier": identifiers, "kind": found.loc[refs, "kind"].to_numpy(object),
-                             "value": found.loc[refs, "value"].to_numpy(object)})
+        return found.loc[refs, "kind"].to_numpy(object), found.loc[refs, "value"].to_numpy(object)
