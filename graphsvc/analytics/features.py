@@ -49,9 +49,12 @@ import time as clock
 
 import numpy as np
 
+from graphsvc.analytics import feature_row
 from graphsvc.analytics.feature_table import DAY, WINDOWS, Counter, Features, LinkTimes, Rows
 from graphsvc.analytics.policy import Policy
 from graphsvc.analytics.projection import Projection
+
+ONE_ROW_LINKS = 5_000  # up to this many links, one row is counted in plain Python (feature_row)
 
 
 def outcome_times(projection: Projection, outcome: str) -> np.ndarray:
@@ -140,6 +143,15 @@ def compute(projection: Projection, policy: Policy, *, at=None, positions: np.nd
     fraud_prior, default_prior = prior if prior is not None else base_rates(projection)
     cap, smooth = policy.feature_cap, policy.share_smoothing
     fraud_at, default_at = outcome_times(projection, "fraud"), outcome_times(projection, "default")
+
+    if len(positions) == 1 and len(arrays.link_applicant) <= ONE_ROW_LINKS:  # a neighbourhood's one row
+        table = feature_row.row(projection, policy, int(positions[0]), float(when[0]),
+                                (fraud_prior, default_prior), fraud_at, default_at, store)
+        if not keep_rows:
+            table.rows = None
+        if linked is not None:
+            add_linked(table, projection, linked, policy)
+        return table
 
     links, counters, anyone = _index(projection, fraud_at, default_at)
     counted = arrays.identifier_degree
