@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,6 +14,7 @@ from graphsvc.ingest.sources import canonical_sources
 from graphsvc.scenarios import TABLE_FILES, Scenario, generate
 from graphsvc.settings import Settings, get_settings, use_settings
 from graphsvc.store import open_store
+from graphsvc.store.base import GraphArrays
 
 TEST_KEY = "test-key-0123456789-abcdefghijklmnop"
 REPO = Path(__file__).resolve().parent.parent
@@ -184,3 +186,50 @@ def scored_db(scenario_db, tmp_path_factory) -> Path:
         service.rescore(seed=1)
     use_settings(None)
     return path
+
+
+RANDOM_T0 = 1_704_067_200.0  # random_graph's day 0
+RANDOM_KINDS = ("device", "id_number", "ip", "phone", "subnet")
+
+
+def random_graph(seed: int, n: int = 40, m: int = 30) -> GraphArrays:
+    """A small graph with everything the features read: repeated links of both roles
+    at several times (some undated), dated and undated outcomes, relations of two types
+    both ways, counted degrees above the cap, and a business service line listed by many."""
+    rng = np.random.default_rng(seed)
+    links = int(rng.integers(30, 160))
+    kind = rng.integers(0, len(RANDOM_KINDS), m).astype(np.int8)
+    applicant = rng.integers(0, n, links).astype(np.int32)
+    identifier = rng.integers(0, m, links).astype(np.int32)
+    contact = (kind[identifier] == RANDOM_KINDS.index("phone")) & (rng.random(links) < 0.5)
+    seen = RANDOM_T0 + rng.integers(0, 60, links) * 86_400 + rng.choice([0, 3600], links)  # windows end on links
+    seen[rng.random(links) < 0.1] = np.nan
+    values = np.array([f"v{j}" for j in range(m)], dtype=object)
+    service = np.flatnonzero(kind == RANDOM_KINDS.index("phone"))[:1]
+    if len(service):  # listed by several, held by nobody: a 400 line
+        values[service[0]] = "4008001234"
+        extra = np.arange(min(n, 6), dtype=np.int32)
+        applicant = np.concatenate([applicant, extra])
+        identifier = np.concatenate([identifier, np.full(len(extra), service[0], dtype=np.int32)])
+        contact = np.concatenate([contact, np.ones(len(extra), dtype=bool)])
+        seen = np.concatenate([seen, RANDOM_T0 + extra * 86_400])
+        keep = ~((identifier == service[0]) & ~contact)
+        applicant, identifier, contact, seen = applicant[keep], identifier[keep], contact[keep], seen[keep]
+    outcomes = int(rng.integers(0, 10))
+    relations = int(rng.integers(0, 15))
+    degree = np.where(rng.random(m) < 0.1, rng.integers(1, 120, m), 0).astype(np.int64)
+    return GraphArrays(
+        applicants=np.array([f"A{i:03d}" for i in range(n)], dtype=object), kinds=RANDOM_KINDS, identifier_kind=kind,
+        identifier_ref=np.arange(m, dtype=np.int64), link_applicant=applicant, link_identifier=identifier,
+        link_contact=contact, link_first_seen=seen, link_source=np.zeros(len(applicant), dtype=np.int8),
+        applicant_consents=np.full(n, None, dtype=object),
+        outcome_applicant=rng.integers(0, n, outcomes).astype(np.int32),
+        outcome=rng.choice(np.array(["fraud", "default"], dtype=object), outcomes),
+        outcome_at=np.where(rng.random(outcomes) < 0.2, np.nan, RANDOM_T0 + rng.integers(0, 60, outcomes) * 86_400),
+        application_applicant=np.arange(n, dtype=np.int32),
+        application_at=(RANDOM_T0 + rng.integers(0, 60, n) * 86_400).astype(np.int64),
+        relation_src=rng.integers(0, n, relations).astype(np.int32),
+        relation_dst=rng.integers(0, n, relations).astype(np.int32),
+        relation_type=rng.choice(np.array(["transfer", "referral"], dtype=object), relations),
+        relation_at=np.where(rng.random(relations) < 0.3, np.nan, RANDOM_T0 + rng.integers(0, 60, relations) * 86_400),
+        identifier_value=values, identifier_degree=degree)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from conftest import application, build_store, contact
 
+from graphsvc.analytics import linkage
 from graphsvc.analytics.linkage import link, rarity
 from graphsvc.analytics.policy import KindRule, Policy
 from graphsvc.analytics.projection import Projection
@@ -145,3 +146,25 @@ def test_relations_link_once_per_pair_and_type(tmp_path):
     assert _weight(linked, projection, "A001", "A002") == pytest.approx(0.6)  # transfer + referral
     assert _weight(linked, projection, "A002", "A003") == pytest.approx(0.2)  # a type the policy does not name
     assert _weight(as_of, projection, "A001", "A002") == pytest.approx(0.3)  # only the first transfer known
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_a_small_projection_links_the_same_as_dense_arrays_and_as_sparse_matrices(monkeypatch, seed):
+    """Up to ``DENSE_UP_TO`` applicants the linkage multiplies dense arrays: the same
+    links and weights (to float32 rounding) as the sparse products of the batch."""
+    from conftest import random_graph
+
+    graph = random_graph(seed)
+    projection = Projection.build(graph)
+    policy = Policy(feature_cap=4)
+    dense = linkage.link(projection, policy, None)
+    with monkeypatch.context() as m:
+        m.setattr(linkage, "DENSE_UP_TO", 0)
+        batch = linkage.link(Projection.build(graph), policy, None)
+    for mine, theirs in ((dense.graph, batch.graph), (dense.own_graph, batch.own_graph)):
+        assert mine.shape == theirs.shape and mine.dtype == theirs.dtype == np.float32
+        assert (mine != 0).toarray().tolist() == (theirs != 0).toarray().tolist()
+        assert np.allclose(mine.toarray(), theirs.toarray(), rtol=1e-6, atol=0)
+    assert dense.graph.nnz > 0
+    assert (dense.strong(policy.strong_link) != 0).toarray().tolist() == \
+        (batch.strong(policy.strong_link) != 0).toarray().tolist()

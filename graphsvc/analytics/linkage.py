@@ -105,21 +105,61 @@ def _unlinked(n: int) -> sparse.csr_matrix:
     return sparse.csr_matrix((n, n), dtype=np.float32)
 
 
-def _co_holding(incidence_: sparse.csr_matrix, weight: np.ndarray) -> sparse.csr_matrix:
-    """Sum over identifiers of ``weight`` for every pair of applicants holding it."""
-    used = np.flatnonzero(weight > 0)
-    if not len(used):
-        return _unlinked(incidence_.shape[0])
-    part = incidence_[:, used] @ sparse.diags(np.sqrt(weight[used]).astype(np.float32))
-    pairs = (part @ part.T).tocsr()
-    pairs.setdiag(0)
-    pairs.eliminate_zeros()
+# A neighbourhood of a few applicants (score-on-write) links faster as dense arrays than as
+# sparse matrices, whose every construction costs tens of microseconds; the helpers below
+# take either and compute the same weights.
+DENSE_UP_TO = 256  # applicants
+
+
+def _off_diagonal(pairs):
+    """``pairs`` without its diagonal (an applicant is not linked to itself)."""
+    if sparse.issparse(pairs):
+        pairs = pairs.tocsr()
+        pairs.setdiag(0)
+        pairs.eliminate_zeros()
+        return pairs
+    np.fill_diagonal(pairs, 0)
     return pairs
 
 
-def _shared_own(projection: Projection, own_weight: np.ndarray, policy: Policy) -> sparse.csr_matrix:
-    """Links through shared own identifiers: kinds add up, except that kinds of one
-    group (an IP and its subnet) count once, by the strongest of them."""
+def _ones(pairs):
+    """1 wherever ``pairs`` has a link."""
+    if sparse.issparse(pairs):
+        pairs = pairs.astype(np.float32)
+        pairs.data[:] = 1.0
+        return pairs
+    return (pairs != 0).astype(np.float32)
+
+
+def _empty(pairs) -> bool:
+    return not (pairs.nnz if sparse.issparse(pairs) else pairs.any())
+
+
+def _maximum(a, b):
+    return a.maximum(b) if sparse.issparse(a) else np.maximum(a, b)
+
+
+def _times(a, b):
+    """Elementwise product."""
+    return a.multiply(b).tocsr() if sparse.issparse(a) else a * b
+
+
+def _co_holding(incidence_, weight: np.ndarray):
+    """Sum over identifiers of ``weight`` for every pair of applicants holding it."""
+    used = np.flatnonzero(weight > 0)
+    if sparse.issparse(incidence_):
+        if not len(used):
+            return _unlinked(incidence_.shape[0])
+        part = incidence_[:, used] @ sparse.diags(np.sqrt(weight[used]).astype(np.float32))
+        return _off_diagonal(part @ part.T)
+    part = incidence_[:, used] * np.sqrt(weight[used]).astype(np.float32)
+    return _off_diagonal(part @ part.T)
+
+
+def _shared_own(projection: Projection, own, own_weight: np.ndarray, policy: Policy):
+    """Links through shared own identifiers (``own``: the projection's own incidence,
+    sparse or dense): kinds add up, except that kinds of one group (an IP and its
+    subnet) count once, by the strongest of them."""
     kinds = projection.arrays.kinds
     code = projection.arrays.identifier_kind
     # only the kinds some shared identifier links by (few in a neighbourhood, on write)
@@ -129,46 +169,53 @@ def _shared_own(projection: Projection, own_weight: np.ndarray, policy: Policy) 
     for k in linking:
         if k not in lonely:
             groups.setdefault(policy.rule(kinds[k]).group, []).append(k)
-    total = _co_holding(projection.own, np.where(np.isin(code, groups.pop(None, [])), own_weight, 0.0))
+    total = _co_holding(own, np.where(np.isin(code, groups.pop(None, [])), own_weight, 0.0))
     for members in groups.values():
         strongest = None
         for k in members:
-            part = _co_holding(projection.own, np.where(code == k, own_weight, 0.0))
-            strongest = part if strongest is None else strongest.maximum(part)
+            part = _co_holding(own, np.where(code == k, own_weight, 0.0))
+            strongest = part if strongest is None else _maximum(strongest, part)
         total = total + strongest
-    total = total.tocsr()
     for k in lonely:  # full weight only beside another shared identifier
-        part = _co_holding(projection.own, np.where(code == k, own_weight, 0.0))
-        if not part.nnz:
+        part = _co_holding(own, np.where(code == k, own_weight, 0.0))
+        if _empty(part):
             continue
-        backed = part.multiply(total > 0).tocsr()
+        backed = _times(part, total > 0)
         total = total + backed + (part - backed) * policy.rule(kinds[k]).alone
-    return total.tocsr()
+    return total.tocsr() if sparse.issparse(total) else total
 
 
-def _listing(projection: Projection, phone_owners: np.ndarray, policy: Policy) -> sparse.csr_matrix:
+def _listing(projection: Projection, own, contact, phone_owners: np.ndarray, policy: Policy):
     """Contact-listing links between applicants, reinforced by common contacts; a
     listing between two who first applied within ``velocity_window_days`` of each
-    other counts ``contact_burst`` times (identities made together list each other)."""
+    other counts ``contact_burst`` times (identities made together list each other).
+    ``own`` and ``contact``: the projection's incidences, sparse or dense."""
     owned = np.flatnonzero(phone_owners)
-    listed = projection.contact[:, owned]
-    if not listed.nnz:  # nobody lists anyone's phone
-        return _unlinked(projection.own.shape[0])
-    lists = (listed @ projection.own[:, owned].T).tocsr()
-    lists.setdiag(0)
-    lists.eliminate_zeros()
-    lists.data[:] = 1.0
-    if policy.contact_burst != 1 and lists.nnz:
-        coo = lists.tocoo()
-        gap = np.abs(projection.first_applied[coo.row] - projection.first_applied[coo.col])
-        lists = sparse.csr_matrix((np.where(gap <= policy.velocity_window_days * DAY, policy.contact_burst, 1.0)
-                                   .astype(np.float32), (coo.row, coo.col)), shape=lists.shape)
-    both = (lists + lists.T).tocsr()  # per direction 1, or contact_burst within a window
-    adjacency = both.astype(np.float32)
-    adjacency.data[:] = 1.0
-    common = (adjacency @ adjacency).multiply(adjacency).tocsr()
-    common.data = np.minimum(common.data, 3.0)
-    return (both * policy.contact_link + common * policy.contact_common).tocsr()
+    listed = contact[:, owned]
+    if _empty(listed):  # nobody lists anyone's phone
+        return _unlinked(own.shape[0]) if sparse.issparse(own) else np.zeros((own.shape[0],) * 2, np.float32)
+    lists = _ones(_off_diagonal(listed @ own[:, owned].T))
+    if policy.contact_burst != 1:
+        first, window = projection.first_applied, policy.velocity_window_days * DAY
+        if sparse.issparse(lists):
+            coo = lists.tocoo()
+            near = np.abs(first[coo.row] - first[coo.col]) <= window
+            lists = sparse.csr_matrix((np.where(near, policy.contact_burst, 1.0).astype(np.float32),
+                                       (coo.row, coo.col)), shape=lists.shape)
+        else:
+            near = np.abs(first[:, None] - first[None, :]) <= window
+            lists = lists * np.where(near, policy.contact_burst, 1.0).astype(np.float32)
+    both = lists + lists.T  # per direction 1, or contact_burst within a window
+    if sparse.issparse(both):
+        both = both.tocsr()
+    adjacency = _ones(both)
+    common = _times(adjacency @ adjacency, adjacency)
+    if sparse.issparse(common):
+        common.data = np.minimum(common.data, 3.0)
+    else:
+        common = np.minimum(common, 3.0)
+    total = both * policy.contact_link + common * policy.contact_common
+    return total.tocsr() if sparse.issparse(total) else total
 
 
 def _related(projection: Projection, policy: Policy) -> sparse.csr_matrix:
@@ -235,11 +282,16 @@ def link(projection: Projection, policy: Policy, store: Store) -> Linkage:
     if n <= 1:  # one applicant alone (a new one, on write, whom nobody shares with) links nobody
         graph = own_graph = _unlinked(n)
     else:
-        own_graph = _shared_own(projection, own_weight, policy)
-        graph = (own_graph
-                 + _co_holding(projection.contact, contact_weight)
-                 + _listing(projection, phone_owners, policy)
-                 + _related(projection, policy)).tocsr()
+        own, contact = projection.own, projection.contact
+        if n <= DENSE_UP_TO:
+            own, contact = own.toarray(), contact.toarray()
+        own_graph = _shared_own(projection, own, own_weight, policy)
+        graph = own_graph + _co_holding(contact, contact_weight) + _listing(projection, own, contact, phone_owners,
+                                                                            policy)
+        related = _related(projection, policy)
+        if related.nnz:
+            graph = graph + (related if sparse.issparse(graph) else related.toarray())
+        graph, own_graph = sparse.csr_matrix(graph), sparse.csr_matrix(own_graph)
         graph.sum_duplicates()
 
     service_hub = service & (listers > rule.hub)
