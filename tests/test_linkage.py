@@ -168,3 +168,19 @@ def test_a_small_projection_links_the_same_as_dense_arrays_and_as_sparse_matrice
     assert dense.graph.nnz > 0
     assert (dense.strong(policy.strong_link) != 0).toarray().tolist() == \
         (batch.strong(policy.strong_link) != 0).toarray().tolist()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_small_incidence_matrix_is_the_one_built_through_coordinates(monkeypatch, seed):
+    from graphsvc.analytics import projection as projection_module
+
+    rng = np.random.default_rng(seed)
+    size = [0, 1, 40, 300, 2000][seed]
+    rows, columns = rng.integers(0, 30, size).astype(np.int32), rng.integers(0, 50, size).astype(np.int32)
+    small = projection_module.incidence(rows, columns, (30, 50))
+    monkeypatch.setattr(projection_module, "SMALL", -1)
+    large = projection_module.incidence(rows, columns, (30, 50))
+    assert small.shape == large.shape == (30, 50) and small.dtype == large.dtype == np.float32
+    assert small.has_sorted_indices and small.nnz == large.nnz == len(set(zip(rows.tolist(), columns.tolist())))
+    assert small.toarray().tolist() == large.toarray().tolist()
+    assert np.array_equal(small.indptr, large.indptr) and np.array_equal(small.indices, large.indices)

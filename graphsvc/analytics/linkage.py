@@ -87,6 +87,8 @@ def burst(projection: Projection, identifiers: np.ndarray, window: float, contac
     friends who happen to list the same number, or neighbours on one ISP's
     subnet, do so over months or years.
     """
+    if not len(identifiers):
+        return np.zeros(0)
     arrays = projection.arrays
     m = len(arrays.identifier_kind)
     wanted = np.zeros(m, dtype=bool)

@@ -20,9 +20,16 @@ from graphsvc.ingest import normalise
 from graphsvc.people.consent import ConsentRules
 from graphsvc.store.base import GraphArrays, Store
 
+SMALL = 5_000  # entries: up to this many, a matrix is built from its sorted cells in one step
+
 
 def incidence(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> sparse.csr_matrix:
     """A 0/1 CSR matrix with ones at (rows, columns), duplicates collapsed."""
+    if len(rows) <= SMALL:  # a scoring neighbourhood: no COO matrix and conversion on the way
+        cells = np.unique(rows.astype(np.int64) * shape[1] + columns)
+        row, column = np.divmod(cells, shape[1])
+        return sparse.csr_matrix((np.ones(len(cells), dtype=np.float32), column.astype(np.int32),
+                                  np.searchsorted(row, np.arange(shape[0] + 1))), shape=shape)
     matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)), shape=shape)
     matrix.sum_duplicates()
     matrix.data[:] = 1.0
