@@ -118,8 +118,9 @@ def score_neighbourhood(store: Store, prepared: Prepared, *, deadline: float | N
     evidence = {c: reasons.evidence(found_local, 0, c, projection, linked, policy, table.rows, 0, names)
                 for c in reported}
 
-    weights = linked.graph.getrow(0).tocoo()
-    neighbours = {projection.applicants[j]: float(w) for j, w in zip(weights.col, weights.data)}
+    graph = linked.graph  # the applicant's row of the CSR arrays, no new matrix
+    row = slice(graph.indptr[0], graph.indptr[1])
+    neighbours = {projection.applicants[j]: float(w) for j, w in zip(graph.indices[row], graph.data[row])}
     ids = sorted(neighbours)
     if run_scores is not None:
         run_rows = run_scores(ids + [me])
@@ -247,7 +248,8 @@ def _emerging(store: Store, found: neighbourhood.Neighbourhood, policy: Policy, 
     round trip for nothing.
     """
     window = policy.velocity_window_days * DAY
-    neighbours = linked.strong(policy.strong_link).getrow(0).indices
+    strong = linked.strong(policy.strong_link)
+    neighbours = strong.indices[strong.indptr[0]:strong.indptr[1]]
     age = at - projection.first_applied[neighbours]
     if not ((age >= 0) & (age <= window)).any():
         return None
