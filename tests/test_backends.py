@@ -83,6 +83,8 @@ def test_links_degrees_and_neighbourhood(backend, tmp_path):
                                     *(r[1] for r in rows if r[0] == "id_number")}
     capped = [r for r in backend.neighbourhood(["A009"], [("device", "farm-1")], cap=3) if r[1] == "farm-1"]
     assert capped == [("device", "farm-1", 4, None, None, None, None, None, None)]
+    hub = sorted((r for r in backend.neighbourhood(["A001"], [], cap=3) if r[1] == "farm-1"), key=lambda r: r[3] or "")
+    assert [r[:5] for r in hub] == [("device", "farm-1", 4, None, None), ("device", "farm-1", 4, "A001", "own")]
     both = backend.neighbourhood(["A009", "A010"], [], cap=3)
     assert {r[1] for r in both} >= {"dev-9", "dev-10", "10.0.10.0/24"} and "farm-1" not in {r[1] for r in both}
     outcomes, applications = backend.timelines(["A001", "A008", "A009", "nobody"])

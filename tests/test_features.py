@@ -7,7 +7,7 @@ import pytest
 from conftest import TEST_KEY, application, build_store, contact, on_day
 
 from graphsvc.analytics import features, linkage
-from graphsvc.analytics.policy import Policy
+from graphsvc.analytics.policy import KindRule, Policy
 from graphsvc.analytics.projection import Projection
 from graphsvc.online import neighbourhood
 from graphsvc.settings import Settings, use_settings
@@ -152,6 +152,29 @@ def test_the_neighbourhood_projection_gives_the_batch_features(small):
             want = batch[name][0]
             assert online[name][0] == pytest.approx(want) or (math.isnan(want) and math.isnan(online[name][0])), \
                 (applicant, name)
+
+
+def test_an_applicants_own_hub_counts_on_write_as_in_the_batch(small):
+    """A hub (more holders than ``feature_cap``) is counted, not fetched, on write; the
+    applicant's own link to it still comes, so it shows as held and as a hub, as in the batch."""
+    store, projection = small
+    # the farm device, held by A001-A005, is a hub to the features and to the linkage
+    kinds = {**Policy().kinds, "device": KindRule(weight=1.0, hub=3, hub_verdict="device farm")}
+    policy = Policy(feature_cap=3, kinds=kinds)
+    linked = linkage.link(projection, policy, store)
+    at = T0 + 20 * DAY
+    whole = projection.applicants.tolist().index("A002")
+    batch = features.compute(projection, policy, at=at, positions=np.array([whole]), prior=(0.01, 0.02),
+                             store=store, linked=linked)
+    found = neighbourhood.around(store, "A002", [], policy.feature_cap)
+    assert found.degree[("device", "farm")] == 4 and ("device", "farm") not in found.fetched
+    assert [link[:3] for link in found.links if link[1] == "device"] == [("A002", "device", "farm")]
+    near = found.projection(as_of=at)
+    online = features.compute(near, policy, at=at, positions=np.array([0]), prior=(0.01, 0.02),
+                              linked=linkage.link(near, policy, None))
+    assert (online["device_count"][0], online["device_hub"][0], online["device_holders"][0]) == (1, 1, 4)
+    for name in batch.columns:
+        assert online[name][0] == pytest.approx(batch[name][0], nan_ok=True), name
 
 
 def test_relation_features_per_type_and_direction(tmp_path):

@@ -57,7 +57,8 @@ class Neighbourhood:
                 self.degree[key] = int(degree)
             if holder is None:
                 continue
-            self.fetched.add(key)
+            if degree <= self.cap:  # a hub (counted past the cap) comes with the asked applicants' links only
+                self.fetched.add(key)
             link = (holder, kind, value, role == contact)
             if link not in self._seen:
                 self._seen.add(link)
@@ -72,8 +73,9 @@ class Neighbourhood:
         if (applicant, kind, value, contact) not in self._seen:
             self._seen.add((applicant, kind, value, contact))
             self.links.append((applicant, kind, value, contact, first_seen, source))
+            if (kind, value) not in self.degree:  # a new value: all its holders are here (a hub stays counted)
+                self.fetched.add((kind, value))
             self.degree[(kind, value)] = self.degree.get((kind, value), 0) + 1
-            self.fetched.add((kind, value))
             self._people.add(applicant)
 
     def add_people(self, applicant_ids) -> None:

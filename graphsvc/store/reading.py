@@ -32,7 +32,9 @@ class StoreReader(ABC):
         ``(kind, value, degree, holder, role, relation, first_seen, source, consents)``,
         one row per link (``source`` the contact source, ``consents`` the holder's stated
         consents), with ``degree`` (distinct applicants) counted only up to ``cap + 1``;
-        identifiers above ``cap`` come as one row without holder (None).
+        identifiers above ``cap`` come as one row without holder (None), and one row per
+        link the given applicants themselves have to them (a hub is counted, not fetched,
+        but an applicant's own hub shows in its features).
         """
 
     @abstractmethod

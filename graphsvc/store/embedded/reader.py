@@ -146,16 +146,20 @@ class Reader:
                       cap: int) -> list[NeighbourRow]:
         hashes = json.dumps([int(h) for h in self._identifier_hashes(identifiers)])
         return [NeighbourRow._make(row) for row in self._con.execute(
-            "WITH ids(id) AS (SELECT i.id FROM identifiers i WHERE i.hash IN (SELECT value FROM json_each(?1)) "
-            "UNION SELECT l.identifier FROM links l WHERE l.applicant IN "
-            "(SELECT id FROM applicants WHERE key IN (SELECT value FROM json_each(?2)))), "
+            "WITH me(id) AS MATERIALIZED (SELECT id FROM applicants WHERE key IN (SELECT value FROM json_each(?2))), "
+            "ids(id) AS (SELECT i.id FROM identifiers i WHERE i.hash IN (SELECT value FROM json_each(?1)) "
+            "UNION SELECT l.identifier FROM links l WHERE l.applicant IN me), "
             "deg AS MATERIALIZED (SELECT i.id, i.kind, i.value, (SELECT count(*) FROM (SELECT 1 FROM holders x "
             "WHERE x.identifier = i.id LIMIT ?3)) AS degree FROM identifiers i JOIN ids ON ids.id = i.id) "
             "SELECT d.kind, d.value, d.degree, a.key, l.role, l.relation, l.first_seen, l.source, a.consents "
             "FROM deg d "
             "LEFT JOIN holders h ON h.identifier = d.id AND d.degree < ?3 "
             "LEFT JOIN links l ON l.applicant = h.applicant AND l.identifier = h.identifier "
-            "LEFT JOIN applicants a ON a.id = l.applicant ORDER BY d.kind, d.value, a.key",
+            "LEFT JOIN applicants a ON a.id = l.applicant "
+            # a hub's holders are counted, not fetched; the given applicants' own links to it still come
+            "UNION ALL SELECT d.kind, d.value, d.degree, a.key, l.role, l.relation, l.first_seen, l.source, "
+            "a.consents FROM deg d JOIN me JOIN links l ON l.applicant = me.id AND l.identifier = d.id "
+            "JOIN applicants a ON a.id = l.applicant WHERE d.degree >= ?3 ORDER BY 1, 2, 4",
             (hashes, json.dumps(list(applicant_ids)), int(cap) + 1))]
 
     def timelines(self, applicant_ids: list[str]) -> tuple[list[OutcomeEvent], list[ApplicationEvent]]:
